@@ -1,0 +1,75 @@
+"""Companion: a telehealth companion for Intensive Outpatient Programs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from companion.config import load_config
+
+WEBUI_PATH = Path(__file__).resolve().parent.parent / "webui"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask app: configuration, extensions, blueprints. Nothing else happens here."""
+    settings = load_config(config)
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        static_folder=None,
+        template_folder=str(WEBUI_PATH),
+    )
+    app.config.update(settings)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings["DATABASE_URL"]),
+        SESSION_COOKIE_NAME="companion_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings["HTTPS"],
+        REMEMBER_COOKIE_DURATION=0,
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        RATELIMIT_STORAGE_URI=settings["REDIS_URL"] or "memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+    )
+    logging.getLogger("companion").setLevel(logging.INFO)
+
+    from companion import db_setup, security
+    from companion.api import api as api_blueprint
+    from companion.extensions import db, limiter, migrate, socketio
+    from companion.web import web
+
+    db.init_app(app)
+    db_setup.configure_engine_events(app)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+        render_as_batch=True,
+    )
+    limiter.init_app(app)
+    security.init_app(app)
+    socketio.init_app(
+        app,
+        async_mode=settings["ASYNC_MODE"],
+        message_queue=settings["REDIS_URL"],
+        cors_allowed_origins=settings["ALLOWED_ORIGINS"] or None,
+        logger=False,
+        engineio_logger=False,
+    )
+    from companion.api import handle_app_errors, health
+
+    app.register_blueprint(api_blueprint)
+    app.register_blueprint(health)
+    app.register_blueprint(web)
+    app.register_error_handler(Exception, handle_app_errors)
+    return app
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # Writers wait for each other instead of failing at once.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}

@@ -1,0 +1,83 @@
+"""The JSON API under /api/v1 (and /healthz), described by /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from companion.api.problems import ApiProblem, problem_response
+from companion.api.spec import registry
+from companion.extensions import db
+
+log = logging.getLogger(__name__)
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+health = Blueprint("health", __name__)
+
+
+@api.errorhandler(ApiProblem)
+@health.errorhandler(ApiProblem)
+def _api_problem(error: ApiProblem) -> Response:
+    db.session.rollback()
+    return problem_response(error.status, error.title, error.detail, error.errors, error.headers)
+
+
+@api.get("/openapi.json")
+def openapi_document() -> Response:
+    """The OpenAPI 3.1 document (public)."""
+    response = jsonify(
+        registry.document(
+            {
+                "title": "Companion API",
+                "version": "1",
+                "description": "Telehealth companion for Intensive Outpatient Programs.",
+            }
+        )
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def handle_app_errors(error: Exception) -> Response | HTTPException:
+    """Anything under /api or /healthz answers problem+json, whatever went wrong."""
+    if not (request.path.startswith("/api/") or request.path == "/healthz"):
+        if isinstance(error, HTTPException):
+            return error
+        raise error
+    db.session.rollback()
+    if isinstance(error, ApiProblem):
+        return _api_problem(error)
+    if isinstance(error, OperationalError):
+        log.error("database unavailable: %s", type(error.orig).__name__)
+        return problem_response(503, "Service unavailable", "The database cannot be reached.")
+    if isinstance(error, HTTPException):
+        headers = {}
+        if error.code == 429:
+            retry = error.get_response().headers.get("Retry-After")
+            if retry:
+                headers["Retry-After"] = retry
+            return problem_response(
+                429, "Too many attempts", "Too many attempts. Wait a few minutes and try again.",
+                headers=headers,
+            )
+        return problem_response(error.code or 500, error.name, error.description)
+    # The traceback's frames, not the exception's message: messages can quote submitted values.
+    log.error(
+        "unhandled %s on %s %s\n%s", type(error).__name__, request.method, request.url_rule,
+        "".join(traceback.format_tb(error.__traceback__)),
+    )
+    return problem_response(500, "Internal error", "Something went wrong on our side.")
+
+
+# Views register themselves with the blueprint and the registry on import.
+from companion.api import (  # noqa: E402,F401
+    auth,
+    health_views,
+    invitations,
+    programs,
+    sessions,
+)

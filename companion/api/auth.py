@@ -1,0 +1,94 @@
+"""Logging in and out, and who am I."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g, request, session
+from flask_login import current_user
+
+from companion.api import api
+from companion.api.problems import ApiProblem, Problem
+from companion.api.schemas import LoginBody, LoginOut, MeOut
+from companion.api.spec import registry
+from companion.extensions import limiter
+from companion.models import User
+from companion.services import accounts
+
+BAD_LOGIN = "That email and password do not match an account. Check both and try again."
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "display_name": user.display_name,
+        "role": user.role.value,
+    }
+
+
+def _login_account_key() -> str:
+    """Limit failures per (address, IP): an attacker elsewhere cannot lock a client out."""
+    data = request.get_json(silent=True) or {}
+    email = data.get("email") if isinstance(data, dict) else None
+    return f"{accounts.normalise_email(str(email or ''))}|{request.remote_addr}"
+
+
+def _login_failed(response: Any) -> bool:
+    return bool(response.status_code == 401)
+
+
+def _limit(key: Any = None) -> Any:
+    return limiter.limit(
+        lambda: current_app.config["LOGIN_LIMITS"], key_func=key, deduct_when=_login_failed
+    )
+
+
+@registry.route(
+    api, "/auth/login", "POST", summary="Log in", tag="auth", auth=False, body=LoginBody,
+    responses={200: LoginOut, 401: Problem, 429: Problem},
+)
+@_limit(_login_account_key)
+@limiter.limit("100 per 5 minutes", deduct_when=_login_failed)  # per IP, a clinic's shared NAT
+def login(body: LoginBody) -> tuple[dict[str, Any], int]:
+    user = accounts.authenticate(body.email, body.password)
+    if user is None:
+        raise ApiProblem(401, "Login failed", BAD_LOGIN)
+    login_session = accounts.start_login_session(user, request.remote_addr)
+    session.clear()  # a new session at every login
+    session["login"] = login_session.id
+    session.permanent = False
+    return {"user": user_json(user), "csrf_token": login_session.csrf_token}, 200
+
+
+@registry.route(
+    api, "/auth/logout", "POST", summary="Log out (ends the session on the server)",
+    tag="auth", responses={204: None},
+)
+def logout() -> tuple[str, int, dict[str, str]]:
+    accounts.end_login_session(g.login_session, "logout")
+    session.clear()
+    # Wipes the offline queue and caches of this origin in the browser (SECURITY.md).
+    return "", 204, {"Clear-Site-Data": '"cache", "storage"'}
+
+
+@registry.route(api, "/me", "GET", summary="The logged-in user", tag="auth",
+                responses={200: MeOut})
+def me() -> dict[str, Any]:
+    user: User = current_user  # type: ignore[assignment]
+    return {
+        **user_json(user),
+        "timezone": user.timezone,
+        "clinic": _clinic_name(user),
+        "idle_timeout_minutes": current_app.config["IDLE_TIMEOUT_MINUTES"],
+        "csrf_token": g.login_session.csrf_token,
+    }
+
+
+def _clinic_name(user: User) -> str:
+    from companion.extensions import db
+    from companion.models import Clinic
+
+    clinic = db.session.get(Clinic, user.clinic_id)
+    return clinic.name if clinic else ""
+

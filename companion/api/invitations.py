@@ -1,0 +1,128 @@
+"""Invitations: an admin invites staff and clients; the invitee sets a password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request, session
+from sqlalchemy import select
+
+from companion import clock, policy
+from companion.api import api
+from companion.api.auth import user_json
+from companion.api.guards import authorize, me
+from companion.api.pagination import PageQuery, page
+from companion.api.problems import ApiProblem, Problem
+from companion.api.schemas import (
+    AcceptBody,
+    InvitationBody,
+    InvitationOut,
+    InvitationPage,
+    InvitationPreviewOut,
+    IssuedInvitationOut,
+    LoginOut,
+    TokenBody,
+)
+from companion.api.spec import registry
+from companion.extensions import db, limiter
+from companion.models import Clinic, Invitation, Role
+from companion.services import accounts
+
+
+def invitation_json(invitation: Invitation) -> dict[str, Any]:
+    return {
+        "id": invitation.id,
+        "email": invitation.email,
+        "role": invitation.role.value,
+        "display_name": invitation.display_name,
+        "program_id": invitation.program_id,
+        "state": invitation.state(clock.now()),
+        "created_at": invitation.created_at.isoformat(),
+        "expires_at": invitation.expires_at.isoformat(),
+    }
+
+
+def _account_error(error: accounts.AccountError) -> ApiProblem:
+    title = {404: "Not found", 409: "Conflict"}.get(error.status, "Invalid request")
+    return ApiProblem(error.status, title, error.message,
+                      [{"field": error.field, "message": error.message}])
+
+
+@registry.route(
+    api, "/invitations", "POST", summary="Invite someone by email (admin)", tag="invitations",
+    body=InvitationBody, responses={201: IssuedInvitationOut, 403: Problem, 409: Problem},
+)
+def create_invitation(body: InvitationBody) -> tuple[dict[str, Any], int]:
+    authorize(policy.Action.INVITE)
+    base_url = request.host_url if not _public_url() else _public_url()
+    try:
+        issued = accounts.invite(
+            me(), str(body.email), Role(body.role), base_url,
+            display_name=body.display_name, program_id=body.program_id,
+            adolescent=body.adolescent, ip=request.remote_addr,
+        )
+    except accounts.AccountError as error:
+        raise _account_error(error) from None
+    return {
+        **invitation_json(issued.invitation), "url": issued.url, "emailed": issued.emailed,
+    }, 201
+
+
+def _public_url() -> str:
+    from flask import current_app
+
+    return str(current_app.config["PUBLIC_URL"])
+
+
+@registry.route(
+    api, "/invitations", "GET", summary="Invitations of my clinic (admin)", tag="invitations",
+    query=PageQuery, responses={200: InvitationPage, 403: Problem},
+)
+def list_invitations(query: PageQuery) -> dict[str, Any]:
+    authorize(policy.Action.INVITE)
+    stmt = (
+        select(Invitation)
+        .where(Invitation.clinic_id == me().clinic_id)
+        .order_by(Invitation.id.desc())
+    )
+    return page(stmt, query, invitation_json)
+
+
+# The token is sent in a body, never in a URL, so it stays out of access logs.
+@registry.route(
+    api, "/invitations/preview", "POST", summary="What an invitation link is for",
+    tag="invitations", auth=False, body=TokenBody,
+    responses={200: InvitationPreviewOut, 404: Problem},
+)
+@limiter.limit("30 per minute")
+def preview_invitation(body: TokenBody) -> dict[str, Any]:
+    try:
+        invitation = accounts.find_invitation(body.token)
+    except accounts.AccountError as error:
+        raise _account_error(error) from None
+    clinic = db.session.get(Clinic, invitation.clinic_id)
+    return {
+        "email": invitation.email,
+        "role": invitation.role.value,
+        "display_name": invitation.display_name,
+        "clinic": clinic.name if clinic else "",
+    }
+
+
+@registry.route(
+    api, "/invitations/accept", "POST", summary="Accept an invitation: set a password, log in",
+    tag="invitations", auth=False, body=AcceptBody,
+    responses={201: LoginOut, 404: Problem, 409: Problem},
+)
+@limiter.limit("30 per minute")
+def accept_invitation(body: AcceptBody) -> tuple[dict[str, Any], int]:
+    try:
+        user = accounts.accept_invitation(
+            body.token, body.password, body.display_name, request.remote_addr
+        )
+    except accounts.AccountError as error:
+        raise _account_error(error) from None
+    login_session = accounts.start_login_session(user, request.remote_addr)
+    session.clear()
+    session["login"] = login_session.id
+    return {"user": user_json(user), "csrf_token": login_session.csrf_token}, 201

@@ -1,0 +1,145 @@
+"""Request and response bodies of the API, shared by the views and the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+RoleName = Literal["client", "counselor", "peer_supporter", "admin"]
+
+
+class Strict(BaseModel):
+    """Bodies refuse unknown fields, so a typo is an error rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    display_name: str
+    role: RoleName
+
+
+class LoginBody(Strict):
+    email: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class LoginOut(BaseModel):
+    user: UserOut
+    csrf_token: str
+
+
+class MeOut(UserOut):
+    timezone: str
+    clinic: str
+    idle_timeout_minutes: int
+    csrf_token: str
+
+
+class InvitationBody(Strict):
+    email: EmailStr
+    role: RoleName
+    display_name: str = Field("", max_length=80)
+    program_id: int | None = None
+    adolescent: bool = False
+
+
+class InvitationOut(BaseModel):
+    id: int
+    email: str
+    role: RoleName
+    display_name: str
+    program_id: int | None
+    state: Literal["pending", "accepted", "expired", "revoked"]
+    created_at: datetime
+    expires_at: datetime
+
+
+class IssuedInvitationOut(InvitationOut):
+    url: str = Field(description="The link to hand to the invitee")
+    emailed: bool
+
+
+class InvitationPage(BaseModel):
+    items: list[InvitationOut]
+    next: str | None
+
+
+class TokenBody(Strict):
+    token: str = Field(min_length=10, max_length=200)
+
+
+class InvitationPreviewOut(BaseModel):
+    email: str
+    role: RoleName
+    display_name: str
+    clinic: str
+
+
+class AcceptBody(Strict):
+    token: str = Field(min_length=10, max_length=200)
+    password: str = Field(max_length=1024)
+    display_name: str = Field("", max_length=80)
+
+
+class ProgramOut(BaseModel):
+    id: int
+    name: str
+    timezone: str
+    phases: list[str]
+
+
+class ProgramPage(BaseModel):
+    items: list[ProgramOut]
+    next: str | None
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    next: str | None
+
+
+SessionState = Literal["scheduled", "open", "in_progress", "ended"]
+
+
+class SessionOut(BaseModel):
+    id: int
+    kind: Literal["group", "individual"]
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    state: SessionState
+    counselor: str = Field(description="The counselor's display name")
+    role: Literal["staff", "client"] = Field(description="How the caller takes part")
+
+
+class SessionPage(BaseModel):
+    items: list[SessionOut]
+    next: str | None
+
+
+class CrisisResource(BaseModel):
+    name: str
+    detail: str
+    call: str | None = None
+    text: str | None = None
+    text_body: str | None = None
+    url: str | None = None
+    display: str | None = None
+
+
+class CrisisResources(BaseModel):
+    items: list[CrisisResource]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: Literal["ok", "unavailable"]
+
+
+class Empty(BaseModel):
+    pass

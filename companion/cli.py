@@ -1,0 +1,134 @@
+"""The `companion` command: serve, seed-demo, db upgrade, audit verify, invite-admin."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+
+def _gevent_patch() -> None:
+    # gevent measured best for Socket.IO fan-out (docs/benchmarks.md); it must patch the
+    # standard library before anything else imports it.
+    from gevent import monkey
+
+    monkey.patch_all()
+
+
+@click.group()
+def main() -> None:
+    """Companion: telehealth companion for Intensive Outpatient Programs."""
+
+
+def _app():  # type: ignore[no-untyped-def]
+    from companion import create_app
+
+    return create_app()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-seed", is_flag=True, help="Do not seed demo data into an empty database.")
+def serve(host: str, port: int, no_seed: bool) -> None:
+    """Migrate, seed an empty embedded database with the demo clinic, and serve."""
+    if os.environ.get("COMPANION_ASYNC_MODE", "gevent") == "gevent":
+        _gevent_patch()
+    from flask_migrate import upgrade
+
+    from companion import demo
+    from companion.server import run
+
+    app = _app()
+    with app.app_context():
+        upgrade()
+        production = app.config["ENV"] == "production"
+        seeded_now = False
+        if not production and not no_seed and not demo.is_seeded():
+            demo.seed()
+            seeded_now = True
+        url = f"http://{host}:{port}/"
+        if not production:
+            click.echo(demo.logins_text(url) if (seeded_now or demo.is_seeded()) else url)
+    run(app, host, port)
+
+
+@main.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo clinic and its accounts (refused in production or when data exists)."""
+    from flask_migrate import upgrade
+
+    from companion import demo
+
+    app = _app()
+    if app.config["ENV"] == "production":
+        raise click.ClickException("demo accounts are never created in a production database")
+    with app.app_context():
+        upgrade()
+        if demo.is_seeded():
+            raise click.ClickException("the database already has data; nothing seeded")
+        demo.seed()
+        click.echo(demo.logins_text("http://127.0.0.1:5000/"))
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from flask_migrate import upgrade
+
+    with _app().app_context():
+        upgrade(revision=revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION."""
+    from flask_migrate import downgrade
+
+    with _app().app_context():
+        downgrade(revision=revision)
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check that no audit row was changed or removed (the hash chain is intact)."""
+    from companion.services import audit as audit_service
+
+    with _app().app_context():
+        intact, bad_id = audit_service.verify()
+    if not intact:
+        click.echo(f"audit chain BROKEN at row {bad_id}", err=True)
+        sys.exit(1)
+    click.echo("audit chain intact")
+
+
+@main.command("create-admin")
+@click.argument("email")
+@click.option("--clinic", "clinic_name", required=True, help="Name of the clinic to create.")
+def create_admin(email: str, clinic_name: str) -> None:
+    """Create a clinic and print an invitation link for its first admin."""
+    from companion.services import bootstrap
+
+    app = _app()
+    with app.app_context():
+        url = bootstrap.first_admin(clinic_name, email, app.config["PUBLIC_URL"] or
+                                    "http://127.0.0.1:5000/")
+    click.echo(f"Invitation link for {email}: {url}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

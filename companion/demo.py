@@ -1,0 +1,117 @@
+"""The demo clinic: accounts for each role, a group in session and an open 1:1.
+
+Only ever in a database someone asked to seed; production refuses (see cli.seed_demo).
+"""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+from sqlalchemy import select
+
+from companion import clock
+from companion.extensions import db
+from companion.models import (
+    ADULT_WEEKLY_HOURS,
+    Clinic,
+    Enrollment,
+    Group,
+    GroupMember,
+    GroupRole,
+    GroupSchedule,
+    Phase,
+    Program,
+    Role,
+    Session,
+    SessionKind,
+    User,
+)
+from companion.services import accounts, schedule
+
+DEMO_PASSWORD = "recovery-demo"
+DEMO_CLIENT_NAMES = ["Alex", "Sam", "Jordan", "Riley", "Casey", "Morgan"]
+DEMO_ACCOUNTS = [
+    ("admin@demo.test", "Dana (admin)", Role.ADMIN),
+    ("counselor@demo.test", "Chris", Role.COUNSELOR),
+    ("peer@demo.test", "Pat", Role.PEER_SUPPORTER),
+] + [
+    (f"client{i}@demo.test", name, Role.CLIENT) for i, name in enumerate(DEMO_CLIENT_NAMES, 1)
+]
+
+
+def is_seeded() -> bool:
+    return db.session.scalar(select(Clinic.id).limit(1)) is not None
+
+
+def seed() -> None:
+    """Create the demo clinic. The group session starts now and runs two hours."""
+    now = clock.now().replace(second=0, microsecond=0)
+    clinic = Clinic(name="Demo Recovery Clinic")
+    program = Program(clinic=clinic, name="Adult IOP", timezone="America/Chicago")
+    for position, (name, description) in enumerate(
+        [
+            ("Early recovery", "Weeks 1-4: early-recovery skills, more groups a week"),
+            ("Relapse prevention", "Weeks 5-12: relapse-prevention groups"),
+            ("Continuing care", "After step-down: one weekly group"),
+        ]
+    ):
+        program.phases.append(Phase(name=name, position=position, description=description))
+    db.session.add_all([clinic, program])
+    db.session.flush()
+
+    password_hash = accounts.hash_password(DEMO_PASSWORD)
+    users: dict[str, User] = {}
+    for email, name, role in DEMO_ACCOUNTS:
+        user = User(
+            clinic_id=clinic.id, email=email, display_name=name, role=role,
+            password_hash=password_hash, timezone=program.timezone,
+        )
+        db.session.add(user)
+        users[email] = user
+    db.session.flush()
+    counselor, peer = users["counselor@demo.test"], users["peer@demo.test"]
+    clients = [u for u in users.values() if u.role == Role.CLIENT]
+    for client in clients:
+        db.session.add(
+            Enrollment(
+                client_id=client.id, program_id=program.id, phase_id=program.phases[0].id,
+                primary_counselor_id=counselor.id, start_date=now.date() - timedelta(days=10),
+                weekly_hours_target=ADULT_WEEKLY_HOURS,
+            )
+        )
+
+    group = Group(program=program, name="Relapse Prevention Group", counselor_id=counselor.id)
+    group.members.extend(GroupMember(user_id=c.id, role=GroupRole.CLIENT) for c in clients)
+    group.members.append(GroupMember(user_id=peer.id, role=GroupRole.PEER_SUPPORTER))
+    # Monday, Wednesday and Thursday evenings, 6-9 pm in the program's zone: 9 hours a week.
+    group.schedule.extend(
+        GroupSchedule(weekday=day, start_time=time(18, 0), duration_minutes=180)
+        for day in (0, 2, 3)
+    )
+    db.session.add(group)
+    db.session.flush()
+    # The session a newcomer can walk into right away.
+    db.session.add(
+        Session(
+            program_id=program.id, kind=SessionKind.GROUP, group_id=group.id,
+            counselor_id=counselor.id, title=group.name, starts_at=now,
+            ends_at=now + timedelta(hours=2),
+        )
+    )
+    db.session.add(
+        Session(
+            program_id=program.id, kind=SessionKind.INDIVIDUAL, counselor_id=counselor.id,
+            client_id=users["client1@demo.test"].id, title="Individual session",
+            starts_at=now, ends_at=now + timedelta(hours=1),
+        )
+    )
+    schedule.ensure_group_sessions(group, now.date() + timedelta(days=1), days=14)
+    db.session.commit()
+
+
+def logins_text(url: str) -> str:
+    lines = [f"Companion is running at {url}", "Demo logins (password: recovery-demo):"]
+    width = max(len(email) for email, _, _ in DEMO_ACCOUNTS)
+    for email, name, role in DEMO_ACCOUNTS:
+        lines.append(f"  {email.ljust(width)}  {role.value:<15} {name}")
+    return "\n".join(lines)

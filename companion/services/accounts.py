@@ -1,0 +1,276 @@
+"""Passwords, login sessions and invitations: how people get in and out."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import smtplib
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from flask import current_app
+from sqlalchemy import select
+
+from companion import clock
+from companion.extensions import db
+from companion.models import (
+    ADOLESCENT_WEEKLY_HOURS,
+    ADULT_WEEKLY_HOURS,
+    Enrollment,
+    Invitation,
+    LoginSession,
+    Program,
+    Role,
+    User,
+)
+from companion.services import audit
+
+log = logging.getLogger(__name__)
+_hasher = PasswordHasher()  # argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile)
+# Verified against when the address is unknown, so both paths take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 128
+_COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "content" / "common-passwords.txt"
+_common_passwords: frozenset[str] | None = None
+
+
+class AccountError(Exception):
+    """A request about an account that cannot be done; ``field`` names the culprit."""
+
+    def __init__(self, field: str, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.status = status
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _is_common(password: str) -> bool:
+    global _common_passwords
+    if _common_passwords is None:
+        lines = _COMMON_PASSWORDS_FILE.read_text().splitlines()
+        _common_passwords = frozenset(line.strip().lower() for line in lines if line.strip())
+    return password.lower() in _common_passwords
+
+
+def check_password_rules(password: str) -> None:
+    """ASVS V6: length, not composition; refuse the passwords attackers try first."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError("password", f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError("password", f"Use at most {MAX_PASSWORD_LENGTH} characters.")
+    if _is_common(password):
+        raise AccountError("password", "This password is too common; choose another.")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user whose address and password these are, or None (same cost either way)."""
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+# --- login sessions -------------------------------------------------------------------------
+
+
+def start_login_session(user: User, ip: str | None) -> LoginSession:
+    """A fresh server-side session (a new id at every login)."""
+    login = LoginSession(
+        id=secrets.token_urlsafe(32),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=clock.now(),
+        last_seen_at=clock.now(),
+    )
+    db.session.add(login)
+    audit.record(user, "login", "user", user.id, subject_id=user.id, ip=ip)
+    db.session.commit()
+    return login
+
+
+# last_seen_at is written at most this often, not on every request.
+_TOUCH_EVERY = timedelta(seconds=30)
+
+
+def resume_login_session(token: str) -> LoginSession | None:
+    """The live session for this token, or None if it ended or timed out (then it is ended)."""
+    login = db.session.get(LoginSession, token)
+    if login is None or login.ended_at is not None or not login.user.active:
+        return None
+    now = clock.now()
+    idle = timedelta(minutes=current_app.config["IDLE_TIMEOUT_MINUTES"])
+    absolute = timedelta(hours=current_app.config["ABSOLUTE_TIMEOUT_HOURS"])
+    if now - login.last_seen_at > idle:
+        end_login_session(login, "idle")
+        return None
+    if now - login.created_at > absolute:
+        end_login_session(login, "expired")
+        return None
+    if now - login.last_seen_at > _TOUCH_EVERY:
+        login.last_seen_at = now
+        db.session.commit()
+    return login
+
+
+def end_login_session(login: LoginSession, reason: str) -> None:
+    """End it on the server: the cookie that named it no longer works."""
+    if login.ended_at is None:
+        login.ended_at = clock.now()
+        login.end_reason = reason
+        db.session.commit()
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class IssuedInvitation:
+    invitation: Invitation
+    url: str
+    emailed: bool
+
+
+def invite(
+    inviter: User,
+    email: str,
+    role: Role,
+    base_url: str,
+    display_name: str = "",
+    program_id: int | None = None,
+    adolescent: bool = False,
+    ip: str | None = None,
+) -> IssuedInvitation:
+    """Invite someone to the inviter's clinic; the link is mailed, or shown when no mail is set."""
+    email = normalise_email(email)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise AccountError("email", "This address already has an account.", status=409)
+    if role == Role.CLIENT and program_id is None:
+        raise AccountError("program_id", "A client is invited into a program.")
+    if program_id is not None:
+        program = db.session.get(Program, program_id)
+        if program is None or program.clinic_id != inviter.clinic_id:
+            raise AccountError("program_id", "No such program in your clinic.")
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    invitation = Invitation(
+        clinic_id=inviter.clinic_id,
+        program_id=program_id,
+        email=email,
+        role=role,
+        display_name=display_name.strip(),
+        adolescent=adolescent,
+        token_hash=token_hash(token),
+        invited_by_id=inviter.id,
+        created_at=now,
+        expires_at=now + timedelta(days=current_app.config["INVITATION_DAYS"]),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    audit.record(inviter, "create", "invitation", invitation.id, ip=ip)
+    db.session.commit()
+    # The token travels in the fragment, which browsers never send to a server or its logs.
+    url = f"{base_url.rstrip('/')}/invite#token={token}"
+    emailed = _send_invitation(invitation, url)
+    return IssuedInvitation(invitation, url, emailed)
+
+
+def _send_invitation(invitation: Invitation, url: str) -> bool:
+    mail_url = current_app.config["MAIL_URL"]
+    if not mail_url:
+        # Embedded default: no mail server. The link goes to the server's console (no address,
+        # no name: the link alone says nothing about who it is for).
+        log.warning("No mail server set: invitation %s link: %s", invitation.id, url)
+        return False
+    parts = urlsplit(mail_url)
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = invitation.email
+    message["Subject"] = "Your invitation to Companion"
+    message.set_content(
+        "You have been invited to Companion.\n\n"
+        f"Open this link to set your password (valid {current_app.config['INVITATION_DAYS']} "
+        f"days):\n{url}\n"
+    )
+    smtp_cls = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
+    with smtp_cls(parts.hostname or "localhost", parts.port or 25, timeout=10) as smtp:
+        if parts.scheme == "smtp+starttls":
+            smtp.starttls()
+        if parts.username:
+            smtp.login(parts.username, parts.password or "")
+        smtp.send_message(message)
+    return True
+
+
+def find_invitation(token: str) -> Invitation:
+    """The pending invitation for this token; any other kind is refused the same way."""
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.token_hash == token_hash(token))
+    )
+    if invitation is None or invitation.state(clock.now()) != "pending":
+        raise AccountError("token", "This invitation link is not valid any more.", status=404)
+    return invitation
+
+
+def accept_invitation(token: str, password: str, display_name: str, ip: str | None) -> User:
+    """Create the invitee's account (and a client's enrollment) from a pending invitation."""
+    invitation = find_invitation(token)
+    check_password_rules(password)
+    name = display_name.strip() or invitation.display_name
+    if not name:
+        raise AccountError("display_name", "Tell us what to call you.")
+    program = db.session.get(Program, invitation.program_id) if invitation.program_id else None
+    user = User(
+        clinic_id=invitation.clinic_id,
+        email=invitation.email,
+        display_name=name,
+        role=invitation.role,
+        password_hash=hash_password(password),
+        timezone=program.timezone if program else "America/Chicago",
+    )
+    db.session.add(user)
+    db.session.flush()
+    if invitation.role == Role.CLIENT and program is not None:
+        db.session.add(
+            Enrollment(
+                client_id=user.id,
+                program_id=program.id,
+                phase_id=program.phases[0].id if program.phases else None,
+                primary_counselor_id=None,
+                start_date=clock.now().date(),
+                adolescent=invitation.adolescent,
+                weekly_hours_target=(
+                    ADOLESCENT_WEEKLY_HOURS if invitation.adolescent else ADULT_WEEKLY_HOURS
+                ),
+            )
+        )
+    invitation.accepted_at = clock.now()
+    invitation.user_id = user.id
+    audit.record(user, "accept", "invitation", invitation.id, subject_id=user.id, ip=ip)
+    db.session.commit()
+    return user

@@ -1,0 +1,29 @@
+"""Setting up a new clinic in a production database (no demo data there)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from companion import clock
+from companion.extensions import db
+from companion.models import Clinic, Invitation, Program, Role
+from companion.services.accounts import token_hash, normalise_email
+
+
+def first_admin(clinic_name: str, email: str, base_url: str) -> str:
+    """Create a clinic with one program and return the invitation link of its first admin."""
+    clinic = Clinic(name=clinic_name)
+    db.session.add(clinic)
+    db.session.add(Program(clinic=clinic, name="IOP"))
+    db.session.flush()
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        Invitation(
+            clinic_id=clinic.id, email=normalise_email(email), role=Role.ADMIN,
+            token_hash=token_hash(token), invited_by_id=None,
+            created_at=clock.now(), expires_at=clock.now() + timedelta(days=7),
+        )
+    )
+    db.session.commit()
+    return f"{base_url.rstrip('/')}/invite#token={token}"

@@ -1,0 +1,129 @@
+"""Recurring weekly group schedules, the sessions they produce, and who may join which."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+
+from companion.extensions import db
+from companion.models import (
+    Group,
+    GroupMember,
+    GroupRole,
+    Role,
+    Session,
+    SessionKind,
+    User,
+)
+
+
+@dataclass
+class Joinable:
+    session: Session
+    role: str  # "staff" or "client"
+
+
+def joinable_sessions(user: User, now: datetime) -> list[Joinable]:
+    """Sessions not yet ended that this user takes part in, soonest first."""
+    my_groups = select(GroupMember.group_id).where(GroupMember.user_id == user.id)
+    stmt = (
+        select(Session)
+        .where(Session.ends_at > now, Session.ended_at.is_(None))
+        .where(
+            or_(
+                Session.counselor_id == user.id,
+                Session.client_id == user.id,
+                Session.group_id.in_(my_groups),
+            )
+        )
+        .order_by(Session.starts_at, Session.id)
+    )
+    roles = dict(
+        db.session.execute(
+            select(GroupMember.group_id, GroupMember.role).where(GroupMember.user_id == user.id)
+        ).tuples().all()
+    )
+    out = []
+    for session in db.session.scalars(stmt):
+        if session.counselor_id == user.id:
+            role = "staff"
+        elif session.client_id is not None:
+            role = "client"
+        else:
+            role = "client" if roles.get(session.group_id) == GroupRole.CLIENT else "staff"
+        out.append(Joinable(session, role))
+    return out
+
+
+def occurrences(group: Group, start: date, days: int) -> list[tuple[datetime, datetime]]:
+    """The (start, end) moments in UTC of this group's weekly slots over ``days`` days.
+
+    Slots are wall-clock times in the program's zone, so a 6 pm group stays at 6 pm across
+    daylight-saving changes.
+    """
+    zone = ZoneInfo(group.program.timezone)
+    out = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        for slot in group.schedule:
+            if slot.weekday == day.weekday():
+                local = datetime.combine(day, slot.start_time, tzinfo=zone)
+                begins = local.astimezone(ZoneInfo("UTC"))
+                out.append((begins, begins + timedelta(minutes=slot.duration_minutes)))
+    return sorted(out)
+
+
+def ensure_group_sessions(group: Group, start: date, days: int = 14) -> int:
+    """Create the sessions of the coming ``days`` that do not exist yet; return how many."""
+    existing = set(
+        db.session.scalars(select(Session.starts_at).where(Session.group_id == group.id))
+    )
+    created = 0
+    for begins, ends in occurrences(group, start, days):
+        if begins in existing:
+            continue
+        db.session.add(
+            Session(
+                program_id=group.program_id,
+                kind=SessionKind.GROUP,
+                group_id=group.id,
+                counselor_id=group.counselor_id,
+                title=group.name,
+                starts_at=begins,
+                ends_at=ends,
+            )
+        )
+        created += 1
+    return created
+
+
+def caseload(counselor: User) -> list[User]:
+    """Clients this counselor treats, by name."""
+    if counselor.role != Role.COUNSELOR:
+        return []
+    led = select(Group.id).where(Group.counselor_id == counselor.id)
+    co_led = select(GroupMember.group_id).where(
+        GroupMember.user_id == counselor.id, GroupMember.role == GroupRole.COUNSELOR
+    )
+    in_groups = select(GroupMember.user_id).where(
+        GroupMember.role == GroupRole.CLIENT,
+        or_(GroupMember.group_id.in_(led), GroupMember.group_id.in_(co_led)),
+    )
+    one_to_one = select(Session.client_id).where(
+        Session.counselor_id == counselor.id, Session.client_id.is_not(None)
+    )
+    from companion.models import Enrollment
+
+    carried = select(Enrollment.client_id).where(Enrollment.primary_counselor_id == counselor.id)
+    stmt = (
+        select(User)
+        .where(
+            User.role == Role.CLIENT,
+            or_(User.id.in_(in_groups), User.id.in_(one_to_one), User.id.in_(carried)),
+        )
+        .order_by(User.display_name, User.id)
+    )
+    return list(db.session.scalars(stmt))
