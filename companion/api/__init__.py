@@ -76,6 +76,7 @@ def handle_app_errors(error: Exception) -> Response | HTTPException:
 # Views register themselves with the blueprint and the registry on import.
 from companion.api import (  # noqa: E402,F401
     auth,
+    caseload,
     health_views,
     invitations,
     programs,

@@ -1,0 +1,253 @@
+"""Fixtures: a migrated database (SQLite by default, PostgreSQL when DATABASE_URL is set),
+an app and client per test, factories, and a live server for browser and socket tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, inspect, text
+
+from companion import clock, create_app
+from companion.models import (
+    Clinic,
+    Enrollment,
+    Group,
+    GroupMember,
+    GroupRole,
+    GroupSchedule,
+    Program,
+    Role,
+    Session,
+    SessionKind,
+    User,
+)
+from companion.services import accounts
+
+PASSWORD = "correct horse battery"
+# argon2 at full cost makes every factory user take ~50 ms; tests hash once and reuse it.
+_HASH_CACHE: dict[str, str] = {}
+
+
+def _pg_url() -> str | None:
+    url = os.environ.get("DATABASE_URL")
+    return url if url and url.startswith("postgres") else None
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One migrated database for the session; every test starts with its tables empty."""
+    url = _pg_url()
+    if url:
+        _reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    app = create_app(_test_config(url, tmp_path_factory.mktemp("instance")))
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+        from companion.extensions import db
+
+        db.engine.dispose()
+    return url
+
+
+def _test_config(url: str, instance: Path) -> dict[str, Any]:
+    return {
+        "DATABASE_URL": url,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "test-secret",
+        "ASYNC_MODE": "threading",
+        "REDIS_URL": None,
+        "TESTING": True,
+    }
+
+
+def _empty_tables(app: Flask) -> None:
+    from companion.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+        tables = [t for t in reversed(db.metadata.sorted_tables)]
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                # TRUNCATE does not fire the audit log's row triggers; tests need a clean slate.
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                triggers = conn.execute(
+                    text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+                ).all()
+                for name, _ in triggers:
+                    conn.execute(text(f'DROP TRIGGER "{name}"'))
+                existing = set(inspect(conn).get_table_names())
+                for table in tables:
+                    if table.name in existing:
+                        conn.execute(table.delete())
+                for _, sql in triggers:
+                    conn.execute(text(sql))
+
+
+class RequestContextClient(FlaskClient):
+    """Each request runs in its own app context, as in a server: fresh ``g``, its own DB session.
+
+    The test body's session is committed first, so it holds no transaction (and on SQLite no
+    write lock) while the request runs; its objects reload afterwards.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        from companion.extensions import db
+
+        db.session.commit()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(_test_config(database_url, tmp_path / "instance"))
+    app.test_client_class = RequestContextClient
+    _empty_tables(app)
+    from companion.extensions import db, limiter
+
+    limiter.reset()
+    clock.reset()
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    clock.reset()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class Auth:
+    """Logs a test client in and remembers the CSRF token for later writes."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self.csrf: str | None = None
+
+    def login(self, user_or_email: User | str, password: str = PASSWORD) -> Any:
+        email = user_or_email if isinstance(user_or_email, str) else user_or_email.email
+        response = self.client.post(
+            "/api/v1/auth/login", json={"email": email, "password": password}
+        )
+        if response.status_code == 200:
+            self.csrf = response.get_json()["csrf_token"]
+        return response
+
+    def headers(self) -> dict[str, str]:
+        return {"X-CSRF-Token": self.csrf or ""}
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.post(path, json=json, headers=self.headers(), **kw)
+
+    def put(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.put(path, json=json, headers=self.headers(), **kw)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get(path, **kw)
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> Auth:
+    return Auth(client)
+
+
+@pytest.fixture
+def make_auth(app: Flask) -> Any:
+    """A fresh client logged in as ``user`` (several people in one test)."""
+
+    def make(user: User) -> Auth:
+        a = Auth(app.test_client())
+        assert a.login(user).status_code == 200
+        return a
+
+    return make
+
+
+class World:
+    """Factories for the records most tests need."""
+
+    def __init__(self) -> None:
+        from companion.extensions import db
+
+        self.db = db
+        self.clinic = Clinic(name="Test Clinic")
+        self.program = Program(clinic=self.clinic, name="Test IOP", timezone="America/Chicago")
+        db.session.add_all([self.clinic, self.program])
+        db.session.commit()
+
+    def user(self, role: Role | str = Role.CLIENT, name: str | None = None, **kw: Any) -> User:
+        role = Role(role)
+        if PASSWORD not in _HASH_CACHE:
+            _HASH_CACHE[PASSWORD] = accounts.hash_password(PASSWORD)
+        email = kw.pop("email", f"{role.value}-{uuid.uuid4().hex[:8]}@example.test")
+        clinic_id = kw.pop("clinic_id", self.clinic.id)
+        user = User(
+            clinic_id=clinic_id, email=email, display_name=name or role.value.title(), role=role,
+            password_hash=_HASH_CACHE[PASSWORD], timezone=self.program.timezone, **kw,
+        )
+        self.db.session.add(user)
+        self.db.session.flush()
+        if role == Role.CLIENT:
+            self.db.session.add(
+                Enrollment(client_id=user.id, program_id=self.program.id,
+                           start_date=clock.now().date())
+            )
+        self.db.session.commit()
+        return user
+
+    def group(self, counselor: User, clients: list[User], peers: list[User] | None = None,
+              name: str = "Test Group") -> Group:
+        group = Group(program=self.program, name=name, counselor_id=counselor.id)
+        group.members.extend(GroupMember(user_id=c.id, role=GroupRole.CLIENT) for c in clients)
+        group.members.extend(
+            GroupMember(user_id=p.id, role=GroupRole.PEER_SUPPORTER) for p in peers or []
+        )
+        group.schedule.append(GroupSchedule(weekday=0, start_time=time(18), duration_minutes=180))
+        self.db.session.add(group)
+        self.db.session.commit()
+        return group
+
+    def session(self, group: Group | None = None, counselor: User | None = None,
+                client: User | None = None, starts_in: timedelta = timedelta(0),
+                length: timedelta = timedelta(hours=2)) -> Session:
+        start: datetime = clock.now() + starts_in
+        session = Session(
+            program_id=self.program.id,
+            kind=SessionKind.GROUP if group else SessionKind.INDIVIDUAL,
+            group_id=group.id if group else None,
+            counselor_id=(counselor or (group.counselor if group else None)).id,  # type: ignore[union-attr]
+            client_id=client.id if client else None,
+            title=group.name if group else "1:1",
+            starts_at=start, ends_at=start + length,
+        )
+        self.db.session.add(session)
+        self.db.session.commit()
+        return session
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    return World()

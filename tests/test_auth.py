@@ -1,0 +1,173 @@
+"""Logging in and out, timeouts, rate limits, cookies and CSRF."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from companion import clock
+from companion.models import LoginSession, Role, User
+from companion.services import accounts
+from tests.conftest import PASSWORD
+
+
+def test_login_returns_user_and_csrf_and_sets_a_safe_cookie(client, world, auth):
+    user = world.user(Role.COUNSELOR, name="Chris")
+    response = auth.login(user)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["user"] == {
+        "id": user.id, "email": user.email, "display_name": "Chris", "role": "counselor",
+    }
+    assert len(body["csrf_token"]) >= 32
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Expires" not in cookie  # no long-lived remember-me
+    assert client.get("/api/v1/me").get_json()["email"] == user.email
+
+
+def test_secure_cookie_behind_https(database_url, tmp_path):
+    from companion import create_app
+    from tests.conftest import _test_config
+
+    config = _test_config(database_url, tmp_path) | {"HTTPS": True}
+    app = create_app(config)
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    response = app.test_client().get("/healthz")
+    assert "max-age" in response.headers["Strict-Transport-Security"]
+
+
+def test_wrong_password_and_unknown_address_get_the_same_answer(client, world, auth):
+    user = world.user()
+    wrong = auth.login(user, "not the password")
+    unknown = auth.login("nobody@example.test", "not the password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.mimetype == unknown.mimetype == "application/problem+json"
+    assert wrong.get_json() == unknown.get_json()
+    assert "do not match" in wrong.get_json()["detail"]
+
+
+def test_email_is_matched_without_case_or_spaces(world, auth):
+    user = world.user()
+    assert auth.login(f"  {user.email.upper()} ", PASSWORD).status_code == 200
+
+
+def test_me_needs_a_session(client):
+    response = client.get("/api/v1/me")
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+
+
+def test_logout_ends_the_session_on_the_server(client, world, auth):
+    user = world.user()
+    auth.login(user)
+    old_cookie = client.get_cookie("companion_session").value
+    response = auth.post("/api/v1/auth/logout")
+    assert response.status_code == 204
+    assert "storage" in response.headers["Clear-Site-Data"]
+    # Replaying the old cookie does not bring the session back.
+    client.set_cookie("companion_session", old_cookie)
+    assert client.get("/api/v1/me").status_code == 401
+    login = world.db.session.query(LoginSession).one()
+    assert login.end_reason == "logout"
+
+
+def test_each_login_gets_a_new_session_id(client, world, auth):
+    user = world.user()
+    auth.login(user)
+    first = client.get_cookie("companion_session").value
+    auth.login(user)
+    assert client.get_cookie("companion_session").value != first
+    assert world.db.session.query(LoginSession).count() == 2
+
+
+def test_idle_timeout_logs_out(client, world, auth, app):
+    auth.login(world.user())
+    clock.advance(timedelta(minutes=app.config["IDLE_TIMEOUT_MINUTES"] - 1))
+    assert client.get("/api/v1/me").status_code == 200  # activity keeps it alive
+    clock.advance(timedelta(minutes=app.config["IDLE_TIMEOUT_MINUTES"] + 1))
+    assert client.get("/api/v1/me").status_code == 401
+    assert world.db.session.query(LoginSession).one().end_reason == "idle"
+
+
+def test_absolute_timeout_even_when_active(client, world, auth, app):
+    auth.login(world.user())
+    for _ in range(app.config["ABSOLUTE_TIMEOUT_HOURS"] * 3 + 1):
+        clock.advance(timedelta(minutes=20))
+        client.get("/api/v1/me")
+    assert client.get("/api/v1/me").status_code == 401
+    assert world.db.session.query(LoginSession).one().end_reason == "expired"
+
+
+def test_eleventh_rapid_failure_is_refused_with_429(world, auth):
+    user = world.user()
+    for _ in range(10):
+        assert auth.login(user, "wrong password").status_code == 401
+    response = auth.login(user, "wrong password")
+    assert response.status_code == 429
+    assert response.mimetype == "application/problem+json"
+    # Even the right password waits: the limit is on the attempts, not on the result.
+    assert auth.login(user).status_code == 429
+
+
+def test_successful_logins_do_not_count_against_the_limit(world, auth):
+    user = world.user()
+    for _ in range(15):
+        assert auth.login(user).status_code == 200
+
+
+def test_state_changing_request_without_csrf_is_refused(client, world, auth):
+    auth.login(world.user())
+    response = client.post("/api/v1/auth/logout")
+    assert response.status_code == 403
+    assert response.get_json()["errors"][0]["field"] == "X-CSRF-Token"
+    assert client.get("/api/v1/me").status_code == 200  # still logged in: nothing changed
+
+
+def test_login_body_must_be_json(client, world):
+    user = world.user()
+    response = client.post("/api/v1/auth/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 415
+
+
+def test_login_validation_names_the_field(client):
+    response = client.post("/api/v1/auth/login", json={"email": "a@b.test"})
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "password"
+    response = client.post("/api/v1/auth/login", json={"email": "a@b.test", "password": "x",
+                                                       "admin": True})
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "admin"
+
+
+def test_passwords_are_stored_as_argon2id(world):
+    user = world.user()
+    assert user.password_hash.startswith("$argon2id$")
+
+
+def test_deactivated_user_cannot_log_in_and_is_logged_out(client, world, auth):
+    user = world.user()
+    auth.login(user)
+    user.active = False
+    world.db.session.commit()
+    assert client.get("/api/v1/me").status_code == 401
+    assert auth.login(user).status_code == 401
+
+
+def test_password_rules():
+    import pytest
+
+    for bad, words in [("short", "at least"), ("password123", "too common"), ("x" * 200, "most")]:
+        with pytest.raises(accounts.AccountError) as err:
+            accounts.check_password_rules(bad)
+        assert words in err.value.message
+    accounts.check_password_rules("a long passphrase of my own")
+
+
+def test_login_is_audited(world, auth):
+    from companion.models import AuditEvent
+
+    user = world.user()
+    auth.login(user)
+    row = world.db.session.query(AuditEvent).one()
+    assert (row.actor_id, row.action, row.record_type) == (user.id, "login", "user")
+    assert isinstance(world.db.session.get(User, user.id), User)

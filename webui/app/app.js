@@ -1,0 +1,113 @@
+// The app shell: who is logged in, which page to draw, the crisis panel, offline status.
+import { get, post, setCsrf, onAuthChange } from './api.js';
+import { h } from './dom.js';
+import { loginView } from './views/login.js';
+import { inviteView } from './views/invite.js';
+import { homeView } from './views/home.js';
+
+const state = { me: null, notice: null };
+const PUBLIC = new Set(['/login', '/invite']);
+
+export function navigate(path, { replace = false } = {}) {
+  if (replace) history.replaceState({}, '', path); else history.pushState({}, '', path);
+  render();
+}
+
+export function currentUser() { return state.me; }
+
+export function signedIn(me, csrf) {
+  state.me = me;
+  setCsrf(csrf);
+  navigate('/home', { replace: true });
+}
+
+async function loadMe() {
+  try {
+    const me = await get('/api/v1/me');
+    setCsrf(me.csrf_token);
+    state.me = me;
+  } catch (err) {
+    state.me = null;
+  }
+}
+
+function drawNav() {
+  const nav = document.getElementById('topnav');
+  nav.replaceChildren();
+  if (!state.me) return;
+  nav.append(
+    h('a', { href: '/home', 'aria-current': location.pathname === '/home' ? 'page' : null }, 'Home'),
+    h('button', { type: 'button', onclick: logout }, 'Log out'),
+  );
+}
+
+async function logout() {
+  try { await post('/api/v1/auth/logout'); } catch (err) { /* already gone */ }
+  state.me = null;
+  setCsrf(null);
+  navigate('/login', { replace: true });
+}
+
+async function render() {
+  const app = document.getElementById('app');
+  const path = location.pathname;
+  if (!state.me && !PUBLIC.has(path)) {
+    history.replaceState({}, '', '/login');
+  } else if (state.me && (path === '/' || path === '/login')) {
+    history.replaceState({}, '', '/home');
+  }
+  drawNav();
+  const route = location.pathname;
+  let view;
+  if (route === '/login') view = loginView({ notice: state.notice });
+  else if (route === '/invite') view = inviteView();
+  else view = homeView(state.me);
+  state.notice = null;
+  app.replaceChildren(await view);
+  const heading = app.querySelector('h1');
+  if (heading) document.title = `${heading.textContent} · Companion`;
+}
+
+function setupCrisis() {
+  // The panel opens by :target with no script; with script it also traps the focus sensibly.
+  const panel = document.getElementById('crisis');
+  const open = () => { panel.classList.add('open'); panel.focus(); };
+  const close = () => { panel.classList.remove('open'); document.getElementById('crisis-button').focus(); };
+  document.getElementById('crisis-button').addEventListener('click', (e) => { e.preventDefault(); open(); });
+  document.getElementById('crisis-close').addEventListener('click', (e) => { e.preventDefault(); close(); });
+  document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && panel.classList.contains('open')) close(); });
+  if (location.hash === '#crisis') open();
+}
+
+function setupNetworkStatus() {
+  const el = document.getElementById('net-status');
+  const update = () => { el.textContent = navigator.onLine ? '' : 'Offline'; };
+  window.addEventListener('online', update);
+  window.addEventListener('offline', update);
+  update();
+}
+
+document.addEventListener('click', (e) => {
+  const a = e.target.closest('a[href^="/"]');
+  if (!a || a.target || e.metaKey || e.ctrlKey || a.hasAttribute('download')) return;
+  e.preventDefault();
+  navigate(a.getAttribute('href'));
+});
+window.addEventListener('popstate', render);
+
+onAuthChange(() => {
+  if (state.me) {
+    state.me = null;
+    state.notice = 'You were signed out. Please log in again.';
+    navigate('/login', { replace: true });
+  }
+});
+
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {});
+}
+
+setupCrisis();
+setupNetworkStatus();
+await loadMe();
+render();

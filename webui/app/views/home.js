@@ -1,0 +1,117 @@
+import { get, post, ApiError } from '../api.js';
+import { h, field, showProblem, clearProblem, formatWhen } from '../dom.js';
+
+const STATE_TEXT = {
+  scheduled: 'Scheduled', open: 'Room open', in_progress: 'In progress', ended: 'Ended',
+};
+
+export async function homeView(me) {
+  const page = h('section', {}, h('h1', {}, `Hello, ${me.display_name}`));
+  const parts = {
+    client: clientHome, counselor: counselorHome, peer_supporter: peerHome, admin: adminHome,
+  }[me.role];
+  page.dataset.role = me.role;
+  page.append(...await parts(me));
+  return page;
+}
+
+async function sessionsCard(me, title) {
+  const card = h('div', { class: 'card' }, h('h2', {}, title));
+  try {
+    const { items } = await get('/api/v1/sessions?limit=10');
+    if (!items.length) {
+      card.append(h('p', { class: 'muted' }, 'Nothing scheduled in the next two weeks.'));
+      return card;
+    }
+    card.append(h('ul', { class: 'list' }, items.map((s) => h('li', {},
+      h('div', { class: 'row' },
+        h('span', {}, h('strong', {}, s.title), ' ', h('span', { class: 'muted' }, `with ${s.counselor}`)),
+        h('span', { class: s.state === 'in_progress' ? 'tag live' : 'tag' }, STATE_TEXT[s.state])),
+      h('div', { class: 'muted' }, `${formatWhen(s.starts_at, me.timezone)} – ${formatWhen(s.ends_at, me.timezone)}`),
+    ))));
+  } catch (err) {
+    card.append(h('p', { class: 'error', role: 'alert' }, err.message));
+  }
+  return card;
+}
+
+async function clientHome(me) {
+  return [
+    h('p', { class: 'muted' }, 'Your program, one day at a time. The red button up top reaches help any time.'),
+    await sessionsCard(me, 'Your sessions'),
+  ];
+}
+
+async function counselorHome(me) {
+  const caseload = h('div', { class: 'card' }, h('h2', {}, 'Your caseload'));
+  try {
+    const { items } = await get('/api/v1/caseload?limit=200');
+    caseload.append(items.length
+      ? h('ul', { class: 'list' }, items.map((c) => h('li', {}, h('div', { class: 'row' },
+        h('strong', {}, c.display_name), h('span', { class: 'muted' }, `${c.program}${c.phase ? ` · ${c.phase}` : ''}`)))))
+      : h('p', { class: 'muted' }, 'No clients yet.'));
+  } catch (err) {
+    caseload.append(h('p', { class: 'error', role: 'alert' }, err.message));
+  }
+  return [h('div', { class: 'grid' }, await sessionsCard(me, 'Your groups and sessions'), caseload)];
+}
+
+async function peerHome(me) {
+  return [
+    h('p', { class: 'muted' }, 'You moderate rooms; client records are not shown to peer supporters.'),
+    await sessionsCard(me, 'Rooms you help run'),
+  ];
+}
+
+async function adminHome(me) {
+  const { items: programs } = await get('/api/v1/programs');
+  const result = h('div', { role: 'status', 'aria-live': 'polite' });
+  const form = h('form', { class: 'card', novalidate: true },
+    h('h2', {}, 'Invite someone'),
+    field('Email address', { name: 'email', type: 'email', required: true, autocomplete: 'off' }),
+    field('Role', {
+      name: 'role', tag: 'select',
+      options: [['client', 'Client'], ['counselor', 'Counselor'], ['peer_supporter', 'Peer supporter'], ['admin', 'Program admin']],
+    }),
+    field('Program', { name: 'program_id', tag: 'select', options: programs.map((p) => [String(p.id), p.name]) }),
+    field('Name to show (optional; they can change it)', { name: 'display_name', maxlength: 80 }),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'adolescent' }), 'Adolescent client (6-hour weekly target)'),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit' }, 'Send invitation')),
+    result,
+  );
+  const invitations = h('div', { class: 'card' }, h('h2', {}, 'Invitations'));
+  const drawInvitations = async () => {
+    const { items } = await get('/api/v1/invitations?limit=20');
+    invitations.replaceChildren(h('h2', {}, 'Invitations'), items.length
+      ? h('ul', { class: 'list' }, items.map((i) => h('li', {}, h('div', { class: 'row' },
+        h('span', {}, i.email, ' ', h('span', { class: 'muted' }, i.role.replace('_', ' '))),
+        h('span', { class: 'tag' }, i.state)))))
+      : h('p', { class: 'muted' }, 'No invitations yet.'));
+  };
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearProblem(form);
+    result.replaceChildren();
+    const role = form.role.value;
+    try {
+      const inv = await post('/api/v1/invitations', {
+        email: form.email.value,
+        role,
+        display_name: form.display_name.value,
+        program_id: Number(form.program_id.value),
+        adolescent: role === 'client' && form.adolescent.checked,
+      });
+      result.append(h('p', { class: 'success' }, inv.emailed
+        ? `Invitation emailed to ${inv.email}.`
+        : `No mail server is set up: give ${inv.email} this link yourself.`),
+      h('p', { class: 'copy' }, inv.url));
+      form.email.value = '';
+      form.display_name.value = '';
+      await drawInvitations();
+    } catch (err) {
+      showProblem(form, err instanceof ApiError ? err.problem : { detail: String(err) });
+    }
+  });
+  await drawInvitations();
+  return [h('div', { class: 'grid' }, form, invitations)];
+}

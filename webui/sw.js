@@ -1,0 +1,52 @@
+// Service worker: keeps the app shell (and so the crisis lines) available offline.
+// Records are never cached here: API answers are no-store and always go to the network.
+const CACHE = 'companion-shell-v1';
+const SHELL = [
+  '/', '/app/app.css', '/app/app.js', '/app/api.js', '/app/dom.js',
+  '/app/views/login.js', '/app/views/invite.js', '/app/views/home.js',
+  '/app/icons/icon.svg', '/manifest.webmanifest',
+];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener('fetch', (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== 'GET' || url.origin !== location.origin) return;
+  if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/socket.io/')) return;
+  if (event.request.mode === 'navigate') {
+    // Network first for pages (fresh shell when online), the cached shell when not.
+    event.respondWith(
+      fetch(event.request)
+        .then((response) => {
+          const copy = response.clone();
+          if (response.ok) caches.open(CACHE).then((c) => c.put('/', copy));
+          return response;
+        })
+        .catch(() => caches.match('/')),
+    );
+    return;
+  }
+  // Assets: answer from the cache at once, refresh it in the background.
+  event.respondWith(
+    caches.match(event.request).then((cached) => {
+      const network = fetch(event.request).then((response) => {
+        if (response.ok) {
+          const copy = response.clone();
+          caches.open(CACHE).then((c) => c.put(event.request, copy));
+        }
+        return response;
+      });
+      return cached || network;
+    }),
+  );
+});
