@@ -6,6 +6,7 @@ import os
 import sys
 
 import click
+from flask import Flask
 
 
 def _gevent_patch() -> None:
@@ -21,7 +22,7 @@ def main() -> None:
     """Companion: telehealth companion for Intensive Outpatient Programs."""
 
 
-def _app():  # type: ignore[no-untyped-def]
+def _app() -> Flask:
     from companion import create_app
 
     return create_app()

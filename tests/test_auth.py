@@ -32,8 +32,13 @@ def test_secure_cookie_behind_https(database_url, tmp_path):
     config = _test_config(database_url, tmp_path) | {"HTTPS": True}
     app = create_app(config)
     assert app.config["SESSION_COOKIE_SECURE"] is True
-    response = app.test_client().get("/healthz")
-    assert "max-age" in response.headers["Strict-Transport-Security"]
+    with app.app_context():
+        response = app.test_client().get("/healthz")
+        assert "max-age" in response.headers["Strict-Transport-Security"]
+        from companion.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_wrong_password_and_unknown_address_get_the_same_answer(client, world, auth):

@@ -75,7 +75,7 @@ def logout() -> tuple[str, int, dict[str, str]]:
 @registry.route(api, "/me", "GET", summary="The logged-in user", tag="auth",
                 responses={200: MeOut})
 def me() -> dict[str, Any]:
-    user: User = current_user  # type: ignore[assignment]
+    user: User = current_user
     return {
         **user_json(user),
         "timezone": user.timezone,

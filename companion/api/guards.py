@@ -12,7 +12,7 @@ from companion.services import audit
 
 
 def me() -> User:
-    return current_user  # type: ignore[return-value]
+    return current_user
 
 
 def authorize(action: policy.Action, record: object = None, *, hide: bool = False) -> None:

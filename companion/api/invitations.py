@@ -16,7 +16,6 @@ from companion.api.problems import ApiProblem, Problem
 from companion.api.schemas import (
     AcceptBody,
     InvitationBody,
-    InvitationOut,
     InvitationPage,
     InvitationPreviewOut,
     IssuedInvitationOut,

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# Deliverability is the mail server's business; this only catches what is plainly not an address.
+# (email-validator would refuse reserved domains such as the demo clinic's .test.)
+EmailAddress = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
 
 RoleName = Literal["client", "counselor", "peer_supporter", "admin"]
 
@@ -41,7 +48,7 @@ class MeOut(UserOut):
 
 
 class InvitationBody(Strict):
-    email: EmailStr
+    email: EmailAddress
     role: RoleName
     display_name: str = Field("", max_length=80)
     program_id: int | None = None

@@ -170,9 +170,10 @@ def _operation_doc(op: Operation) -> dict[str, Any]:
     if parameters:
         doc["parameters"] = parameters
     if op.body is not None:
+        schema_ref = {"$ref": _REF.format(model=op.body.__name__)}
         doc["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": _REF.format(model=op.body.__name__)}}},
+            "content": {"application/json": {"schema": schema_ref}},
         }
     if op.auth:
         doc["security"] = [{"session": []}] if op.method == "get" else [{"session": [], "csrf": []}]

@@ -8,7 +8,7 @@ from datetime import timedelta
 from companion import clock
 from companion.extensions import db
 from companion.models import Clinic, Invitation, Program, Role
-from companion.services.accounts import token_hash, normalise_email
+from companion.services.accounts import normalise_email, token_hash
 
 
 def first_admin(clinic_name: str, email: str, base_url: str) -> str:

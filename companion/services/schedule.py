@@ -44,7 +44,7 @@ def joinable_sessions(user: User, now: datetime) -> list[Joinable]:
     roles = dict(
         db.session.execute(
             select(GroupMember.group_id, GroupMember.role).where(GroupMember.user_id == user.id)
-        ).tuples().all()
+        ).all()
     )
     out = []
     for session in db.session.scalars(stmt):
@@ -53,7 +53,8 @@ def joinable_sessions(user: User, now: datetime) -> list[Joinable]:
         elif session.client_id is not None:
             role = "client"
         else:
-            role = "client" if roles.get(session.group_id) == GroupRole.CLIENT else "staff"
+            in_group_as = roles.get(session.group_id) if session.group_id else None
+            role = "client" if in_group_as == GroupRole.CLIENT else "staff"
         out.append(Joinable(session, role))
     return out
 

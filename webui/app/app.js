@@ -15,9 +15,9 @@ export function navigate(path, { replace = false } = {}) {
 
 export function currentUser() { return state.me; }
 
-export function signedIn(me, csrf) {
-  state.me = me;
+export async function signedIn(csrf) {
   setCsrf(csrf);
+  await loadMe(); // the full profile: time zone, clinic, idle timeout
   navigate('/home', { replace: true });
 }
 

@@ -18,7 +18,7 @@ export function loginView({ notice } = {}) {
       const data = await post('/api/v1/auth/login', {
         email: form.email.value, password: form.password.value,
       });
-      signedIn(data.user, data.csrf_token);
+      await signedIn(data.csrf_token);
     } catch (err) {
       showProblem(form, err instanceof ApiError ? err.problem : { detail: String(err) });
       form.password.value = '';

@@ -1,0 +1,40 @@
+# The two commands of README: `make run` and `make test`. Everything else is a step of those.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup test-setup lint check pytest clean bench-realtime bench-shell
+
+run: setup
+	$(BIN)/companion serve
+
+test: test-setup lint pytest
+
+# A virtualenv with Companion and its pinned dependencies; redone when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Browser tests drive Debian's Chromium (never a browser a test tool downloads) and use two npm
+# packages (axe-core, socket.io-client) that run inside the tests only.
+test-setup: setup
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Install Chromium first: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+	cd tests/browser && npm ci --no-audit --no-fund --silent
+
+lint: setup
+	$(BIN)/ruff check companion tests bench
+	$(BIN)/mypy
+	$(BIN)/bandit --quiet --severity-level medium -r companion
+
+pytest: setup
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) tests/browser/node_modules .pytest_cache .mypy_cache .ruff_cache

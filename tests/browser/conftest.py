@@ -1,0 +1,155 @@
+"""A real server (``companion serve``, gevent, demo data) and headless Debian Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+]
+DEMO_PASSWORD = "recovery-demo"
+NODE_MODULES = Path(__file__).resolve().parent / "node_modules"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fresh_database(tmp: Path, name: str) -> str:
+    """A SQLite file, or a new PostgreSQL database beside the test one when DATABASE_URL is set."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return f"sqlite:///{tmp / (name + '.db')}"
+    import psycopg
+
+    base = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return base.rsplit("/", 1)[0] + f"/{name}"
+
+
+class LiveServer:
+    def __init__(self, url: str, process: subprocess.Popen[str], log: Path) -> None:
+        self.url = url
+        self.process = process
+        self.log = log
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+def start_server(
+    tmp: Path,
+    database_url: str,
+    env_extra: dict[str, str] | None = None,
+    port: int | None = None,
+) -> LiveServer:
+    """``python -m companion serve`` on a free port; returns once /healthz answers."""
+    port = port or free_port()
+    env = {
+        **os.environ,
+        "COMPANION_INSTANCE_PATH": str(tmp / "instance"),
+        "DATABASE_URL": database_url,
+        "PYTHONUNBUFFERED": "1",
+        **(env_extra or {}),
+    }
+    log = tmp / f"server-{port}.log"
+    with log.open("w") as out:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "companion", "serve", "--port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return LiveServer(url, process, log)
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server did not start:\n{log.read_text()}")
+
+
+def stop_server(server: LiveServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    tmp = tmp_path_factory.mktemp("live")
+    server = start_server(tmp, fresh_database(tmp, "companion_e2e"))
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """A page in a 360 px wide phone-sized window."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def desktop(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def login(page: Any, base: str, email: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """Serious and critical accessibility violations on the page (axe-core, run in the page)."""
+    page.evaluate((NODE_MODULES / "axe-core" / "axe.min.js").read_text())
+    result = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result if v["impact"] in ("serious", "critical")
+    ]

@@ -1,0 +1,166 @@
+"""An admin invites people; the invitee sets a password and lands logged in."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from companion import clock
+from companion.models import Enrollment, Invitation, Role, User
+
+
+def _token(url: str) -> str:
+    return url.split("#token=", 1)[1]
+
+
+def test_admin_invites_a_client_who_accepts_and_is_enrolled(client, world, auth, app, caplog):
+    admin = world.user(Role.ADMIN)
+    auth.login(admin)
+    with caplog.at_level(logging.WARNING, logger="companion"):
+        response = auth.post("/api/v1/invitations", json={
+            "email": "New.Client@Example.test", "role": "client",
+            "program_id": world.program.id, "display_name": "Jo",
+        })
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["email"] == "new.client@example.test"
+    assert body["state"] == "pending" and body["emailed"] is False
+    assert "/invite#token=" in body["url"]
+    # No mail server: the link is printed in the server log, without the address.
+    assert body["url"] in caplog.text
+    assert "new.client" not in caplog.text
+    token = _token(body["url"])
+
+    newcomer = app.test_client()
+    preview = newcomer.post("/api/v1/invitations/preview", json={"token": token})
+    assert preview.get_json() == {
+        "email": "new.client@example.test", "role": "client", "display_name": "Jo",
+        "clinic": "Test Clinic",
+    }
+    accepted = newcomer.post("/api/v1/invitations/accept", json={
+        "token": token, "password": "my own long passphrase", "display_name": "Jo",
+    })
+    assert accepted.status_code == 201
+    assert accepted.get_json()["user"]["role"] == "client"
+    assert newcomer.get("/api/v1/me").get_json()["display_name"] == "Jo"
+
+    user = world.db.session.query(User).filter_by(email="new.client@example.test").one()
+    enrollment = world.db.session.query(Enrollment).filter_by(client_id=user.id).one()
+    assert enrollment.weekly_hours_target == 9
+    # A link works once.
+    again = app.test_client().post("/api/v1/invitations/accept", json={
+        "token": token, "password": "another long passphrase",
+    })
+    assert again.status_code == 404
+
+
+def test_adolescent_client_gets_a_six_hour_target(world, auth, app):
+    auth.login(world.user(Role.ADMIN))
+    body = auth.post("/api/v1/invitations", json={
+        "email": "teen@example.test", "role": "client", "program_id": world.program.id,
+        "adolescent": True,
+    }).get_json()
+    app.test_client().post("/api/v1/invitations/accept", json={
+        "token": _token(body["url"]), "password": "a teen's passphrase", "display_name": "T",
+    })
+    user = world.db.session.query(User).filter_by(email="teen@example.test").one()
+    assert world.db.session.query(Enrollment).filter_by(client_id=user.id).one() \
+        .weekly_hours_target == 6
+
+
+def test_staff_invitation_lands_with_their_role(world, auth, app):
+    auth.login(world.user(Role.ADMIN))
+    for role in ("counselor", "peer_supporter", "admin"):
+        body = auth.post("/api/v1/invitations", json={
+            "email": f"{role}@example.test", "role": role,
+        }).get_json()
+        newcomer = app.test_client()
+        response = newcomer.post("/api/v1/invitations/accept", json={
+            "token": _token(body["url"]), "password": "staff passphrase here",
+            "display_name": role,
+        })
+        assert response.get_json()["user"]["role"] == role
+
+
+def test_only_admins_invite(world, make_auth):
+    for role in (Role.CLIENT, Role.COUNSELOR, Role.PEER_SUPPORTER):
+        a = make_auth(world.user(role))
+        response = a.post("/api/v1/invitations", json={"email": "x@example.test",
+                                                       "role": "client",
+                                                       "program_id": world.program.id})
+        assert response.status_code == 403
+        assert a.get("/api/v1/invitations").status_code == 403
+    assert world.db.session.query(Invitation).count() == 0
+
+
+def test_bad_invitations_change_nothing(world, auth):
+    existing = world.user()
+    auth.login(world.user(Role.ADMIN))
+    cases = [
+        ({"email": "not-an-address", "role": "client", "program_id": world.program.id}, "email"),
+        ({"email": "a@example.test", "role": "wizard"}, "role"),
+        ({"email": "a@example.test", "role": "client"}, "program_id"),
+        ({"email": "a@example.test", "role": "client", "program_id": 999999}, "program_id"),
+        ({"email": existing.email, "role": "client", "program_id": world.program.id}, "email"),
+    ]
+    for body, bad_field in cases:
+        response = auth.post("/api/v1/invitations", json=body)
+        assert response.status_code in (409, 422), body
+        assert response.mimetype == "application/problem+json"
+        assert response.get_json()["errors"][0]["field"] == bad_field
+    assert world.db.session.query(Invitation).count() == 0
+
+
+def test_weak_password_on_accept_names_the_field_and_creates_nobody(world, auth, app):
+    auth.login(world.user(Role.ADMIN))
+    body = auth.post("/api/v1/invitations", json={
+        "email": "weak@example.test", "role": "counselor"}).get_json()
+    response = app.test_client().post("/api/v1/invitations/accept", json={
+        "token": _token(body["url"]), "password": "password123", "display_name": "W"})
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "password"
+    assert world.db.session.query(User).filter_by(email="weak@example.test").count() == 0
+
+
+def test_expired_invitation_is_refused(world, auth, app):
+    auth.login(world.user(Role.ADMIN))
+    body = auth.post("/api/v1/invitations", json={
+        "email": "late@example.test", "role": "counselor"}).get_json()
+    clock.advance(timedelta(days=app.config["INVITATION_DAYS"], minutes=1))
+    response = app.test_client().post("/api/v1/invitations/preview",
+                                      json={"token": _token(body["url"])})
+    assert response.status_code == 404
+    listed = auth.get("/api/v1/invitations")
+    assert listed.status_code == 401  # the admin's own session timed out meanwhile
+
+
+def test_mail_setting_sends_the_link(world, auth, app, monkeypatch):
+    sent = []
+
+    class FakeSMTP:
+        def __init__(self, host, port, timeout):
+            sent.append(("connect", host, port))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def login(self, user, password):
+            sent.append(("login", user))
+
+        def send_message(self, message):
+            sent.append(("send", message["To"], message.get_content()))
+
+    import smtplib
+
+    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    app.config["MAIL_URL"] = "smtp://mailer:secret@mail.example.test:2525"
+    auth.login(world.user(Role.ADMIN))
+    body = auth.post("/api/v1/invitations", json={
+        "email": "mailed@example.test", "role": "counselor"}).get_json()
+    assert body["emailed"] is True
+    assert sent[0] == ("connect", "mail.example.test", 2525)
+    assert sent[1] == ("login", "mailer")
+    assert sent[2][1] == "mailed@example.test" and body["url"] in sent[2][2]
