@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template, send_from_directory
+from flask import Blueprint, Response, abort, current_app, render_template, send_from_directory
 
 from companion import WEBUI_PATH
 
 web = Blueprint("web", __name__)
 
-# Paths the client-side router draws; the server answers each with the same shell.
-SHELL_ROUTES = ["/", "/login", "/invite", "/home", "/crisis", "/sessions"]
 
 
-def shell() -> str:
-    """The app shell; crisis lines are rendered in it so they work with no script and offline."""
+@web.get("/")
+@web.get("/<path:page>")
+def shell(page: str = "") -> str:
+    """The app shell for every page the client-side router draws (unknown API and asset paths
+    are matched by their own, more specific routes first). Crisis lines are rendered into it so
+    they work with no script and offline."""
+    if page.startswith(("api/", "app/", "socket.io")):
+        abort(404)
     return render_template("index.html", crisis=current_app.config["CRISIS_RESOURCES"])
-
-
-for _path in SHELL_ROUTES:
-    web.add_url_rule(_path, f"shell{_path.replace('/', '_')}", shell)
 
 
 @web.get("/app/<path:filename>")

@@ -6,7 +6,31 @@ import { inviteView } from './views/invite.js';
 import { homeView } from './views/home.js';
 
 const state = { me: null, notice: null };
-const PUBLIC = new Set(['/login', '/invite']);
+
+// Pages: path -> view(me, params). Views are async functions returning an element.
+// A feature adds its page here and, if it belongs in the top bar, to NAV.
+const PUBLIC_ROUTES = {
+  '/login': () => loginView({ notice: state.notice }),
+  '/invite': () => inviteView(),
+};
+const ROUTES = {
+  '/home': (me) => homeView(me),
+};
+// Top-bar links per role: [path, label].
+const NAV = {
+  client: [['/home', 'Home']],
+  counselor: [['/home', 'Home']],
+  peer_supporter: [['/home', 'Home']],
+  admin: [['/home', 'Home']],
+};
+
+// Longest-prefix match, so '/sessions/12' finds '/sessions/' with the rest as a parameter.
+function findRoute(path, table) {
+  if (table[path]) return [table[path], ''];
+  const prefix = Object.keys(table).filter((p) => p.endsWith('/') && path.startsWith(p))
+    .sort((a, b) => b.length - a.length)[0];
+  return prefix ? [table[prefix], path.slice(prefix.length)] : [null, ''];
+}
 
 export function navigate(path, { replace = false } = {}) {
   if (replace) history.replaceState({}, '', path); else history.pushState({}, '', path);
@@ -35,10 +59,10 @@ function drawNav() {
   const nav = document.getElementById('topnav');
   nav.replaceChildren();
   if (!state.me) return;
-  nav.append(
-    h('a', { href: '/home', 'aria-current': location.pathname === '/home' ? 'page' : null }, 'Home'),
-    h('button', { type: 'button', onclick: logout }, 'Log out'),
-  );
+  for (const [path, label] of NAV[state.me.role] || []) {
+    nav.append(h('a', { href: path, 'aria-current': location.pathname === path ? 'page' : null }, label));
+  }
+  nav.append(h('button', { type: 'button', onclick: logout }, 'Log out'));
 }
 
 async function logout() {
@@ -51,17 +75,20 @@ async function logout() {
 async function render() {
   const app = document.getElementById('app');
   const path = location.pathname;
-  if (!state.me && !PUBLIC.has(path)) {
+  if (!state.me && !PUBLIC_ROUTES[path]) {
     history.replaceState({}, '', '/login');
   } else if (state.me && (path === '/' || path === '/login')) {
     history.replaceState({}, '', '/home');
   }
   drawNav();
-  const route = location.pathname;
   let view;
-  if (route === '/login') view = loginView({ notice: state.notice });
-  else if (route === '/invite') view = inviteView();
-  else view = homeView(state.me);
+  if (PUBLIC_ROUTES[location.pathname]) {
+    view = PUBLIC_ROUTES[location.pathname]();
+  } else {
+    const [route, param] = findRoute(location.pathname, ROUTES);
+    view = route ? route(state.me, param) : h('section', {}, h('h1', {}, 'Page not found'),
+      h('p', {}, h('a', { href: '/home' }, 'Back to home')));
+  }
   state.notice = null;
   app.replaceChildren(await view);
   const heading = app.querySelector('h1');
