@@ -13,12 +13,22 @@ from companion.models.groups import (
     Session,
     SessionKind,
 )
+from companion.models.rooms import (
+    AttendanceAttestation,
+    AttendanceInterval,
+    Modality,
+    ParticipantState,
+    RoomEvent,
+    RoomParticipant,
+)
 from companion.models.users import Invitation, LoginSession, Role, User
 
 __all__ = [
     "ADOLESCENT_WEEKLY_HOURS",
     "ADULT_WEEKLY_HOURS",
     "ROOM_OPENS_BEFORE",
+    "AttendanceAttestation",
+    "AttendanceInterval",
     "AuditEvent",
     "Base",
     "Clinic",
@@ -28,6 +38,10 @@ __all__ = [
     "GroupRole",
     "GroupSchedule",
     "Invitation",
+    "Modality",
+    "ParticipantState",
+    "RoomEvent",
+    "RoomParticipant",
     "LoginSession",
     "Phase",
     "Program",

@@ -92,6 +92,9 @@ class Session(Base):
     starts_at: Mapped[datetime] = mapped_column(index=True)
     ends_at: Mapped[datetime] = mapped_column()
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Room state: a locked room admits nobody new; last_seq numbers its stored events.
+    locked: Mapped[bool] = mapped_column(default=False)
+    last_seq: Mapped[int] = mapped_column(default=0)
 
     group: Mapped[Group | None] = relationship()
     counselor: Mapped[User] = relationship(foreign_keys=[counselor_id])
