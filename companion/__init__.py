@@ -59,6 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         logger=False,
         engineio_logger=False,
     )
+    from companion import realtime  # noqa: F401  (Socket.IO handlers)
     from companion.api import handle_app_errors, health
 
     app.register_blueprint(api_blueprint)

@@ -76,6 +76,8 @@ def _test_config(url: str, instance: Path) -> dict[str, Any]:
         "ASYNC_MODE": "threading",
         "REDIS_URL": None,
         "TESTING": True,
+        # Tests run the socket enforcer's passes themselves (connections.enforce_once).
+        "REALTIME_ENFORCER": False,
     }
 
 
@@ -126,8 +128,11 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     _empty_tables(app)
     from companion.extensions import db, limiter
 
+    from companion.realtime import connections
+
     limiter.reset()
     clock.reset()
+    connections.connections.clear()
     with app.app_context():
         yield app
         db.session.remove()

@@ -1,0 +1,211 @@
+"""This process's sockets: who each one is, which rooms it is in, and the rules that follow it.
+
+Socket.IO handlers do not run Flask's request hooks, so a socket's login is checked here: at
+connect, again every few seconds while events come in, and by the enforcer loop, which also
+disconnects sockets whose login ended (logout, idle timeout) and applies admissions and
+removals made on another web process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, current_app
+from flask_socketio import join_room, leave_room
+from sqlalchemy import select
+
+from companion import clock
+from companion.events import user_room
+from companion.extensions import db, socketio
+from companion.models import LoginSession, ParticipantState, RoomParticipant, Session, User
+from companion.services import accounts
+
+log = logging.getLogger(__name__)
+
+RECHECK_LOGIN_EVERY = 5.0  # seconds between re-validations of a socket's login on events
+ENFORCE_EVERY = 2.0  # seconds between enforcer passes
+PURGE_EVERY = 600.0  # seconds between chat-retention purges
+
+
+def session_room(session_id: int) -> str:
+    return f"session:{session_id}"
+
+
+def staff_room(session_id: int) -> str:
+    return f"staff:{session_id}"
+
+
+def counselors_room(session_id: int) -> str:
+    return f"counselors:{session_id}"
+
+
+@dataclass
+class Connection:
+    sid: str
+    user_id: int
+    login_id: str
+    checked_at: float
+    # Sessions this socket is in (admitted) or waiting to be admitted to.
+    joined: set[int] = field(default_factory=set)
+    waiting: set[int] = field(default_factory=set)
+    # Token bucket: per-socket rate limit on events.
+    tokens: float = 20.0
+    refilled_at: float = field(default_factory=time.monotonic)
+
+    def take_token(self, capacity: float = 20.0, per_second: float = 5.0) -> bool:
+        now = time.monotonic()
+        self.tokens = min(capacity, self.tokens + (now - self.refilled_at) * per_second)
+        self.refilled_at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+# sid -> Connection, for sockets connected to this process only.
+connections: dict[str, Connection] = {}
+
+
+def register(sid: str, login: LoginSession) -> Connection:
+    conn = Connection(sid=sid, user_id=login.user_id, login_id=login.id,
+                      checked_at=time.monotonic())
+    connections[sid] = conn
+    join_room(user_room(login.user_id))
+    join_room(f"login:{login.id}")
+    return conn
+
+
+def forget(sid: str) -> Connection | None:
+    return connections.pop(sid, None)
+
+
+def live_user(sid: str) -> User | None:
+    """The user behind this socket if its login is still live (rechecked every few seconds)."""
+    conn = connections.get(sid)
+    if conn is None:
+        return None
+    if time.monotonic() - conn.checked_at > RECHECK_LOGIN_EVERY:
+        if accounts.resume_login_session(conn.login_id) is None:
+            return None
+        conn.checked_at = time.monotonic()
+    return db.session.get(User, conn.user_id)
+
+
+def enter(conn: Connection, session: Session, staff: bool, clinical: bool) -> None:
+    """Put this socket in the session's rooms (call inside its own handler or with sid)."""
+    conn.waiting.discard(session.id)
+    conn.joined.add(session.id)
+    join_room(session_room(session.id), sid=conn.sid)
+    if staff:
+        join_room(staff_room(session.id), sid=conn.sid)
+    if clinical:
+        join_room(counselors_room(session.id), sid=conn.sid)
+
+
+def leave(conn: Connection, session_id: int) -> None:
+    conn.joined.discard(session_id)
+    conn.waiting.discard(session_id)
+    for room in (session_room(session_id), staff_room(session_id), counselors_room(session_id)):
+        leave_room(room, sid=conn.sid)
+
+
+# --- the enforcer ---------------------------------------------------------------------------
+
+_started = False
+
+
+def start_enforcer(app: Flask) -> None:
+    """Start this process's enforcer loop once (on the first connection)."""
+    global _started
+    if _started or not app.config.get("REALTIME_ENFORCER", True):
+        return
+    _started = True
+    socketio.start_background_task(_enforcer_loop, app)
+
+
+def _enforcer_loop(app: Flask) -> None:
+    last_purge = 0.0
+    while True:
+        socketio.sleep(ENFORCE_EVERY)
+        try:
+            with app.app_context():
+                enforce_once()
+                if time.monotonic() - last_purge > PURGE_EVERY:
+                    from companion.services import rooms
+
+                    rooms.purge_expired_chat()
+                    last_purge = time.monotonic()
+        except Exception:  # the loop must outlive a bad pass (database blip, say)
+            log.exception("enforcer pass failed")
+        finally:
+            db.session.remove()
+
+
+def enforce_once() -> None:
+    """One pass: end dead logins' sockets, apply admissions and removals made elsewhere."""
+    if not connections:
+        return
+    _disconnect_dead_logins()
+    _sync_room_membership()
+
+
+def _disconnect_dead_logins() -> None:
+    now = clock.now()
+    idle = timedelta(minutes=current_app.config["IDLE_TIMEOUT_MINUTES"])
+    absolute = timedelta(hours=current_app.config["ABSOLUTE_TIMEOUT_HOURS"])
+    login_ids = {c.login_id for c in connections.values()}
+    live = {
+        login.id
+        for login in db.session.scalars(
+            select(LoginSession).where(LoginSession.id.in_(login_ids),
+                                       LoginSession.ended_at.is_(None))
+        )
+        if now - login.last_seen_at <= idle and now - login.created_at <= absolute
+    }
+    for conn in list(connections.values()):
+        if conn.login_id not in live:
+            login = db.session.get(LoginSession, conn.login_id)
+            if login is not None and login.ended_at is None:
+                accounts.end_login_session(login, "idle")
+            disconnect(conn.sid, "signed_out")
+
+
+def disconnect(sid: str, reason: str) -> None:
+    socketio.emit(reason, {}, to=sid)
+    socketio.server.disconnect(sid, namespace="/")
+
+
+def _sync_room_membership() -> None:
+    from companion.realtime import handlers
+
+    pending = [(c, s) for c in connections.values() for s in c.waiting | c.joined]
+    if not pending:
+        return
+    session_ids = {s for _, s in pending}
+    states = {
+        (p.session_id, p.user_id): p.state
+        for p in db.session.scalars(
+            select(RoomParticipant).where(RoomParticipant.session_id.in_(session_ids))
+        )
+    }
+    ended = set(db.session.scalars(
+        select(Session.id).where(Session.id.in_(session_ids), Session.ended_at.is_not(None))
+    ))
+    for conn, session_id in pending:
+        state = states.get((session_id, conn.user_id))
+        if session_id in ended or state == ParticipantState.REMOVED:
+            handlers.drop_from_session(conn, session_id)
+        elif session_id in conn.waiting and state == ParticipantState.ADMITTED:
+            handlers.admit_connection(conn, session_id)
+
+
+def sids_of_user(user_id: int) -> list[Connection]:
+    return [c for c in connections.values() if c.user_id == user_id]
+
+
+def describe() -> dict[str, Any]:
+    return {"connections": len(connections)}

@@ -1,0 +1,478 @@
+"""Socket.IO events of live rooms (docs/realtime.md). Each handler: who may send it, in one line.
+
+Handlers are thin: check the socket's login and rate, validate the payload, call one service in
+companion.services.rooms, publish what it stored, answer the ack.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from flask import current_app, request, session
+from flask_socketio import ConnectionRefusedError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from companion import policy
+from companion.events import publish, user_room
+from companion.extensions import db, socketio
+from companion.models import RoomEvent, Session, User
+from companion.realtime import connections as conns
+from companion.realtime.connections import (
+    Connection,
+    counselors_room,
+    session_room,
+    staff_room,
+)
+from companion.realtime.wire import display_names, render
+from companion.services import accounts, rooms
+from companion.services.rooms import RoomError
+
+log = logging.getLogger(__name__)
+
+ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+REACTIONS = {"👍", "❤️", "👏", "🙏", "😊", "💪"}
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    session_id: int
+
+
+class JoinPayload(Payload):
+    last_seq: int | None = Field(None, ge=0)
+
+
+class ChatPayload(Payload):
+    id: ClientId
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=rooms.MAX_CHAT_LENGTH)]
+
+
+class HandPayload(Payload):
+    user_id: int | None = None
+
+
+class UserPayload(Payload):
+    user_id: int
+
+
+class MutePayload(UserPayload):
+    what: Literal["chat", "audio", "video"]
+
+
+class LockPayload(Payload):
+    locked: bool
+
+
+class SeqPayload(Payload):
+    seq: int
+
+
+class ReactionPayload(Payload):
+    emoji: str
+
+
+class CheckinPayload(Payload):
+    id: ClientId
+    mood: int = Field(ge=0, le=10)
+    craving: int = Field(ge=0, le=10)
+    word: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] = ""
+
+
+class PassPayload(Payload):
+    id: ClientId
+
+
+# --- plumbing -------------------------------------------------------------------------------
+
+
+def _fail(event: str, error: str, detail: str = "", field: str | None = None) -> dict[str, Any]:
+    """An error ack; the same goes out as an ``error`` event for clients that sent no ack."""
+    body: dict[str, Any] = {"ok": False, "error": error}
+    if detail:
+        body["detail"] = detail
+    if field:
+        body["field"] = field
+    socketio.emit("error", {"event": event, **body}, to=request.sid)  # type: ignore[attr-defined]
+    return body
+
+
+def room_event(model: type[Payload]) -> Callable[[Callable[..., dict[str, Any]]], Any]:
+    """Wrap a handler: live login, rate limit, payload validation, loaded session, errors."""
+
+    def decorator(fn: Callable[..., dict[str, Any]]) -> Any:
+        name = fn.__name__
+
+        @functools.wraps(fn)
+        def handler(data: Any = None) -> dict[str, Any]:
+            sid = request.sid  # type: ignore[attr-defined]
+            conn = conns.connections.get(sid)
+            user = conns.live_user(sid) if conn else None
+            if conn is None or user is None:
+                conns.disconnect(sid, "signed_out")
+                return {"ok": False, "error": "unauthorized"}
+            if not conn.take_token():
+                return _fail(name, "rate_limited", "slow down")
+            try:
+                payload = model.model_validate(data if isinstance(data, dict) else {})
+            except ValidationError as err:
+                first = err.errors(include_url=False)[0]
+                field = ".".join(str(p) for p in first["loc"]) or "payload"
+                return _fail(name, "invalid", first["msg"], field)
+            try:
+                room_session = rooms.get_session(payload.session_id)
+                return fn(conn, user, room_session, payload)
+            except RoomError as err:
+                db.session.rollback()
+                return _fail(name, err.code, str(err))
+
+        socketio.on_event(name, handler)
+        return handler
+
+    return decorator
+
+
+def _publish_event(event: RoomEvent) -> None:
+    """Send a stored event to the room; check-in values only to the counselors' room."""
+    names = display_names([event])
+    name, public = render(event, names, sees_clinical=False, viewer_id=None)
+    socketio.emit(name, public, to=session_room(event.session_id))
+    if event.kind == "checkin":
+        _, detail = render(event, names, sees_clinical=True, viewer_id=None)
+        socketio.emit("checkin_detail", detail, to=counselors_room(event.session_id))
+
+
+def _publish_presence(room_session: Session) -> None:
+    present = [
+        {"id": u.id, "display_name": u.display_name, "link": modality.value}
+        for u, modality in rooms.present_users(room_session)
+    ]
+    socketio.emit("presence", {"session_id": room_session.id, "present": present},
+                  to=session_room(room_session.id))
+    waiting = [{"id": u.id, "display_name": u.display_name}
+               for u in rooms.waiting_users(room_session)]
+    socketio.emit("waiting", {"session_id": room_session.id, "waiting": waiting},
+                  to=staff_room(room_session.id))
+
+
+def _replay(app: Any, sid: str, session_id: int, last_seq: int, user_id: int) -> None:
+    """Send a reconnecting socket what it missed, in order (runs after the join ack)."""
+    with app.app_context():
+        room_session = db.session.get(Session, session_id)
+        user = db.session.get(User, user_id)
+        if room_session is None or user is None:
+            return
+        clinical = rooms.is_counselor(room_session, user)
+        missed = rooms.events_after(room_session, last_seq)
+        names = display_names(missed)
+        for event in missed:
+            name, body = render(event, names, sees_clinical=clinical, viewer_id=user.id)
+            socketio.emit(name, body, to=sid)
+        db.session.remove()
+
+
+# --- connection -----------------------------------------------------------------------------
+
+
+@socketio.on("connect")
+def on_connect(auth: Any = None) -> None:
+    """Anyone with a live login session (the API's cookie); anonymous sockets are refused."""
+    token = session.get("login")
+    login = accounts.resume_login_session(token) if token else None
+    if login is None:
+        raise ConnectionRefusedError("unauthorized")
+    conns.register(request.sid, login)  # type: ignore[attr-defined]
+    conns.start_enforcer(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@socketio.on("disconnect")
+def on_disconnect(reason: Any = None) -> None:
+    """The socket went: its attendance intervals close; the rooms it was in are told."""
+    sid = request.sid  # type: ignore[attr-defined]
+    conn = conns.forget(sid)
+    closed = rooms.leave_connection(sid)
+    for session_id in {s for s, _ in closed} | (conn.joined if conn else set()):
+        room_session = db.session.get(Session, session_id)
+        if room_session is not None:
+            _publish_presence(room_session)
+
+
+@socketio.on("heartbeat")
+def on_heartbeat(data: Any = None) -> dict[str, Any]:
+    """Any socket, while its page is in use: keeps the login from idling out mid-session."""
+    sid = request.sid  # type: ignore[attr-defined]
+    conn = conns.connections.get(sid)
+    if conn is None or accounts.resume_login_session(conn.login_id) is None:
+        conns.disconnect(sid, "signed_out")
+        return {"ok": False, "error": "unauthorized"}
+    conn.checked_at = 0.0
+    return {"ok": True}
+
+
+# --- joining --------------------------------------------------------------------------------
+
+
+@room_event(JoinPayload)
+def join_session(conn: Connection, user: User, room_session: Session,
+                 payload: JoinPayload) -> dict[str, Any]:
+    """Members of the session's group and its staff: enter the room or its waiting room."""
+    state, event = rooms.knock(room_session, user)
+    if state == "waiting":
+        conn.waiting.add(room_session.id)
+        socketio.emit("knock", {"session_id": room_session.id, "user_id": user.id,
+                                "name": user.display_name}, to=staff_room(room_session.id))
+        _publish_presence(room_session)
+        return {"ok": True, "state": "waiting", "seq": room_session.last_seq}
+    _enter(conn, user, room_session)
+    if event is not None:
+        _publish_event(event)
+    if payload.last_seq is not None and payload.last_seq < room_session.last_seq:
+        socketio.start_background_task(
+            _replay, current_app._get_current_object(),  # type: ignore[attr-defined]
+            conn.sid, room_session.id, payload.last_seq, user.id,
+        )
+    return {"ok": True, "state": "joined", "seq": room_session.last_seq}
+
+
+def _enter(conn: Connection, user: User, room_session: Session) -> None:
+    staff = policy.can(user, policy.Action.MODERATE_SESSION, room_session)
+    conns.enter(conn, room_session, staff=staff,
+                clinical=rooms.is_counselor(room_session, user))
+    rooms.open_interval(room_session, user, conn.sid)
+    _publish_presence(room_session)
+
+
+def admit_connection(conn: Connection, session_id: int) -> None:
+    """Bring a waiting socket of this process into the room it was admitted to."""
+    room_session = db.session.get(Session, session_id)
+    user = db.session.get(User, conn.user_id)
+    if room_session is None or user is None:
+        return
+    _enter(conn, user, room_session)
+    admitted = db.session.query(RoomEvent).filter_by(
+        session_id=session_id, kind="admitted"
+    ).order_by(RoomEvent.seq.desc()).all()
+    for event in admitted:
+        if event.payload.get("user_id") == user.id:
+            name, body = render(event, display_names([event]), False, user.id)
+            socketio.emit(name, body, to=conn.sid)
+            break
+
+
+def drop_from_session(conn: Connection, session_id: int) -> None:
+    """Take a removed (or ended) participant's socket out of the room's rooms."""
+    conns.leave(conn, session_id)
+    rooms.close_intervals(session_id, user_id=conn.user_id)
+    db.session.commit()
+
+
+@room_event(UserPayload)
+def admit(conn: Connection, user: User, room_session: Session,
+          payload: UserPayload) -> dict[str, Any]:
+    """Counselor and peer supporters: let one person in from the waiting room."""
+    event = rooms.admit(room_session, user, payload.user_id)
+    _admitted(room_session, payload.user_id, event)
+    return {"ok": True, "seq": event.seq}
+
+
+@room_event(Payload)
+def admit_all(conn: Connection, user: User, room_session: Session,
+              payload: Payload) -> dict[str, Any]:
+    """Counselor and peer supporters: let everyone waiting in."""
+    rooms.require_moderator(room_session, user)
+    seq = room_session.last_seq
+    for waiting in rooms.waiting_users(room_session):
+        event = rooms.admit(room_session, user, waiting.id)
+        _admitted(room_session, waiting.id, event)
+        seq = event.seq
+    return {"ok": True, "seq": seq}
+
+
+def _admitted(room_session: Session, user_id: int, event: RoomEvent) -> None:
+    # The admitted person's sockets on this process enter now; on another process its
+    # enforcer does it within a couple of seconds.
+    for conn in conns.sids_of_user(user_id):
+        if room_session.id in conn.waiting:
+            admit_connection(conn, room_session.id)
+    _publish_event(event)
+    publish([user_room(user_id)], "admitted_notice", {"session_id": room_session.id})
+
+
+# --- talking --------------------------------------------------------------------------------
+
+
+@room_event(ChatPayload)
+def chat(conn: Connection, user: User, room_session: Session,
+         payload: ChatPayload) -> dict[str, Any]:
+    """Anyone admitted and not muted: a message to the room, stored once per client id."""
+    outcome = rooms.post_chat(room_session, user, payload.id, payload.text)
+    assert outcome.event is not None
+    if outcome.created:
+        _publish_event(outcome.event)
+    return {"ok": True, "seq": outcome.event.seq}
+
+
+@room_event(HandPayload)
+def raise_hand(conn: Connection, user: User, room_session: Session,
+               payload: HandPayload) -> dict[str, Any]:
+    """Anyone admitted: join the queue of raised hands."""
+    return _hand(user, room_session, True, None)
+
+
+@room_event(HandPayload)
+def lower_hand(conn: Connection, user: User, room_session: Session,
+               payload: HandPayload) -> dict[str, Any]:
+    """Anyone admitted lowers their own hand; a moderator may lower anyone's (user_id)."""
+    return _hand(user, room_session, False, payload.user_id)
+
+
+def _hand(user: User, room_session: Session, raised: bool, target: int | None) -> dict[str, Any]:
+    outcome = rooms.set_hand(room_session, user, raised, target)
+    if outcome.event is not None:
+        _publish_event(outcome.event)
+    return {"ok": True, "seq": outcome.event.seq if outcome.event else room_session.last_seq,
+            "queue": rooms.hand_queue(room_session)}
+
+
+@room_event(ReactionPayload)
+def react(conn: Connection, user: User, room_session: Session,
+          payload: ReactionPayload) -> dict[str, Any]:
+    """Anyone admitted: a passing reaction (not stored)."""
+    rooms.require_admitted(room_session, user)
+    if payload.emoji not in REACTIONS:
+        return _fail("react", "invalid", "unknown reaction", "emoji")
+    socketio.emit("reaction", {"session_id": room_session.id, "user_id": user.id,
+                               "emoji": payload.emoji}, to=session_room(room_session.id))
+    return {"ok": True}
+
+
+# --- the check-in round ---------------------------------------------------------------------
+
+
+@room_event(Payload)
+def checkin_round_start(conn: Connection, user: User, room_session: Session,
+                        payload: Payload) -> dict[str, Any]:
+    """Counselor and peer supporters: open a check-in round."""
+    event = rooms.set_round(room_session, user, True)
+    _publish_event(event)
+    return {"ok": True, "seq": event.seq}
+
+
+@room_event(Payload)
+def checkin_round_end(conn: Connection, user: User, room_session: Session,
+                      payload: Payload) -> dict[str, Any]:
+    """Counselor and peer supporters: close the check-in round."""
+    event = rooms.set_round(room_session, user, False)
+    _publish_event(event)
+    return {"ok": True, "seq": event.seq}
+
+
+@room_event(CheckinPayload)
+def checkin(conn: Connection, user: User, room_session: Session,
+            payload: CheckinPayload) -> dict[str, Any]:
+    """An admitted participant during a round: mood and craving 0-10 and a word."""
+    outcome = rooms.post_checkin(room_session, user, payload.id, payload.mood,
+                                 payload.craving, payload.word, passed=False)
+    assert outcome.event is not None
+    if outcome.created:
+        _publish_event(outcome.event)
+    return {"ok": True, "seq": outcome.event.seq}
+
+
+@room_event(PassPayload)
+def checkin_pass(conn: Connection, user: User, room_session: Session,
+                 payload: PassPayload) -> dict[str, Any]:
+    """An admitted participant during a round: pass this time."""
+    outcome = rooms.post_checkin(room_session, user, payload.id, None, None, "", passed=True)
+    assert outcome.event is not None
+    if outcome.created:
+        _publish_event(outcome.event)
+    return {"ok": True, "seq": outcome.event.seq}
+
+
+# --- moderation -----------------------------------------------------------------------------
+
+
+def _moderation(event: RoomEvent) -> dict[str, Any]:
+    _publish_event(event)
+    return {"ok": True, "seq": event.seq}
+
+
+@room_event(MutePayload)
+def mute(conn: Connection, user: User, room_session: Session,
+         payload: MutePayload) -> dict[str, Any]:
+    """Counselor and peer supporters: mute a participant's chat, audio or video."""
+    result = _moderation(rooms.set_mute(room_session, user, payload.user_id, payload.what, True))
+    media_hooks.muted(room_session.id, payload.user_id, payload.what, True)
+    return result
+
+
+@room_event(MutePayload)
+def unmute(conn: Connection, user: User, room_session: Session,
+           payload: MutePayload) -> dict[str, Any]:
+    """Counselor and peer supporters: lift a mute."""
+    result = _moderation(rooms.set_mute(room_session, user, payload.user_id, payload.what, False))
+    media_hooks.muted(room_session.id, payload.user_id, payload.what, False)
+    return result
+
+
+@room_event(UserPayload)
+def remove(conn: Connection, user: User, room_session: Session,
+           payload: UserPayload) -> dict[str, Any]:
+    """Counselor and peer supporters: remove a participant (their sockets leave at once)."""
+    event = rooms.remove(room_session, user, payload.user_id)
+    result = _moderation(event)
+    for target in conns.sids_of_user(payload.user_id):
+        drop_from_session(target, room_session.id)
+    publish([user_room(payload.user_id)], "removed", {"session_id": room_session.id,
+                                                      "seq": event.seq,
+                                                      "user_id": payload.user_id})
+    media_hooks.left(room_session.id, payload.user_id)
+    _publish_presence(room_session)
+    return result
+
+
+@room_event(LockPayload)
+def lock_room(conn: Connection, user: User, room_session: Session,
+              payload: LockPayload) -> dict[str, Any]:
+    """Counselor and peer supporters: lock (nobody new gets in) or unlock the room."""
+    return _moderation(rooms.set_locked(room_session, user, payload.locked))
+
+
+@room_event(Payload)
+def end_session(conn: Connection, user: User, room_session: Session,
+                payload: Payload) -> dict[str, Any]:
+    """Counselor and peer supporters: end the session for everyone."""
+    result = _moderation(rooms.end_session(room_session, user))
+    for other in list(conns.connections.values()):
+        if room_session.id in other.joined or room_session.id in other.waiting:
+            conns.leave(other, room_session.id)
+    media_hooks.closed(room_session.id)
+    return result
+
+
+@room_event(SeqPayload)
+def delete_chat(conn: Connection, user: User, room_session: Session,
+                payload: SeqPayload) -> dict[str, Any]:
+    """Counselor and peer supporters: take a chat message out of the room."""
+    return _moderation(rooms.delete_chat(room_session, user, payload.seq))
+
+
+class _NoMedia:
+    """Null object for a server without a media plane: moderation then stops at chat."""
+
+    def muted(self, session_id: int, user_id: int, what: str, muted: bool) -> None:
+        return None
+
+    def left(self, session_id: int, user_id: int) -> None:
+        return None
+
+    def closed(self, session_id: int) -> None:
+        return None
+
+
+media_hooks: Any = _NoMedia()
+

@@ -1,0 +1,451 @@
+"""What happens in a live room: knocking, admission, chat, hands, the check-in round, moderation.
+
+Every event that matters is stored with the room's next sequence number before anyone is told,
+so a client that reconnects asks for what came after the last number it saw. Functions here
+own their transaction and return what the caller should publish; they never talk to sockets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from companion import clock, policy
+from companion.extensions import db
+from companion.models import (
+    AttendanceInterval,
+    GroupMember,
+    GroupRole,
+    Modality,
+    ParticipantState,
+    Program,
+    RoomEvent,
+    RoomParticipant,
+    Session,
+    User,
+)
+from companion.services import audit
+
+MAX_CHAT_LENGTH = 1000
+
+
+class RoomError(Exception):
+    """A room action that is refused; ``code`` is what the client gets in its ack."""
+
+    def __init__(self, code: str, message: str | None = None) -> None:
+        super().__init__(message or code)
+        self.code = code
+
+
+@dataclass
+class Outcome:
+    """The stored event (if any) and whether this call created it (False for a retry)."""
+
+    event: RoomEvent | None
+    created: bool = True
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def get_session(session_id: int) -> Session:
+    session = db.session.get(Session, session_id)
+    if session is None:
+        raise RoomError("not_found", "no such session")
+    return session
+
+
+def participant(session: Session, user: User) -> RoomParticipant | None:
+    return db.session.scalar(
+        select(RoomParticipant).where(
+            RoomParticipant.session_id == session.id, RoomParticipant.user_id == user.id
+        )
+    )
+
+
+def is_counselor(session: Session, user: User) -> bool:
+    """The session's counselor or a co-leading counselor: who sees clinical details."""
+    if session.counselor_id == user.id:
+        return True
+    if session.group_id is None:
+        return False
+    role = db.session.scalar(
+        select(GroupMember.role).where(
+            GroupMember.group_id == session.group_id, GroupMember.user_id == user.id
+        )
+    )
+    return role == GroupRole.COUNSELOR
+
+
+def require_admitted(session: Session, user: User) -> RoomParticipant:
+    """The caller's admission to the room, or RoomError."""
+    if not policy.can(user, policy.Action.JOIN_SESSION, session):
+        raise RoomError("forbidden", "not a member of this session")
+    member = participant(session, user)
+    if member is None or member.state != ParticipantState.ADMITTED:
+        raise RoomError("not_admitted", "join the room first")
+    if session.state(clock.now()) == "ended":
+        raise RoomError("ended", "the session has ended")
+    return member
+
+
+def require_moderator(session: Session, user: User) -> None:
+    if not policy.can(user, policy.Action.MODERATE_SESSION, session):
+        raise RoomError("forbidden", "only the counselor and peer supporters may do this")
+
+
+def events_after(session: Session, last_seq: int) -> list[RoomEvent]:
+    return list(
+        db.session.scalars(
+            select(RoomEvent)
+            .where(RoomEvent.session_id == session.id, RoomEvent.seq > last_seq)
+            .order_by(RoomEvent.seq)
+        )
+    )
+
+
+def present_users(session: Session) -> list[tuple[User, Modality]]:
+    """Who is in the room now (an open attendance interval), with how they are connected."""
+    rows = db.session.execute(
+        select(User, AttendanceInterval.modality)
+        .join(AttendanceInterval, AttendanceInterval.user_id == User.id)
+        .where(AttendanceInterval.session_id == session.id, AttendanceInterval.ended_at.is_(None))
+        .order_by(User.display_name)
+    ).all()
+    seen: dict[int, tuple[User, Modality]] = {}
+    for user, modality in rows:
+        seen[user.id] = (user, modality)
+    return list(seen.values())
+
+
+def waiting_users(session: Session) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(RoomParticipant, RoomParticipant.user_id == User.id)
+            .where(
+                RoomParticipant.session_id == session.id,
+                RoomParticipant.state == ParticipantState.WAITING,
+            )
+            .order_by(RoomParticipant.knocked_at)
+        )
+    )
+
+
+def hand_queue(session: Session) -> list[int]:
+    """User ids with a raised hand, in the order they raised it."""
+    queue: list[int] = []
+    for event in db.session.scalars(
+        select(RoomEvent)
+        .where(RoomEvent.session_id == session.id,
+               RoomEvent.kind.in_(["hand_raised", "hand_lowered"]))
+        .order_by(RoomEvent.seq)
+    ):
+        user_id = event.payload["user_id"]
+        if user_id in queue:
+            queue.remove(user_id)
+        if event.kind == "hand_raised":
+            queue.append(user_id)
+    return queue
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _append(session: Session, kind: str, actor: User | None, payload: dict[str, Any],
+            client_id: str | None = None) -> RoomEvent:
+    """Store one event with the room's next number (the row update serialises writers)."""
+    seq = db.session.execute(
+        update(Session)
+        .where(Session.id == session.id)
+        .values(last_seq=Session.last_seq + 1)
+        .returning(Session.last_seq)
+    ).scalar_one()
+    event = RoomEvent(
+        session_id=session.id, seq=seq, kind=kind, actor_id=actor.id if actor else None,
+        client_id=client_id, payload=payload, created_at=clock.now(),
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def knock(session: Session, user: User) -> tuple[str, RoomEvent | None]:
+    """Enter the room (staff, or a client admitted earlier) or its waiting room.
+
+    Returns ("joined" | "waiting", the stored event to publish or None).
+    """
+    if not policy.can(user, policy.Action.JOIN_SESSION, session):
+        raise RoomError("forbidden", "not a member of this session")
+    now = clock.now()
+    state = session.state(now)
+    if state == "ended":
+        raise RoomError("ended", "the session has ended")
+    if state == "scheduled":
+        raise RoomError("not_open", "the room opens 15 minutes before the start")
+    member = participant(session, user)
+    staff = policy.can(user, policy.Action.MODERATE_SESSION, session)
+    if member is not None and member.state == ParticipantState.REMOVED:
+        raise RoomError("removed", "you were removed from this session")
+    if member is not None and member.state == ParticipantState.ADMITTED:
+        return "joined", None  # a reconnect: never back to the waiting room
+    if staff:
+        member = member or RoomParticipant(session_id=session.id, user_id=user.id,
+                                           state=ParticipantState.WAITING, knocked_at=now)
+        member.state = ParticipantState.ADMITTED
+        member.admitted_at = now
+        db.session.add(member)
+        event = _append(session, "admitted", user, {"user_id": user.id, "by": user.id})
+        db.session.commit()
+        return "joined", event
+    if session.locked:
+        raise RoomError("locked", "the room is locked")
+    if member is None:
+        db.session.add(RoomParticipant(session_id=session.id, user_id=user.id,
+                                       state=ParticipantState.WAITING, knocked_at=now))
+        _audit(user, "join", session, user.id)
+        db.session.commit()
+    return "waiting", None
+
+
+def admit(session: Session, staff: User, user_id: int) -> RoomEvent:
+    require_moderator(session, staff)
+    member = db.session.scalar(
+        select(RoomParticipant).where(RoomParticipant.session_id == session.id,
+                                      RoomParticipant.user_id == user_id)
+    )
+    if member is None or member.state != ParticipantState.WAITING:
+        raise RoomError("not_waiting", "that person is not in the waiting room")
+    member.state = ParticipantState.ADMITTED
+    member.admitted_at = clock.now()
+    event = _append(session, "admitted", staff, {"user_id": user_id, "by": staff.id})
+    _audit(staff, "admit", session, user_id)
+    db.session.commit()
+    return event
+
+
+def post_chat(session: Session, user: User, client_id: str, text: str) -> Outcome:
+    """Store a chat message once: a retried ``client_id`` returns the stored one."""
+    member = require_admitted(session, user)
+    if member.chat_muted:
+        raise RoomError("muted", "a moderator has muted your chat")
+    existing = _by_client_id(session, user, client_id)
+    if existing is not None:
+        return Outcome(existing, created=False)
+    try:
+        event = _append(session, "chat", user, {"text": text}, client_id=client_id)
+        db.session.commit()
+    except IntegrityError:
+        # The same id arrived twice at once: the other copy won; answer with it.
+        db.session.rollback()
+        existing = _by_client_id(session, user, client_id)
+        if existing is None:
+            raise
+        return Outcome(existing, created=False)
+    return Outcome(event)
+
+
+def _by_client_id(session: Session, user: User, client_id: str) -> RoomEvent | None:
+    return db.session.scalar(
+        select(RoomEvent).where(RoomEvent.session_id == session.id,
+                                RoomEvent.actor_id == user.id, RoomEvent.client_id == client_id)
+    )
+
+
+def set_hand(session: Session, actor: User, raised: bool, user_id: int | None = None) -> Outcome:
+    """Raise or lower one's own hand; a moderator may lower anyone's (clearing the queue)."""
+    require_admitted(session, actor)
+    target = user_id if user_id is not None else actor.id
+    if target != actor.id:
+        if raised:
+            raise RoomError("forbidden", "only you can raise your hand")
+        require_moderator(session, actor)
+    queue = hand_queue(session)
+    if (target in queue) == raised:
+        return Outcome(None, created=False)  # already so: nothing to store
+    kind = "hand_raised" if raised else "hand_lowered"
+    event = _append(session, kind, actor, {"user_id": target})
+    db.session.commit()
+    return Outcome(event)
+
+
+def set_mute(session: Session, staff: User, user_id: int, what: str, muted: bool) -> RoomEvent:
+    require_moderator(session, staff)
+    member = _member(session, user_id)
+    setattr(member, f"{what}_muted", muted)
+    event = _append(session, "muted" if muted else "unmuted", staff,
+                    {"user_id": user_id, "what": what})
+    _audit(staff, "mute" if muted else "unmute", session, user_id)
+    db.session.commit()
+    return event
+
+
+def remove(session: Session, staff: User, user_id: int) -> RoomEvent:
+    require_moderator(session, staff)
+    if user_id == staff.id or user_id == session.counselor_id:
+        raise RoomError("forbidden", "the session's counselor cannot be removed")
+    member = _member(session, user_id, allow_waiting=True)
+    member.state = ParticipantState.REMOVED
+    close_intervals(session.id, user_id=user_id)
+    event = _append(session, "removed", staff, {"user_id": user_id})
+    _audit(staff, "remove", session, user_id)
+    db.session.commit()
+    return event
+
+
+def set_locked(session: Session, staff: User, locked: bool) -> RoomEvent:
+    require_moderator(session, staff)
+    session.locked = locked
+    event = _append(session, "room_locked", staff, {"locked": locked})
+    db.session.commit()
+    return event
+
+
+def end_session(session: Session, staff: User) -> RoomEvent:
+    require_moderator(session, staff)
+    if session.ended_at is not None:
+        raise RoomError("ended", "the session has already ended")
+    session.ended_at = clock.now()
+    close_intervals(session.id)
+    event = _append(session, "session_ended", staff, {})
+    _audit(staff, "end", session, None)
+    db.session.commit()
+    return event
+
+
+def delete_chat(session: Session, staff: User, seq: int) -> RoomEvent:
+    """Take a message out of the room: its text is erased from storage, not only hidden."""
+    require_moderator(session, staff)
+    target = db.session.scalar(
+        select(RoomEvent).where(RoomEvent.session_id == session.id, RoomEvent.seq == seq,
+                                RoomEvent.kind == "chat")
+    )
+    if target is None:
+        raise RoomError("not_found", "no such message")
+    target.payload = {"text": "", "deleted": True}
+    event = _append(session, "chat_deleted", staff, {"seq": seq})
+    db.session.commit()
+    return event
+
+
+def set_round(session: Session, staff: User, open_: bool) -> RoomEvent:
+    require_moderator(session, staff)
+    event = _append(session, "round_started" if open_ else "round_ended", staff, {})
+    db.session.commit()
+    return event
+
+
+def round_is_open(session: Session) -> bool:
+    last = db.session.scalar(
+        select(RoomEvent.kind)
+        .where(RoomEvent.session_id == session.id,
+               RoomEvent.kind.in_(["round_started", "round_ended"]))
+        .order_by(RoomEvent.seq.desc()).limit(1)
+    )
+    return last == "round_started"
+
+
+def post_checkin(session: Session, user: User, client_id: str, mood: int | None,
+                 craving: int | None, word: str, passed: bool) -> Outcome:
+    """A client's turn in the check-in round: mood and craving 0-10 and a word, or a pass."""
+    require_admitted(session, user)
+    if not round_is_open(session):
+        raise RoomError("no_round", "the counselor has not started a check-in round")
+    existing = _by_client_id(session, user, client_id)
+    if existing is not None:
+        return Outcome(existing, created=False)
+    payload: dict[str, Any] = {"user_id": user.id, "passed": passed}
+    if not passed:
+        payload |= {"mood": mood, "craving": craving, "word": word}
+    try:
+        event = _append(session, "checkin", user, payload, client_id=client_id)
+        _audit(user, "create", session, user.id, record_type="room_checkin")
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = _by_client_id(session, user, client_id)
+        if existing is None:
+            raise
+        return Outcome(existing, created=False)
+    return Outcome(event)
+
+
+def _member(session: Session, user_id: int, allow_waiting: bool = False) -> RoomParticipant:
+    member = db.session.scalar(
+        select(RoomParticipant).where(RoomParticipant.session_id == session.id,
+                                      RoomParticipant.user_id == user_id)
+    )
+    allowed = {ParticipantState.ADMITTED} | ({ParticipantState.WAITING} if allow_waiting else set())
+    if member is None or member.state not in allowed:
+        raise RoomError("not_in_room", "that person is not in the room")
+    return member
+
+
+def _audit(actor: User, action: str, session: Session, subject_id: int | None,
+           record_type: str = "room") -> None:
+    audit.record(actor, action, record_type, session.id, subject_id=subject_id, channel="socket")
+
+
+# --- presence and attendance ----------------------------------------------------------------
+
+
+def open_interval(session: Session, user: User, connection_id: str,
+                  modality: Modality = Modality.CHAT) -> None:
+    """The server saw this person arrive in the room on this connection."""
+    db.session.add(AttendanceInterval(
+        session_id=session.id, user_id=user.id, started_at=clock.now(), modality=modality,
+        connection_id=connection_id,
+    ))
+    db.session.commit()
+
+
+def close_intervals(session_id: int | None = None, user_id: int | None = None,
+                    connection_id: str | None = None) -> list[tuple[int, int]]:
+    """End open intervals matching the filters; returns the (session, user) pairs closed."""
+    stmt = select(AttendanceInterval).where(AttendanceInterval.ended_at.is_(None))
+    if session_id is not None:
+        stmt = stmt.where(AttendanceInterval.session_id == session_id)
+    if user_id is not None:
+        stmt = stmt.where(AttendanceInterval.user_id == user_id)
+    if connection_id is not None:
+        stmt = stmt.where(AttendanceInterval.connection_id == connection_id)
+    closed = []
+    now = clock.now()
+    for interval in db.session.scalars(stmt):
+        interval.ended_at = now
+        closed.append((interval.session_id, interval.user_id))
+    return closed
+
+
+def leave_connection(connection_id: str) -> list[tuple[int, int]]:
+    closed = close_intervals(connection_id=connection_id)
+    db.session.commit()
+    return closed
+
+
+# --- retention ------------------------------------------------------------------------------
+
+
+def purge_expired_chat() -> int:
+    """Erase chat text of sessions that ended longer ago than their program keeps it."""
+    now = clock.now()
+    erased = 0
+    rows = db.session.execute(
+        select(Session.id, Session.ended_at, Session.ends_at, Program.chat_retention_hours)
+        .join(Program, Program.id == Session.program_id)
+    ).all()
+    for session_id, ended_at, ends_at, hours in rows:
+        finished = min(ended_at or ends_at, ends_at)
+        if now - finished < timedelta(hours=hours):
+            continue
+        result = db.session.execute(
+            delete(RoomEvent).where(RoomEvent.session_id == session_id,
+                                    RoomEvent.kind.in_(["chat", "chat_deleted"]))
+        )
+        erased += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    db.session.commit()
+    return erased
