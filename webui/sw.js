@@ -4,6 +4,7 @@ const CACHE = 'companion-shell-v1';
 const SHELL = [
   '/', '/app/app.css', '/app/app.js', '/app/api.js', '/app/dom.js',
   '/app/views/login.js', '/app/views/invite.js', '/app/views/home.js',
+  '/app/views/room.js', '/app/vendor/socket.io.esm.min.js',
   '/app/icons/icon.svg', '/manifest.webmanifest',
 ];
 

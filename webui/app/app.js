@@ -4,6 +4,7 @@ import { h } from './dom.js';
 import { loginView } from './views/login.js';
 import { inviteView } from './views/invite.js';
 import { homeView } from './views/home.js';
+import { roomView, leaveRoom } from './views/room.js';
 
 const state = { me: null, notice: null };
 
@@ -15,6 +16,7 @@ const PUBLIC_ROUTES = {
 };
 const ROUTES = {
   '/home': (me) => homeView(me),
+  '/sessions/': (me, id) => roomView(me, id),
 };
 // Top-bar links per role: [path, label].
 const NAV = {
@@ -74,6 +76,7 @@ async function logout() {
 
 async function render() {
   const app = document.getElementById('app');
+  leaveRoom(); // a room's socket lives only while its page is shown
   const path = location.pathname;
   if (!state.me && !PUBLIC_ROUTES[path]) {
     history.replaceState({}, '', '/login');

@@ -28,6 +28,8 @@ async function sessionsCard(me, title) {
         h('span', {}, h('strong', {}, s.title), ' ', h('span', { class: 'muted' }, `with ${s.counselor}`)),
         h('span', { class: s.state === 'in_progress' ? 'tag live' : 'tag' }, STATE_TEXT[s.state])),
       h('div', { class: 'muted' }, `${formatWhen(s.starts_at, me.timezone)} – ${formatWhen(s.ends_at, me.timezone)}`),
+      (s.state === 'open' || s.state === 'in_progress')
+        ? h('a', { class: 'btn', href: `/sessions/${s.id}` }, `Join ${s.title}`) : null,
     ))));
   } catch (err) {
     card.append(h('p', { class: 'error', role: 'alert' }, err.message));

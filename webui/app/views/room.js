@@ -1,0 +1,352 @@
+// A live session room: waiting room, people, chat, hands, reactions, the check-in round and,
+// for staff, moderation. Socket events are documented in docs/realtime.md.
+import { io } from '../vendor/socket.io.esm.min.js';
+import { get } from '../api.js';
+import { h, formatWhen } from '../dom.js';
+
+const LINK_TEXT = { video: 'video', audio_only: 'audio only', chat_only: 'chat only' };
+const REACTIONS = ['👍', '❤️', '👏', '🙏', '😊', '💪'];
+const ACK_TIMEOUT_MS = 8000;
+
+// The socket of the open room page, closed when the user navigates away.
+let current = null;
+
+export function leaveRoom() {
+  if (current) { current.close(); current = null; }
+}
+
+export async function roomView(me, param) {
+  leaveRoom();
+  const sessionId = Number(param);
+  const { items } = await get('/api/v1/sessions?limit=200');
+  const info = items.find((s) => s.id === sessionId);
+  if (!info) {
+    return h('section', {}, h('h1', {}, 'Session'),
+      h('p', { class: 'error', role: 'alert' }, 'This session is not open to you, or it has ended.'),
+      h('p', {}, h('a', { href: '/home' }, 'Back to home')));
+  }
+  const room = new Room(me, info);
+  current = room;
+  room.connect();
+  return room.el;
+}
+
+class Room {
+  constructor(me, info) {
+    this.me = me;
+    this.info = info;
+    this.staff = info.role === 'staff';
+    this.lastSeq = 0;
+    this.seen = new Set(); // seq numbers already drawn (replays may repeat)
+    this.names = new Map();
+    this.queue = [];
+    this.build();
+  }
+
+  build() {
+    this.status = h('p', { class: 'notice', role: 'status' }, 'Connecting…');
+    this.people = h('ul', { class: 'list', 'aria-label': 'People in the room' });
+    this.waitingList = h('ul', { class: 'list', 'aria-label': 'Waiting to be admitted' });
+    this.handsList = h('ol', { class: 'hands', 'aria-label': 'Raised hands in order' });
+    this.chatLog = h('ol', { class: 'chat-log', 'aria-live': 'polite', 'aria-label': 'Chat messages' });
+    this.chatInput = h('input', { id: 'chat-text', name: 'text', maxlength: 1000, autocomplete: 'off' });
+    this.chatForm = h('form', { class: 'chat-form' },
+      h('label', { for: 'chat-text' }, 'Message to the group'),
+      h('div', { class: 'row' }, this.chatInput, h('button', { type: 'submit' }, 'Send')));
+    this.chatForm.addEventListener('submit', (e) => { e.preventDefault(); this.sendChat(); });
+    this.handButton = h('button', { type: 'button', class: 'secondary', 'aria-pressed': 'false' }, 'Raise hand');
+    this.handButton.addEventListener('click', () => this.toggleHand());
+    this.reactionBar = h('div', { class: 'reactions', role: 'group', 'aria-label': 'Reactions' },
+      REACTIONS.map((emoji) => h('button', {
+        type: 'button', class: 'secondary', 'aria-label': `React ${emoji}`,
+        onclick: () => this.socket.emit('react', { session_id: this.info.id, emoji }),
+      }, emoji)));
+    this.reactionsShown = h('p', { class: 'muted', 'aria-live': 'polite' });
+    this.round = h('div', { class: 'card', hidden: true });
+    this.board = h('table', { class: 'board' },
+      h('caption', {}, 'Check-in round'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Who'), h('th', { scope: 'col' }, 'Mood'),
+        h('th', { scope: 'col' }, 'Craving'), h('th', { scope: 'col' }, 'Word'))),
+      h('tbody'));
+    this.staffTools = this.staff ? this.buildStaffTools() : null;
+    this.inRoom = h('div', { hidden: true },
+      h('div', { class: 'grid' },
+        h('div', { class: 'card' }, h('h2', {}, 'In the room'), this.people,
+          h('h3', {}, 'Raised hands'), this.handsList),
+        h('div', { class: 'card' }, h('h2', {}, 'Chat'), this.chatLog, this.chatForm,
+          h('div', { class: 'form-actions' }, this.handButton), this.reactionBar, this.reactionsShown)),
+      this.round,
+      this.staffTools);
+    this.el = h('section', { class: 'room', dataset: { sessionId: String(this.info.id) } },
+      h('h1', {}, this.info.title),
+      h('p', { class: 'muted' }, `${formatWhen(this.info.starts_at, this.me.timezone)} – ${formatWhen(this.info.ends_at, this.me.timezone)} · with ${this.info.counselor}`),
+      this.status, this.inRoom);
+  }
+
+  buildStaffTools() {
+    this.lockButton = h('button', { type: 'button', class: 'secondary' }, 'Lock room');
+    this.lockButton.addEventListener('click', () => this.command('lock_room', { locked: !this.locked }));
+    this.roundButton = h('button', { type: 'button', class: 'secondary' }, 'Start check-in round');
+    this.roundButton.addEventListener('click', () => this.command(this.roundOpen ? 'checkin_round_end' : 'checkin_round_start'));
+    const end = h('button', { type: 'button', class: 'danger' }, 'End session for everyone');
+    end.addEventListener('click', () => { if (confirm('End this session for everyone?')) this.command('end_session'); });
+    const admitAll = h('button', { type: 'button' }, 'Admit all');
+    admitAll.addEventListener('click', () => this.command('admit_all'));
+    return h('div', { class: 'card staff-tools' },
+      h('h2', {}, 'Waiting room'), this.waitingList,
+      h('div', { class: 'form-actions' }, admitAll),
+      h('h2', {}, 'Moderation'),
+      h('div', { class: 'form-actions' }, this.roundButton, this.lockButton, end));
+  }
+
+  connect() {
+    // Same-origin socket with the session cookie; reconnects by itself after a dropped link.
+    this.socket = io({ transports: ['websocket', 'polling'], reconnectionDelayMax: 10000 });
+    const s = this.socket;
+    s.on('connect', () => this.join());
+    s.on('disconnect', () => this.setStatus('Connection lost, reconnecting…'));
+    s.on('connect_error', () => this.setStatus('Cannot reach the server, retrying…'));
+    s.on('signed_out', () => { this.close(); location.assign('/login'); });
+    for (const name of ['chat', 'chat_deleted', 'hand_raised', 'hand_lowered', 'admitted', 'muted',
+      'unmuted', 'removed', 'room_locked', 'session_ended', 'checkin_round', 'checkin', 'checkin_detail']) {
+      s.on(name, (data) => this.onEvent(name, data));
+    }
+    s.on('presence', (data) => this.drawPresence(data.present));
+    s.on('waiting', (data) => this.drawWaiting(data.waiting));
+    s.on('knock', (data) => this.setStatus(`${data.name} is waiting to be admitted.`, true));
+    s.on('reaction', (data) => { this.reactionsShown.textContent = `${this.nameOf(data.user_id)} ${data.emoji}`; });
+    s.on('error', (data) => this.setStatus(`Could not do that: ${data.detail || data.error}`, true));
+    this.heartbeat = setInterval(() => {
+      if (document.visibilityState === 'visible') s.emit('heartbeat', {});
+    }, 60000);
+  }
+
+  close() {
+    clearInterval(this.heartbeat);
+    this.socket?.close();
+  }
+
+  async join() {
+    const payload = { session_id: this.info.id };
+    if (this.lastSeq) payload.last_seq = this.lastSeq;
+    const ack = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('join_session', payload).catch(() => null);
+    if (!ack) return this.setStatus('The server did not answer; retrying…');
+    if (!ack.ok) return this.refused(ack.error);
+    if (ack.state === 'waiting') {
+      this.setStatus('You are in the waiting room. Your counselor will let you in shortly.');
+      this.inRoom.hidden = true;
+    } else {
+      this.enterRoom();
+    }
+  }
+
+  enterRoom() {
+    this.setStatus('');
+    this.inRoom.hidden = false;
+  }
+
+  refused(error) {
+    const text = {
+      locked: 'The room is locked. Ask your counselor to let you in.',
+      removed: 'You were removed from this session.',
+      ended: 'This session has ended.',
+      not_open: 'The room opens 15 minutes before the start.',
+      forbidden: 'This session is not open to you.',
+    }[error] || `Could not join (${error}).`;
+    this.setStatus(text, true);
+    this.inRoom.hidden = true;
+  }
+
+  setStatus(text, important = false) {
+    this.status.textContent = text;
+    this.status.hidden = !text;
+    this.status.setAttribute('role', important ? 'alert' : 'status');
+  }
+
+  nameOf(userId) {
+    return this.names.get(userId) || (userId === this.me.id ? this.me.display_name : 'Someone');
+  }
+
+  remember(person) {
+    if (person) this.names.set(person.id, person.display_name);
+  }
+
+  onEvent(name, data) {
+    if (data.seq) {
+      const key = `${name}:${data.seq}`;
+      if (this.seen.has(key)) return;
+      this.seen.add(key);
+      this.lastSeq = Math.max(this.lastSeq, data.seq);
+    }
+    this.remember(data.from);
+    this.remember(data.user);
+    switch (name) {
+      case 'chat': return this.drawChat(data);
+      case 'chat_deleted': {
+        const li = this.chatLog.querySelector(`[data-seq="${data.deleted_seq}"]`);
+        if (li) li.replaceChildren(h('em', { class: 'muted' }, 'Message removed by a moderator'));
+        return null;
+      }
+      case 'hand_raised':
+      case 'hand_lowered':
+        this.queue = this.queue.filter((id) => id !== data.user_id);
+        if (name === 'hand_raised') this.queue.push(data.user_id);
+        return this.drawHands();
+      case 'admitted':
+        if (data.user_id === this.me.id) this.enterRoom();
+        return null;
+      case 'removed':
+        if (data.user_id === this.me.id) this.refused('removed');
+        return null;
+      case 'muted':
+      case 'unmuted':
+        if (data.user_id === this.me.id && data.what === 'chat') {
+          this.chatInput.disabled = data.muted;
+          this.setStatus(data.muted ? 'A moderator has muted your chat.' : '', data.muted);
+        }
+        return null;
+      case 'room_locked':
+        this.locked = data.locked;
+        if (this.lockButton) this.lockButton.textContent = data.locked ? 'Unlock room' : 'Lock room';
+        return null;
+      case 'session_ended':
+        this.refused('ended');
+        return this.close();
+      case 'checkin_round': return this.drawRound(data.open);
+      case 'checkin':
+        if (data.user?.id === this.me.id) this.roundForm?.replaceChildren(h('p', { class: 'success' }, data.passed ? 'You passed this round.' : 'Thanks for checking in.'));
+        return this.staff ? null : this.drawBoardRow(data);
+      case 'checkin_detail': return this.drawBoardRow(data);
+      default: return null;
+    }
+  }
+
+  drawChat(msg) {
+    const mine = msg.from?.id === this.me.id;
+    const li = h('li', { dataset: { seq: String(msg.seq) }, class: mine ? 'mine' : null },
+      h('strong', {}, mine ? 'You' : msg.from?.display_name || ''), ' ',
+      msg.deleted ? h('em', { class: 'muted' }, 'Message removed by a moderator') : msg.text);
+    if (this.staff && !msg.deleted) {
+      li.append(' ', h('button', {
+        type: 'button', class: 'link', 'aria-label': `Delete message from ${msg.from?.display_name}`,
+        onclick: () => this.command('delete_chat', { seq: msg.seq }),
+      }, 'Delete'));
+    }
+    // Keep the log in sequence order even when a replay arrives late.
+    const after = [...this.chatLog.children].find((c) => Number(c.dataset.seq) > msg.seq);
+    this.chatLog.insertBefore(li, after || null);
+    li.scrollIntoView?.({ block: 'nearest' });
+  }
+
+  async sendChat() {
+    const text = this.chatInput.value.trim();
+    if (!text) return;
+    const message = { session_id: this.info.id, id: crypto.randomUUID(), text };
+    this.chatInput.value = '';
+    // Retried with the same id until the server says it is stored: never lost, never twice.
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      const ack = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('chat', message).catch(() => null);
+      if (ack?.ok) return;
+      if (ack && !ack.ok && ack.error !== 'rate_limited') {
+        this.setStatus(ack.error === 'muted' ? 'A moderator has muted your chat.' : `Message not sent: ${ack.detail || ack.error}`, true);
+        return;
+      }
+      await new Promise((r) => { setTimeout(r, Math.min(1000 * 2 ** attempt, 10000)); });
+    }
+  }
+
+  async toggleHand() {
+    const raised = this.queue.includes(this.me.id);
+    await this.command(raised ? 'lower_hand' : 'raise_hand');
+  }
+
+  drawHands() {
+    this.handsList.replaceChildren(...this.queue.map((id) => {
+      const li = h('li', {}, this.nameOf(id));
+      if (this.staff) {
+        li.append(' ', h('button', { type: 'button', class: 'link', onclick: () => this.command('lower_hand', { user_id: id }) }, 'Done'));
+      }
+      return li;
+    }));
+    if (!this.queue.length) this.handsList.append(h('li', { class: 'muted' }, 'No hands raised'));
+    const mine = this.queue.includes(this.me.id);
+    this.handButton.textContent = mine ? 'Lower hand' : 'Raise hand';
+    this.handButton.setAttribute('aria-pressed', String(mine));
+  }
+
+  drawPresence(present) {
+    for (const p of present) this.remember(p);
+    this.people.replaceChildren(...present.map((p) => {
+      const li = h('li', { class: 'row' },
+        h('span', {}, p.id === this.me.id ? `${p.display_name} (you)` : p.display_name),
+        h('span', { class: 'tag' }, LINK_TEXT[p.link] || p.link));
+      if (this.staff && p.id !== this.me.id) {
+        li.append(h('span', { class: 'actions' },
+          h('button', { type: 'button', class: 'link', onclick: () => this.command('mute', { user_id: p.id, what: 'chat' }) }, `Mute ${p.display_name}'s chat`),
+          h('button', { type: 'button', class: 'link', onclick: () => this.command('unmute', { user_id: p.id, what: 'chat' }) }, 'Unmute'),
+          h('button', { type: 'button', class: 'link', onclick: () => { if (confirm(`Remove ${p.display_name} from this session?`)) this.command('remove', { user_id: p.id }); } }, 'Remove')));
+      }
+      return li;
+    }));
+  }
+
+  drawWaiting(waiting) {
+    if (!this.waitingList) return;
+    this.waitingList.replaceChildren(...waiting.map((p) => h('li', { class: 'row' },
+      h('span', {}, p.display_name),
+      h('button', { type: 'button', onclick: () => this.command('admit', { user_id: p.id }) }, `Admit ${p.display_name}`))));
+    if (!waiting.length) this.waitingList.append(h('li', { class: 'muted' }, 'Nobody is waiting'));
+  }
+
+  drawRound(open) {
+    this.roundOpen = open;
+    if (this.roundButton) this.roundButton.textContent = open ? 'End check-in round' : 'Start check-in round';
+    this.round.hidden = false;
+    const parts = [h('h2', {}, open ? 'Check-in round' : 'Check-in round (closed)')];
+    if (!this.staff && open) {
+      const id = crypto.randomUUID();
+      const mood = h('input', { type: 'range', min: 0, max: 10, value: 5, id: 'round-mood', name: 'mood' });
+      const craving = h('input', { type: 'range', min: 0, max: 10, value: 0, id: 'round-craving', name: 'craving' });
+      const word = h('input', { id: 'round-word', name: 'word', maxlength: 40 });
+      const moodOut = h('output', { for: 'round-mood' }, '5');
+      const cravingOut = h('output', { for: 'round-craving' }, '0');
+      mood.addEventListener('input', () => { moodOut.textContent = mood.value; });
+      craving.addEventListener('input', () => { cravingOut.textContent = craving.value; });
+      this.roundForm = h('form', {},
+        h('label', { for: 'round-mood' }, 'Mood (0 low – 10 great) ', moodOut), mood,
+        h('label', { for: 'round-craving' }, 'Craving (0 none – 10 strongest) ', cravingOut), craving,
+        h('label', { for: 'round-word' }, 'One word for today'), word,
+        h('div', { class: 'form-actions' },
+          h('button', { type: 'submit' }, 'Share'),
+          h('button', { type: 'button', class: 'secondary', onclick: () => this.command('checkin_pass', { id }) }, 'Pass')));
+      this.roundForm.addEventListener('submit', (e) => {
+        e.preventDefault();
+        this.command('checkin', { id, mood: Number(mood.value), craving: Number(craving.value), word: word.value });
+      });
+      parts.push(this.roundForm);
+    }
+    parts.push(this.board);
+    this.round.replaceChildren(...parts);
+  }
+
+  drawBoardRow(data) {
+    const body = this.board.tBodies[0];
+    const key = String(data.user.id);
+    const row = h('tr', { dataset: { user: key } },
+      h('th', { scope: 'row' }, data.user.display_name),
+      h('td', {}, data.passed ? 'passed' : (data.mood ?? '·')),
+      h('td', {}, data.passed ? '' : (data.craving ?? '·')),
+      h('td', {}, data.passed ? '' : (data.word ?? '')));
+    const old = body.querySelector(`[data-user="${key}"]`);
+    if (old) old.replaceWith(row); else body.append(row);
+    if (this.round.hidden) this.round.hidden = false;
+  }
+
+  async command(event, extra = {}) {
+    const ack = await this.socket.timeout(ACK_TIMEOUT_MS)
+      .emitWithAck(event, { session_id: this.info.id, ...extra }).catch(() => null);
+    if (!ack) this.setStatus('The server did not answer. Check your connection.', true);
+    else if (!ack.ok) this.setStatus(`Could not do that: ${ack.detail || ack.error}`, true);
+    return ack;
+  }
+}
