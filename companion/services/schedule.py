@@ -10,9 +10,11 @@ from sqlalchemy import or_, select
 
 from companion.extensions import db
 from companion.models import (
+    Enrollment,
     Group,
     GroupMember,
     GroupRole,
+    Program,
     Role,
     Session,
     SessionKind,
@@ -116,8 +118,6 @@ def caseload(counselor: User) -> list[User]:
     one_to_one = select(Session.client_id).where(
         Session.counselor_id == counselor.id, Session.client_id.is_not(None)
     )
-    from companion.models import Enrollment
-
     carried = select(Enrollment.client_id).where(Enrollment.primary_counselor_id == counselor.id)
     stmt = (
         select(User)
@@ -125,6 +125,17 @@ def caseload(counselor: User) -> list[User]:
             User.role == Role.CLIENT,
             or_(User.id.in_(in_groups), User.id.in_(one_to_one), User.id.in_(carried)),
         )
+        .order_by(User.display_name, User.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def program_clients(program: Program) -> list[User]:
+    """Clients enrolled in a program, by name."""
+    stmt = (
+        select(User)
+        .join(Enrollment, Enrollment.client_id == User.id)
+        .where(Enrollment.program_id == program.id, User.role == Role.CLIENT)
         .order_by(User.display_name, User.id)
     )
     return list(db.session.scalars(stmt))
