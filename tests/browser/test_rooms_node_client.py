@@ -1,0 +1,55 @@
+"""The official Node socket.io-client against a running server: join, chat, reconnect and
+replay, refusal of outsiders, anonymous sockets and foreign origins."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.browser
+
+HERE = Path(__file__).resolve().parent
+
+
+def cookie_for(base: str, email: str) -> str:
+    response = requests.post(f"{base}/api/v1/auth/login",
+                             json={"email": email, "password": "recovery-demo"}, timeout=10)
+    assert response.status_code == 200
+    return f"companion_session={response.cookies['companion_session']}"
+
+
+def test_node_client_joins_chats_reconnects_and_outsiders_are_refused(live_server):
+    base = live_server.url
+    counselor = cookie_for(base, "counselor@demo.test")
+    sessions = requests.get(f"{base}/api/v1/sessions", headers={"Cookie": counselor},
+                            timeout=10).json()["items"]
+    group = next(s for s in sessions if s["kind"] == "group" and s["state"] == "in_progress")
+    out = subprocess.run(
+        [shutil.which("node") or "node", str(HERE / "rooms_client.mjs"), base, str(group["id"]),
+         counselor, cookie_for(base, "client4@demo.test"), cookie_for(base, "admin@demo.test")],
+        capture_output=True, text=True, timeout=90, cwd=HERE,
+    )
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "error" not in r, r
+    assert r["counselor_connect"] == "connected"
+    assert r["counselor_join"]["ok"] and r["counselor_join"]["state"] == "joined"
+    assert r["client_join"] == {"ok": True, "state": "waiting", "seq": r["client_join"]["seq"]}
+    assert r["knock"]["name"] == "Riley"
+    assert r["admit"]["ok"] and r["admitted"]["session_id"] == group["id"]
+    assert r["chat_first"]["ok"] and r["chat_retry"] == r["chat_first"]
+    assert r["counselor_saw"] == 1  # delivered once, the retry was not stored again
+    assert r["back_join"]["state"] == "joined"  # not sent back to the waiting room
+    assert [m["text"] for m in r["replayed"]] == [f"while you were away {i}" for i in range(3)]
+    seqs = [m["seq"] for m in r["replayed"]]
+    assert seqs == sorted(seqs) and seqs[0] > r["chat_first"]["seq"]
+    assert r["outsider_join"] == {"ok": False, "error": "forbidden",
+                                  "detail": "not a member of this session"}
+    assert r["outsider_chat"]["ok"] is False
+    assert r["anonymous_connect"].startswith("refused")
+    assert r["foreign_origin_connect"].startswith("refused")
