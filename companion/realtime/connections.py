@@ -99,18 +99,19 @@ def enter(conn: Connection, session: Session, staff: bool, clinical: bool) -> No
     """Put this socket in the session's rooms (call inside its own handler or with sid)."""
     conn.waiting.discard(session.id)
     conn.joined.add(session.id)
-    join_room(session_room(session.id), sid=conn.sid)
+    # namespace given: this also runs outside the socket's own handler (the enforcer).
+    join_room(session_room(session.id), sid=conn.sid, namespace="/")
     if staff:
-        join_room(staff_room(session.id), sid=conn.sid)
+        join_room(staff_room(session.id), sid=conn.sid, namespace="/")
     if clinical:
-        join_room(counselors_room(session.id), sid=conn.sid)
+        join_room(counselors_room(session.id), sid=conn.sid, namespace="/")
 
 
 def leave(conn: Connection, session_id: int) -> None:
     conn.joined.discard(session_id)
     conn.waiting.discard(session_id)
     for room in (session_room(session_id), staff_room(session_id), counselors_room(session_id)):
-        leave_room(room, sid=conn.sid)
+        leave_room(room, sid=conn.sid, namespace="/")
 
 
 # --- the enforcer ---------------------------------------------------------------------------
@@ -131,18 +132,18 @@ def _enforcer_loop(app: Flask) -> None:
     last_purge = 0.0
     while True:
         socketio.sleep(ENFORCE_EVERY)
-        try:
-            with app.app_context():
+        with app.app_context():
+            try:
                 enforce_once()
                 if time.monotonic() - last_purge > PURGE_EVERY:
                     from companion.services import rooms
 
                     rooms.purge_expired_chat()
                     last_purge = time.monotonic()
-        except Exception:  # the loop must outlive a bad pass (database blip, say)
-            log.exception("enforcer pass failed")
-        finally:
-            db.session.remove()
+            except Exception as error:  # the loop must outlive a bad pass (database blip, say)
+                log.error("enforcer pass failed: %s", type(error).__name__)
+            finally:
+                db.session.remove()
 
 
 def enforce_once() -> None:
