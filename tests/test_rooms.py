@@ -346,3 +346,20 @@ def test_attendance_interval_opens_on_join_and_closes_on_disconnect(room):
     alex.sio.disconnect()
     db.session.expire_all()
     assert intervals.one().ended_at is not None
+
+
+def test_chat_is_erased_when_the_programs_retention_runs_out(room, world):
+    from companion.extensions import db
+    from companion.services import rooms as room_service
+
+    sid = room["session"].id
+    counselor = _join_admitted(room, room["counselor"])
+    counselor.emit("chat", session_id=sid, id="keep?", text="said in the group")
+    counselor.emit("raise_hand", session_id=sid)
+    assert counselor.emit("end_session", session_id=sid)["ok"]
+    clock.advance(timedelta(hours=world.program.chat_retention_hours - 1))
+    assert room_service.purge_expired_chat() == 0
+    clock.advance(timedelta(hours=2))
+    assert room_service.purge_expired_chat() == 1
+    kinds = [e.kind for e in db.session.query(RoomEvent).filter_by(session_id=sid)]
+    assert "chat" not in kinds and "hand_raised" in kinds  # only chat text goes
