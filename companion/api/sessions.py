@@ -1,8 +1,12 @@
-"""Sessions (group meetings and 1:1s) the caller may join."""
+"""Sessions (group meetings and 1:1s) the caller takes part in."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
 
 from companion import clock
 from companion.api import api
@@ -13,13 +17,26 @@ from companion.api.spec import registry
 from companion.services import schedule
 
 
+class SessionQuery(PageQuery):
+    from_: date | None = Field(None, alias="from",
+                               description="First day (in your time zone); includes ended ones")
+    to: date | None = Field(None, description="Last day (in your time zone), inclusive")
+
+
 @registry.route(
-    api, "/sessions", "GET", summary="Upcoming and in-progress sessions I may join",
-    tag="sessions", query=PageQuery, responses={200: SessionPage},
+    api, "/sessions", "GET", query=SessionQuery, responses={200: SessionPage}, tag="sessions",
+    summary="Sessions I may join: upcoming and in progress, or all of a date range",
 )
-def list_sessions(query: PageQuery) -> dict[str, Any]:
+def list_sessions(query: SessionQuery) -> dict[str, Any]:
     now = clock.now()
-    joinable = schedule.joinable_sessions(me(), now)
+    window = None
+    if query.from_ is not None or query.to is not None:
+        zone = ZoneInfo(me().timezone)
+        first = query.from_ or (query.to or now.date()) - timedelta(days=7)
+        last = query.to or first + timedelta(days=7)
+        window = (datetime.combine(first, time(0), tzinfo=zone),
+                  datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone))
+    joinable = schedule.joinable_sessions(me(), now, window)
     return page_of_list(joinable, query, lambda item: {
         "id": item.session.id,
         "kind": item.session.kind.value,

@@ -28,12 +28,19 @@ class Joinable:
     role: str  # "staff" or "client"
 
 
-def joinable_sessions(user: User, now: datetime) -> list[Joinable]:
-    """Sessions not yet ended that this user takes part in, soonest first."""
+def joinable_sessions(
+    user: User, now: datetime, window: tuple[datetime, datetime] | None = None
+) -> list[Joinable]:
+    """Sessions this user takes part in, soonest first: those not yet over, or (with a
+    window) every one starting inside it, ended ones included."""
     my_groups = select(GroupMember.group_id).where(GroupMember.user_id == user.id)
+    if window is None:
+        when = (Session.ends_at > now) & Session.ended_at.is_(None)
+    else:
+        when = (Session.starts_at >= window[0]) & (Session.starts_at < window[1])
     stmt = (
         select(Session)
-        .where(Session.ends_at > now, Session.ended_at.is_(None))
+        .where(when)
         .where(
             or_(
                 Session.counselor_id == user.id,

@@ -1,0 +1,117 @@
+"""Media-plane configuration, read from the environment (no Flask needed: workers read it too).
+
+* ``COMPANION_ICE_SERVERS`` — JSON list of ``{"urls": ..., "username": ..., "credential": ...}``
+  (STUN/TURN); empty by default, so no outside server learns who is in session. The same list
+  is what the web process gives browsers.
+* ``COMPANION_MEDIA_HOST_ADDRESSES`` — comma-separated addresses the workers offer as host
+  candidates; default: every IPv4 address of the host plus 127.0.0.1.
+* ``COMPANION_MEDIA_MDNS`` — ``ignore`` (default: browsers' ``.local`` candidates are dropped and
+  the browser is found as a peer-reflexive candidate when its checks arrive) or ``resolve``
+  (aioice asks the LAN by multicast DNS; only useful when the server shares the clients' LAN).
+* ``COMPANION_MEDIA_OPUS_BITRATE`` (default 32000), ``COMPANION_MEDIA_OPUS_COMPLEXITY`` (0–10,
+  default 4 like Janus AudioBridge) — the mixes the workers encode.
+* ``COMPANION_MEDIA_CONNECT_TIMEOUT`` — seconds a new connection may take (default 30).
+* ``COMPANION_MEDIA_SECRET`` — when set, a client must present it before any other request.
+* ``COMPANION_MEDIA_HOST`` / ``COMPANION_MEDIA_PORT`` — where a worker listens (127.0.0.1:7990).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_CHANNEL_HOST = "127.0.0.1"
+DEFAULT_CHANNEL_PORT = 7990
+
+
+class MediaConfigError(ValueError):
+    """The media configuration in the environment is not usable."""
+
+
+def parse_ice_servers(raw: str | None) -> list[dict[str, Any]]:
+    """Validate ``COMPANION_ICE_SERVERS``: a JSON list of RTCIceServer-like objects."""
+    if not raw or not raw.strip():
+        return []
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise MediaConfigError(f"COMPANION_ICE_SERVERS is not JSON: {exc}") from exc
+    if not isinstance(value, list):
+        raise MediaConfigError("COMPANION_ICE_SERVERS must be a JSON list")
+    servers = []
+    for item in value:
+        if not isinstance(item, dict) or "urls" not in item:
+            raise MediaConfigError("each ICE server needs 'urls'")
+        urls = item["urls"]
+        if isinstance(urls, str):
+            urls = [urls]
+        if not urls or not all(
+            isinstance(u, str) and u.split(":", 1)[0] in ("stun", "stuns", "turn", "turns")
+            for u in urls
+        ):
+            raise MediaConfigError("ICE server urls must be stun:, stuns:, turn: or turns: URLs")
+        server: dict[str, Any] = {"urls": urls}
+        for key in ("username", "credential"):
+            if item.get(key) is not None:
+                server[key] = str(item[key])
+        servers.append(server)
+    return servers
+
+
+def default_host_addresses() -> list[str]:
+    """Every IPv4 address of this host, then loopback (browsers never pair with loopback
+    alone, aiortc clients on the same machine do)."""
+    import ifaddr
+
+    addresses: list[str] = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            if isinstance(ip.ip, str) and ip.ip != "127.0.0.1" and ip.ip not in addresses:
+                addresses.append(ip.ip)
+    addresses.append("127.0.0.1")
+    return addresses
+
+
+@dataclass
+class MediaConfig:
+    ice_servers: list[dict[str, Any]] = field(default_factory=list)
+    host_addresses: list[str] | None = None  # None: default_host_addresses()
+    mdns: str = "ignore"
+    opus_bitrate: int = 32000
+    opus_complexity: int = 4
+    connect_timeout: float = 30.0
+    secret: str | None = None
+    channel_host: str = DEFAULT_CHANNEL_HOST
+    channel_port: int = DEFAULT_CHANNEL_PORT
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> MediaConfig:
+        env = os.environ if env is None else env
+        hosts = env.get("COMPANION_MEDIA_HOST_ADDRESSES", "").strip()
+        mdns = env.get("COMPANION_MEDIA_MDNS", "ignore").strip().lower()
+        if mdns not in ("ignore", "resolve"):
+            raise MediaConfigError("COMPANION_MEDIA_MDNS must be 'ignore' or 'resolve'")
+        try:
+            return cls(
+                ice_servers=parse_ice_servers(env.get("COMPANION_ICE_SERVERS")),
+                host_addresses=[h.strip() for h in hosts.split(",") if h.strip()] or None,
+                mdns=mdns,
+                opus_bitrate=int(env.get("COMPANION_MEDIA_OPUS_BITRATE", "32000")),
+                opus_complexity=int(env.get("COMPANION_MEDIA_OPUS_COMPLEXITY", "4")),
+                connect_timeout=float(env.get("COMPANION_MEDIA_CONNECT_TIMEOUT", "30")),
+                secret=env.get("COMPANION_MEDIA_SECRET") or None,
+                channel_host=env.get("COMPANION_MEDIA_HOST", DEFAULT_CHANNEL_HOST),
+                channel_port=int(env.get("COMPANION_MEDIA_PORT", str(DEFAULT_CHANNEL_PORT))),
+            )
+        except ValueError as exc:
+            if isinstance(exc, MediaConfigError):
+                raise
+            raise MediaConfigError(f"bad media setting: {exc}") from exc
+
+
+def ice_servers_for_clients(env: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The ICE servers the web process hands to browsers (``RTCPeerConnection({iceServers})``)."""
+    return parse_ice_servers((os.environ if env is None else env).get("COMPANION_ICE_SERVERS"))

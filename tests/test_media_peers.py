@@ -1,0 +1,224 @@
+"""The media worker with real aiortc client peers over loopback: mix-minus audio (FFT), server
+mute, forwarded video with no video codec in the worker, profiles, mDNS candidates, channel."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from companion.media.client import MediaClient, MediaWorkerError, MediaWorkerUnavailable
+from tests.media_helpers import (
+    ClientPeer,
+    WorkerProcess,
+    spectrum_peaks,
+    wait_for,
+    worker_process,
+)
+
+TONES = [440.0, 620.0, 850.0]
+
+
+@pytest.fixture(scope="module")
+def worker() -> Iterator[WorkerProcess]:
+    with worker_process() as w:
+        yield w
+
+
+@pytest.fixture
+def client(worker: WorkerProcess) -> Iterator[MediaClient]:
+    events: list[dict[str, Any]] = []
+    c = MediaClient(worker.host, worker.port, on_event=events.append)
+    c.events = events  # type: ignore[attr-defined]
+    yield c
+    c.close()
+
+
+def run(coro: Any, timeout: float = 60) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+def hears(peer: ClientPeer) -> dict[float, float]:
+    return spectrum_peaks(peer.recent_audio(50), TONES)
+
+
+def assert_mix(peer: ClientPeer, present: list[float], absent: list[float]) -> None:
+    peaks = hears(peer)
+    weakest = min(peaks[f] for f in present)
+    assert weakest > 40, (peer.name, peaks)
+    for f in absent:
+        assert peaks[f] < weakest - 30, (peer.name, f, peaks)
+
+
+@pytest.mark.slow
+def test_mix_minus_and_server_mute(client: MediaClient) -> None:
+    async def scenario() -> None:
+        peers = [ClientPeer(f"u{i}", freq=f) for i, f in enumerate(TONES)]
+        try:
+            for p in peers:
+                await p.join(client, "session:mix")
+            assert await wait_for(lambda: all(p.audio_frames > 100 for p in peers), 15)
+            for i, p in enumerate(peers):
+                others = [f for j, f in enumerate(TONES) if j != i]
+                assert_mix(p, others, [TONES[i]])
+
+            await asyncio.to_thread(client.request, "mute", room="session:mix", peer="u0",
+                                    what="audio", muted=True)
+            start = [p.audio_frames for p in peers]
+            assert await wait_for(lambda: all(p.audio_frames > s + 60
+                                              for p, s in zip(peers, start, strict=True)), 10)
+            assert_mix(peers[1], [TONES[2]], [TONES[0], TONES[1]])
+            assert_mix(peers[2], [TONES[1]], [TONES[0], TONES[2]])
+            assert_mix(peers[0], [TONES[1], TONES[2]], [TONES[0]])  # the muted one still hears
+        finally:
+            for p in peers:
+                await p.close()
+            await asyncio.to_thread(client.request, "close_room", room="session:mix")
+
+    run(scenario())
+    states = [(e["peer"], e["state"]) for e in client.events  # type: ignore[attr-defined]
+              if e["event"] == "peer_state"]
+    assert ("u0", "connected") in states and ("u0", "closed") in states
+    assert any(e["event"] == "active_speaker" for e in client.events)  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_video_forwarded_without_codecs_and_profiles(client: MediaClient) -> None:
+    room = "session:video"
+
+    async def scenario() -> None:
+        pub = ClientPeer("pub", freq=440, video_index=0, slots=4)
+        sub = ClientPeer("sub", freq=620, slots=4)
+        late = ClientPeer("late", freq=850, slots=1)
+        try:
+            await pub.join(client, room)
+            await sub.join(client, room)
+
+            def got(peer: ClientPeer, n: int) -> bool:
+                return sum(1 for v in peer.video.values() for c, _ in v if c == 0) >= n
+
+            assert await wait_for(lambda: got(sub, 20), 15), sub.video
+            await asyncio.sleep(1.0)
+            # joins later: receives only after the server asked the publisher for a keyframe
+            await late.join(client, room, profile="low_bandwidth")
+            assert await wait_for(lambda: got(late, 10), 10), late.video
+            for peer in (sub, late):
+                frames = [f for v in peer.video.values() for f in v]
+                assert {c for c, _ in frames} == {0}  # the publisher's colour marker
+                counts = [n for _, n in frames]
+                assert counts[-1] != counts[0]  # frame counters advance
+            ping = await asyncio.to_thread(client.ping)
+            codecs = ping["codecs"]
+            assert codecs["Vp8Encoder"] == 0 and codecs["Vp8Decoder"] == 0, codecs
+            assert codecs["H264Encoder"] == 0 and codecs["H264Decoder"] == 0, codecs
+
+            slots = [e for e in client.events  # type: ignore[attr-defined]
+                     if e["event"] == "slots" and e["peer"] == "sub"]
+            assert slots[-1]["slots"][0]["user_id"] == "pub"
+            assert slots[-1]["slots"][0]["mid"] in sub.video
+
+            # profile: audio_only stops video at once while audio goes on
+            answer = await asyncio.to_thread(client.request, "profile", room=room, peer="sub",
+                                             profile="audio_only")
+            assert answer == {"needs_offer": False}
+            await asyncio.sleep(0.5)
+            v0, a0 = sum(len(v) for v in sub.video.values()), sub.audio_frames
+            await asyncio.sleep(1.5)
+            assert sum(len(v) for v in sub.video.values()) == v0
+            assert sub.audio_frames > a0 + 40
+            raised = await asyncio.to_thread(client.request, "profile", room=room, peer="late",
+                                              profile="standard")
+            assert raised == {"needs_offer": True}  # 1 slot offered: more needs a new offer
+
+            # mute video: the publisher's video is no longer forwarded to anyone
+            await asyncio.to_thread(client.request, "mute", room=room, peer="pub",
+                                    what="video", muted=True)
+            await asyncio.sleep(0.5)
+            n0 = sum(len(v) for v in late.video.values())
+            await asyncio.sleep(1.5)
+            assert sum(len(v) for v in late.video.values()) == n0
+            assert late.audio_frames > 0
+        finally:
+            for p in (pub, sub, late):
+                await p.close()
+            await asyncio.to_thread(client.request, "close_room", room=room)
+
+    run(scenario())
+
+
+def test_mdns_candidates_and_replacing_offer(client: MediaClient) -> None:
+    room = "session:mdns"
+
+    async def scenario() -> None:
+        peer = ClientPeer("m", freq=440)
+        other = ClientPeer("o", freq=620)
+        try:
+            await other.join(client, room)
+            desc = await peer.offer()
+            # hide the host address behind an mDNS name, as browsers do
+            sdp = desc.sdp.replace(" 127.0.0.1 ", " 6f1c7b8e-2a4b-4c3d-9e8f-0a1b2c3d4e5f.local ")
+            assert ".local" in sdp
+            answer = await asyncio.to_thread(client.request, "offer", room=room, peer="m",
+                                             sdp=sdp, type="offer", profile="audio_only",
+                                             timeout=20)
+            assert answer["type"] == "answer" and "a=candidate:" in answer["sdp"]
+            assert "127.0.0.1" in answer["sdp"]
+            from aiortc import RTCSessionDescription
+
+            assert peer.pc is not None
+            await peer.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+            assert await wait_for(lambda: peer.audio_frames > 25, 10)
+
+            # a new offer from the same peer replaces its connection
+            again = ClientPeer("m", freq=440)
+            await again.join(client, room, profile="audio_only")
+            assert await wait_for(lambda: again.audio_frames > 25, 10)
+            await again.close()
+        finally:
+            await peer.close()
+            await other.close()
+            await asyncio.to_thread(client.request, "close_room", room=room)
+
+    run(scenario())
+    states = [e["state"] for e in client.events  # type: ignore[attr-defined]
+              if e["event"] == "peer_state" and e["peer"] == "m"]
+    assert states[:2] == ["connecting", "connected"]
+    assert "reconnecting" in states
+
+
+def test_channel_errors(client: MediaClient, worker: WorkerProcess) -> None:
+    assert client.ping()["pid"] == worker.proc.pid
+    with pytest.raises(MediaWorkerError, match="unknown op"):
+        client.request("explode")
+    with pytest.raises(MediaWorkerError, match="SDP offer"):
+        client.request("offer", room="session:x", peer="1", sdp="nonsense", type="offer")
+    with pytest.raises(MediaWorkerError, match="no such room"):
+        client.request("mute", room="session:nope", peer="1", what="audio", muted=True)
+    with pytest.raises(MediaWorkerUnavailable):
+        MediaClient("127.0.0.1", 9, connect_timeout=0.5).ping()
+
+
+def test_client_under_gevent(worker: WorkerProcess) -> None:
+    code = ("from gevent import monkey; monkey.patch_all()\n"
+            "from companion.media.client import MediaClient\n"
+            f"c = MediaClient('127.0.0.1', {worker.port})\n"
+            "print(c.ping()['rooms'] >= 0); c.close()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0 and out.stdout.strip() == "True", out.stderr
+
+
+def test_secret_is_required_when_configured() -> None:
+    with worker_process({"COMPANION_MEDIA_SECRET": "s3cret"}) as w:
+        with pytest.raises((MediaWorkerUnavailable, MediaWorkerError)):
+            MediaClient(w.host, w.port, reconnect=False).ping()
+        good = MediaClient(w.host, w.port, secret="s3cret")
+        t0 = time.monotonic()
+        assert good.ping()["rooms"] == 0
+        assert time.monotonic() - t0 < 5
+        good.close()

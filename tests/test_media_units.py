@@ -1,0 +1,162 @@
+"""Media plane pieces without WebRTC: mixing, speaker detection, slots, SDP, config, pool."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from companion.media.config import MediaConfig, MediaConfigError, parse_ice_servers
+from companion.media.forward import (
+    EncodedTrack,
+    PassThroughJitterBuffer,
+    VideoSlot,
+    assign_slots,
+    choose_slot_sources,
+    vp8_is_keyframe,
+)
+from companion.media.mixer import FRAME_SAMPLES, PlayoutBuffer, SpeakerDetector, mix_minus
+from companion.media.pool import MediaPool, MemoryRoomStore, parse_addresses
+
+
+def tone(freq: float, amp: int = 3000) -> np.ndarray:
+    t = np.arange(FRAME_SAMPLES) / 48000
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+
+
+def test_mix_minus_leaves_out_own_and_muted() -> None:
+    a, b, c = tone(440), tone(620), tone(850)
+    mixes = mix_minus({"a": a, "b": b, "c": c}, ["a", "b", "c", "d"])
+    np.testing.assert_array_equal(mixes["a"], b.astype(np.int32) + c)
+    np.testing.assert_array_equal(mixes["b"], a.astype(np.int32) + c)
+    np.testing.assert_array_equal(mixes["d"], a.astype(np.int32) + b + c)
+    # a muted participant is simply not among the frames mixed
+    mixes = mix_minus({"b": b, "c": c}, ["a", "b", "c"])
+    np.testing.assert_array_equal(mixes["a"], b.astype(np.int32) + c)
+    np.testing.assert_array_equal(mixes["b"], c)
+    assert not mix_minus({"a": a}, ["a"])["a"].any()
+    assert not mix_minus({}, ["a"])["a"].any()
+
+
+def test_mix_clips_instead_of_wrapping() -> None:
+    loud = np.full(FRAME_SAMPLES, 30000, dtype=np.int16)
+    mixes = mix_minus({"a": loud, "b": loud, "c": loud}, ["c"])
+    assert mixes["c"].dtype == np.int16 and int(mixes["c"].min()) == 32767
+
+
+def test_playout_buffer_adapts_and_bounds_delay() -> None:
+    buf = PlayoutBuffer()
+    assert buf.pop() is None
+    buf.push(tone(440))
+    assert buf.pop() is not None
+    assert buf.pop() is None  # underrun
+    assert buf.target == 2 and buf.underruns == 1
+    buf.push(tone(440))
+    assert buf.pop() is None  # rebuffering to 2 frames
+    buf.push(tone(440))
+    assert buf.pop() is not None
+    for _ in range(20):
+        buf.push(tone(440))
+    assert len(buf.frames) <= buf.target + buf.slack
+
+
+def test_speaker_detection_has_hysteresis() -> None:
+    det = SpeakerDetector(hold_ticks=5)
+    assert det.update({"a": -20.0, "b": -127.0}) == "a"
+    # b slightly louder than a: no switch (margin)
+    for _ in range(20):
+        assert det.update({"a": -20.0, "b": -18.0}) is None
+    # b clearly louder, but must hold for 5 ticks
+    changes = [det.update({"a": -40.0, "b": -10.0}) for _ in range(10)]
+    assert changes.count("b") == 1 and changes.index("b") >= 3
+    assert det.recent == ["b", "a"]
+    # silence keeps the last speaker
+    for _ in range(50):
+        assert det.update({}) is None
+    assert det.active == "b"
+    det.remove("b")
+    assert det.active is None and det.recent == ["a"]
+
+
+def test_slot_choice_and_stable_placement() -> None:
+    pubs = ["a", "b", "c", "d", "e"]
+    assert choose_slot_sources("a", 2, "c", ["c", "e", "a"], pubs) == ["c", "e"]
+    assert choose_slot_sources("c", 2, "c", ["c", "e"], pubs) == ["e", "a"]
+    assert choose_slot_sources("a", 0, "c", [], pubs) == []
+    assert choose_slot_sources("a", 4, "x", [], ["a"]) == []  # nobody else publishes
+    assert assign_slots(["b", "c", None], ["c", "d"]) == ["d", "c", None]
+    assert assign_slots([None, None], ["a"]) == ["a", None]
+
+
+def test_video_slot_waits_for_keyframe_and_keeps_timestamps_rising() -> None:
+    track = EncodedTrack("video", maxlen=8)
+    slot = VideoSlot("2", track)
+    slot.set_source("a")
+    key, delta = b"\x10rest", b"\x11rest"
+    assert vp8_is_keyframe(key) and not vp8_is_keyframe(delta)
+    slot.forward(delta, 1000, False)
+    assert not track._frames  # waits for a keyframe
+    slot.forward(key, 1000, True)
+    slot.forward(delta, 7000, False)
+    t1, t2 = (f.timestamp for f in track._frames)
+    assert t2 - t1 == 6000
+    slot.set_source("b")  # another publisher with unrelated timestamps
+    slot.forward(key, 5, True)
+    assert track._frames[-1].timestamp > t2
+
+
+def test_passthrough_jitter_buffer_drops_late_packets() -> None:
+    class P:
+        def __init__(self, seq: int) -> None:
+            self.sequence_number, self.timestamp, self._data = seq, seq * 960, b"x"
+
+    jb = PassThroughJitterBuffer()
+    assert jb.add(P(65535))[1] is not None
+    assert jb.add(P(0))[1] is not None  # wraps
+    assert jb.add(P(65534))[1] is None  # late
+    assert jb.add(P(0))[1] is None  # duplicate
+    assert jb.add(P(3))[1] is not None  # a gap is handed on
+
+
+def test_mdns_candidates_are_dropped_with_end_of_candidates() -> None:
+    from companion.media.worker import drop_mdns_candidates
+
+    sdp = "\r\n".join([
+        "v=0", "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+        "a=candidate:1 1 udp 2122260223 0b1c2d3e-aaaa-bbbb-cccc-0123456789ab.local 54321 typ host",
+        "a=candidate:2 1 udp 1686052607 203.0.113.7 54321 typ srflx raddr 0.0.0.0 rport 0",
+        "a=end-of-candidates", ""])
+    out, dropped = drop_mdns_candidates(sdp)
+    assert dropped == 1
+    assert ".local" not in out and "203.0.113.7" in out and "end-of-candidates" not in out
+    same, none = drop_mdns_candidates("v=0\r\na=end-of-candidates\r\n")
+    assert none == 0 and "end-of-candidates" in same
+
+
+def test_config_from_env() -> None:
+    cfg = MediaConfig.from_env({
+        "COMPANION_ICE_SERVERS": '[{"urls": "turns:turn.example.org:443?transport=tcp",'
+                                 ' "username": "u", "credential": "p"}]',
+        "COMPANION_MEDIA_HOST_ADDRESSES": "198.51.100.4, 127.0.0.1",
+    })
+    assert cfg.ice_servers == [{"urls": ["turns:turn.example.org:443?transport=tcp"],
+                                "username": "u", "credential": "p"}]
+    assert cfg.host_addresses == ["198.51.100.4", "127.0.0.1"]
+    assert MediaConfig.from_env({}).ice_servers == []  # no outside STUN by default
+    with pytest.raises(MediaConfigError):
+        parse_ice_servers('[{"urls": "http://example.org"}]')
+    with pytest.raises(MediaConfigError):
+        MediaConfig.from_env({"COMPANION_MEDIA_MDNS": "maybe"})
+
+
+def test_pool_pins_rooms_and_spreads_them() -> None:
+    assert parse_addresses("127.0.0.1:7990, [::1]:7991") == [("127.0.0.1", 7990), ("::1", 7991)]
+    pool = MediaPool([("127.0.0.1", 1), ("127.0.0.1", 2)], store=MemoryRoomStore())
+    first = pool.worker_key_for("session:1")
+    assert pool.worker_key_for("session:1") == first
+    assert pool.worker_key_for("session:2") != first
+    moved: list[list[str]] = []
+    pool.on_rooms_moved = moved.append
+    pool.workers[first].alive = False
+    assert pool._move_rooms_of_dead() == ["session:1"]
+    assert pool.worker_key_for("session:1") != first
+    pool.stop()
