@@ -1,0 +1,81 @@
+"""Risk alerts for the counselors who treat a client (the contract of issue 7, kept stable)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from flask import request
+from pydantic import BaseModel, Field
+
+from companion import policy
+from companion.api import api
+from companion.api.guards import audit_access, authorize, me
+from companion.api.pagination import PageQuery, page
+from companion.api.problems import ApiProblem, Problem
+from companion.api.schemas import Strict
+from companion.api.spec import registry
+from companion.extensions import db
+from companion.models import Alert, Role
+from companion.services import alerts
+
+AlertKindName = Literal[
+    "craving_high", "need_to_talk", "use_reported", "phq9_item9", "missed_checkins"
+]
+
+
+class AlertClient(BaseModel):
+    id: int
+    display_name: str
+
+
+class AlertOut(BaseModel):
+    id: int
+    client: AlertClient
+    kind: AlertKindName
+    urgency: Literal["urgent", "high", "normal"]
+    created_at: datetime
+    acknowledged_at: datetime | None
+    ack_note: str | None
+
+
+class AlertPage(BaseModel):
+    items: list[AlertOut]
+    next: str | None
+
+
+class AlertQuery(PageQuery):
+    state: Literal["open", "all"] = Field("open", description="Open alerts only, or all")
+    client_id: int | None = Field(None, description="Only this client's alerts")
+
+
+class AckBody(Strict):
+    note: str | None = Field(None, max_length=1000, description="What was done")
+
+
+def _staff_only() -> None:
+    if me().role != Role.COUNSELOR:
+        raise ApiProblem(403, "Not allowed", "Only the counselors treating a client see alerts.")
+
+
+@registry.route(api, "/alerts", "GET", summary="Alerts of the clients I treat (open first)",
+                tag="alerts", query=AlertQuery, responses={200: AlertPage, 403: Problem})
+def list_alerts(query: AlertQuery) -> dict[str, Any]:
+    _staff_only()
+    stmt = alerts.alerts_for(me(), query.state, query.client_id)
+    audit_access("read", "alert_list", None, subject_id=query.client_id)
+    db.session.commit()
+    return page(stmt, query, alerts.alert_json)
+
+
+@registry.route(api, "/alerts/<int:alert_id>/ack", "POST", summary="Acknowledge an alert",
+                tag="alerts", body=AckBody,
+                responses={200: AlertOut, 403: Problem, 404: Problem})
+def ack_alert(alert_id: int, body: AckBody) -> dict[str, Any]:
+    _staff_only()
+    alert = db.session.get(Alert, alert_id)
+    if alert is None:
+        raise ApiProblem(404, "Not found", "No such record, or not yours to see.")
+    authorize(policy.Action.ACK_ALERT, alert.client_id, hide=True)
+    note = body.note.strip() if body.note else None
+    return alerts.alert_json(alerts.acknowledge(me(), alert, note, request.remote_addr))

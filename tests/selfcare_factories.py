@@ -1,0 +1,67 @@
+"""Self-care records made straight in the database, for tests that need one to exist."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from companion import clock
+from companion.extensions import db
+from companion.models import (
+    Alert,
+    AlertKind,
+    AlertUrgency,
+    CheckIn,
+    CopingCompletion,
+    Craving,
+    UsedAnswer,
+    User,
+)
+
+
+def _common(client: User) -> dict[str, Any]:
+    at = clock.now() - timedelta(hours=1)
+    return {"id": str(uuid.uuid4()), "client_id": client.id, "occurred_at": at,
+            "utc_offset_minutes": 0, "local_date": at.date(), "body_hash": "0" * 64}
+
+
+def checkin(client: User, **kw: Any) -> CheckIn:
+    entry = CheckIn(**{**_common(client), "mood": 5, "craving": 3, "used": UsedAnswer.NO, **kw})
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def craving(client: User, **kw: Any) -> Craving:
+    entry = Craving(**{**_common(client), "intensity": 4, "triggers": ["boredom"], **kw})
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def completion(client: User, **kw: Any) -> CopingCompletion:
+    entry = CopingCompletion(**{**_common(client), "exercise": "box_breathing",
+                                "craving_before": 6, "craving_after": 3, **kw})
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def alert(client: User, kind: AlertKind = AlertKind.NEED_TO_TALK) -> Alert:
+    made = Alert(client_id=client.id, kind=kind, urgency=AlertUrgency.HIGH,
+                 source_type="test", source_id=str(uuid.uuid4()), created_at=clock.now())
+    db.session.add(made)
+    db.session.commit()
+    return made
+
+
+def matrix_records(made: dict[str, User], others: dict[str, User]) -> tuple[dict[str, Any],
+                                                                            dict[str, Any]]:
+    """Path values for the authorisation matrix: records of the first client, and of the other."""
+
+    def of(client: User) -> dict[str, Any]:
+        return {"checkin": checkin(client).id, "craving": craving(client).id,
+                "completion": completion(client).id, "alert": alert(client).id}
+
+    return of(made["client"]), of(others["client"])
