@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from companion.models.base import Base
@@ -31,6 +31,8 @@ class Program(Base):
     alert_escalation_minutes: Mapped[int] = mapped_column(default=30)
     # Group privacy: chat is deleted this long after a session ends.
     chat_retention_hours: Mapped[int] = mapped_column(default=24)
+    # Staff who receive alerts nobody acknowledged within alert_escalation_minutes.
+    on_call_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
 
     clinic: Mapped[Clinic] = relationship(back_populates="programs")
     phases: Mapped[list[Phase]] = relationship(
