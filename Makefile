@@ -36,5 +36,11 @@ lint: setup
 pytest: setup
 	$(BIN)/pytest
 
+# The realtime benchmark of issue 4 (docs/benchmarks.md): the real server under 600 clients in
+# 50 rooms, and the Node reference in the same run. C, R, RATE, DURATION, MODES, LOGIN,
+# DATABASE_URL: see bench/realtime/run.sh.
+bench-realtime: setup
+	bench/realtime/run.sh
+
 clean:
 	rm -rf $(VENV) tests/browser/node_modules .pytest_cache .mypy_cache .ruff_cache

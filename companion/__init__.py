@@ -35,12 +35,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,
         RATELIMIT_STORAGE_URI=settings["REDIS_URL"] or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
+        # The shell and its assets are compressed for rural links (about a third of their
+        # size). API JSON is not: responses that carry secrets (the CSRF token) and echo user
+        # input must not be compressed together (BREACH).
+        COMPRESS_MIMETYPES=["text/html", "text/css", "text/javascript", "application/javascript",
+                            "image/svg+xml", "application/manifest+json"],
+        COMPRESS_ALGORITHM=["gzip"],
+        COMPRESS_LEVEL=9,
     )
     logging.getLogger("companion").setLevel(logging.INFO)
 
     from companion import db_setup, security
     from companion.api import api as api_blueprint
-    from companion.extensions import db, limiter, migrate, socketio
+    from companion.extensions import compress, db, limiter, migrate, socketio
     from companion.web import web
 
     db.init_app(app)
@@ -50,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         render_as_batch=True,
     )
     limiter.init_app(app)
+    compress.init_app(app)
     security.init_app(app)
     socketio.init_app(
         app,

@@ -32,7 +32,11 @@ def _app() -> Flask:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-seed", is_flag=True, help="Do not seed demo data into an empty database.")
-def serve(host: str, port: int, no_seed: bool) -> None:
+@click.option("--media-workers", default=1, show_default=True, type=click.IntRange(min=0),
+              envvar="COMPANION_MEDIA_WORKER_COUNT",
+              help="Embedded media workers for audio/video (0: no media; ignored when "
+              "COMPANION_MEDIA_WORKERS lists scale-out workers).")
+def serve(host: str, port: int, no_seed: bool, media_workers: int) -> None:
     """Migrate, seed an empty embedded database with the demo clinic, and serve."""
     if os.environ.get("COMPANION_ASYNC_MODE", "gevent") == "gevent":
         _gevent_patch()
@@ -52,6 +56,15 @@ def serve(host: str, port: int, no_seed: bool) -> None:
         url = f"http://{host}:{port}/"
         if not production:
             click.echo(demo.logins_text(url) if (seeded_now or demo.is_seeded()) else url)
+    from companion.services.meetings import start_scheduled_refresh
+
+    start_scheduled_refresh(app)  # meeting feeds due a refresh (docs/meetings.md)
+    from companion.realtime import media as rtc_media
+
+    rtc_media.start(app, media_workers)  # media workers and their pool (docs/media.md)
+    from companion import jobs
+
+    jobs.start(app)  # alert escalation, chat retention
     run(app, host, port)
 
 
@@ -129,6 +142,29 @@ def create_admin(email: str, clinic_name: str) -> None:
         url = bootstrap.first_admin(clinic_name, email, app.config["PUBLIC_URL"] or
                                     "http://127.0.0.1:5000/")
     click.echo(f"Invitation link for {email}: {url}")
+
+
+from companion.meeting_commands import import_meetings, refresh_meetings  # noqa: E402
+
+main.add_command(import_meetings)
+main.add_command(refresh_meetings)
+
+
+@main.command()
+@click.option("--host", default=None, help="Channel address (default COMPANION_MEDIA_HOST or "
+              "127.0.0.1; keep it on a private network).")
+@click.option("--port", default=None, type=int,
+              help="Channel port (default COMPANION_MEDIA_PORT or 7990; 0 picks a free one).")
+def media(host: str | None, port: int | None) -> None:
+    """Run one media worker (aiortc: mixes audio, forwards video) for scale-out deployments."""
+    from companion.media.worker import main as worker_main
+
+    argv = []
+    if host is not None:
+        argv += ["--host", host]
+    if port is not None:
+        argv += ["--port", str(port)]
+    worker_main(argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -109,6 +109,13 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "CRISIS_RESOURCES": DEFAULT_CRISIS_RESOURCES,
         # gevent measured best for Socket.IO fan-out (docs/benchmarks.md); tests use threading.
         "ASYNC_MODE": env.get("COMPANION_ASYNC_MODE", "gevent"),
+        # Meeting feeds (docs/meetings.md): fetch limits, and how often `serve` looks for
+        # sources due a refresh (0: never; run `companion refresh-meetings` from cron instead).
+        "MEETING_FEED_TIMEOUT": float(env.get("COMPANION_MEETING_FEED_TIMEOUT", "20")),
+        "MEETING_FEED_MAX_BYTES": int(env.get("COMPANION_MEETING_FEED_MAX_BYTES", str(8 << 20))),
+        "MEETING_REFRESH_CHECK_MINUTES": int(
+            env.get("COMPANION_MEETING_REFRESH_CHECK_MINUTES", "15")
+        ),
     }
     config.update(overrides)
     config["DATABASE_URL"] = _normalise_database_url(config["DATABASE_URL"])

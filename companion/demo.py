@@ -106,7 +106,25 @@ def seed() -> None:
         )
     )
     schedule.ensure_group_sessions(group, now.date() + timedelta(days=1), days=14)
+    from companion import demo_selfcare
+
+    demo_selfcare.seed(clients, counselor, now)  # two weeks of check-ins, cravings, exercises
     db.session.commit()
+    _seed_meetings(clinic.id)
+
+
+def _seed_meetings(clinic_id: int) -> None:
+    """A small multi-fellowship Meeting Guide feed, so the meeting directory is not empty."""
+    from pathlib import Path
+
+    from companion.services import meetings
+
+    feed = Path(__file__).resolve().parent / "content" / "demo-meetings.json"
+    source = meetings.create_source(
+        None, clinic_id, name="Demo meeting feed", kind="file", location=feed.name,
+        channel="cli",
+    )
+    meetings.refresh_source(source, None, raw=feed.read_bytes(), channel="cli")
 
 
 def logins_text(url: str) -> str:

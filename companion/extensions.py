@@ -1,5 +1,6 @@
 """Flask extensions, created bare here and attached to the app in ``create_app``."""
 
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -14,3 +15,4 @@ migrate = Migrate()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 socketio = SocketIO()
+compress = Compress()

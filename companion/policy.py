@@ -7,8 +7,10 @@ answer (whose record, which session), so the rules read like the table in SECURI
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import aliased
 
 from companion.extensions import db
 from companion.models import (
@@ -21,6 +23,7 @@ from companion.models import (
     Session,
     User,
 )
+from companion.models.meetings import Meeting
 
 
 class Action(enum.StrEnum):
@@ -31,15 +34,52 @@ class Action(enum.StrEnum):
     # rooms and sessions
     JOIN_SESSION = "join_session"
     MODERATE_SESSION = "moderate_session"
+    # attendance is a clinical record: the session's counselors (and the clinic's admin, who
+    # bills from it) see it; peer supporters moderate rooms but never see it
+    VIEW_ATTENDANCE = "view_attendance"
+    # measures (PHQ-9, GAD-7, BAM): a counselor schedules them for a client they treat
+    SCHEDULE_MEASURE = "schedule_measure"
+    ATTEST_ATTENDANCE = "attest_attendance"
     # a client's own clinical records (check-ins, cravings, safety plan, measures...)
     READ_CLIENT_RECORD = "read_client_record"
     WRITE_CLIENT_RECORD = "write_client_record"
+    # the Stanley-Brown safety plan is written by the client with their counselor
+    WRITE_SAFETY_PLAN = "write_safety_plan"
+    # risk alerts: seen and acknowledged by the staff treating the client
+    ACK_ALERT = "ack_alert"
+    # mutual-support meetings: admins keep the directory; counselors suggest meetings
+    MANAGE_MEETINGS = "manage_meetings"
+    VIEW_MEETING = "view_meeting"
+    RECOMMEND_MEETING = "recommend_meeting"
+    # care team (issue 7, docs/care-team.md): rewards, test results, psychoeducation, consents
+    MANAGE_REWARDS = "manage_rewards"  # a program's contingency-management settings
+    ENTER_TEST_RESULT = "enter_test_result"
+    ASSIGN_PSYCHOED = "assign_psychoed"
+    # a family member reading one consented category of a client's information
+    READ_DISCLOSED = "read_disclosed"
+    # the client's own record, whole (right of access)
+    EXPORT_OWN_RECORD = "export_own_record"
+
+
+# Family members are guests (Role.FAMILY): only these actions are ever open to them.
+FAMILY_ACTIONS = frozenset({Action.READ_DISCLOSED})
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """A category of a client's information (CONSENT_CATEGORIES), as a disclosure's record."""
+
+    client_id: int
+    category: str
 
 
 def is_treating(staff: User, client_id: int) -> bool:
     """A counselor treats a client they carry, lead or co-lead a group of, or see 1:1."""
     if staff.role != Role.COUNSELOR:
         return False
+    # The co-lead's membership row is a second GroupMember: aliased, so the inner EXISTS
+    # correlates to this group only (unaliased, SQLAlchemy correlates every FROM away).
+    co_lead = aliased(GroupMember)
     in_my_group = (
         select(GroupMember.id)
         .join(Group, Group.id == GroupMember.group_id)
@@ -48,9 +88,9 @@ def is_treating(staff: User, client_id: int) -> bool:
             or_(
                 Group.counselor_id == staff.id,
                 exists().where(
-                    GroupMember.group_id == Group.id,
-                    GroupMember.user_id == staff.id,
-                    GroupMember.role == GroupRole.COUNSELOR,
+                    co_lead.group_id == Group.id,
+                    co_lead.user_id == staff.id,
+                    co_lead.role == GroupRole.COUNSELOR,
                 ),
             )
         )
@@ -66,6 +106,29 @@ def is_treating(staff: User, client_id: int) -> bool:
             select(exists(in_my_group) | exists(carried) | exists(one_to_one))
         )
     )
+
+
+def treating_counselor_ids(client_id: int) -> set[int]:
+    """Every counselor who treats this client (the inverse of ``is_treating``): lead and co-lead
+    of their groups, counselor of their 1:1 sessions, their primary counselor."""
+    my_groups = select(GroupMember.group_id).where(
+        GroupMember.user_id == client_id, GroupMember.role == GroupRole.CLIENT
+    )
+    leads = select(Group.counselor_id).where(Group.id.in_(my_groups))
+    co_leads = select(GroupMember.user_id).where(
+        GroupMember.group_id.in_(my_groups), GroupMember.role == GroupRole.COUNSELOR
+    )
+    one_to_one = select(Session.counselor_id).where(Session.client_id == client_id)
+    carried = select(Enrollment.primary_counselor_id).where(
+        Enrollment.client_id == client_id, Enrollment.primary_counselor_id.is_not(None)
+    )
+    candidates = leads.union(co_leads, one_to_one, carried).subquery()
+    ids = db.session.scalars(
+        select(User.id).where(
+            User.id.in_(select(candidates.c[0])), User.role == Role.COUNSELOR, User.active
+        )
+    )
+    return set(ids)
 
 
 def session_role(user: User, session: Session) -> str | None:
@@ -90,6 +153,8 @@ def can(user: User, action: Action, record: object = None) -> bool:
     """The answer. ``record`` is what the action is on: a Session, a Program, a client id."""
     if not user.is_active:
         return False
+    if user.role == Role.FAMILY and action not in FAMILY_ACTIONS:
+        return False  # a guest never sees a chart, a room or the directory
     match action:
         case Action.INVITE | Action.MANAGE_USERS:
             return user.role == Role.ADMIN
@@ -99,9 +164,55 @@ def can(user: User, action: Action, record: object = None) -> bool:
             return isinstance(record, Session) and session_role(user, record) is not None
         case Action.MODERATE_SESSION:
             return isinstance(record, Session) and session_role(user, record) == "staff"
+        case Action.VIEW_ATTENDANCE:
+            if isinstance(record, Program):  # a week's report for a whole program
+                return record.clinic_id == user.clinic_id and user.role in (
+                    Role.ADMIN, Role.COUNSELOR)
+            return isinstance(record, Session) and (
+                _leads(user, record) or (user.role == Role.ADMIN and _in_clinic(user, record)))
+        case Action.SCHEDULE_MEASURE:
+            return isinstance(record, int) and is_treating(user, record)
+        case Action.ATTEST_ATTENDANCE:
+            return isinstance(record, Session) and _leads(user, record)
         case Action.READ_CLIENT_RECORD:
             # Peer supporters and admins never read charts.
             return isinstance(record, int) and (user.id == record or is_treating(user, record))
         case Action.WRITE_CLIENT_RECORD:
             return isinstance(record, int) and user.role == Role.CLIENT and user.id == record
+        case Action.WRITE_SAFETY_PLAN:
+            return isinstance(record, int) and (
+                (user.role == Role.CLIENT and user.id == record) or is_treating(user, record)
+            )
+        case Action.ACK_ALERT:
+            return isinstance(record, int) and is_treating(user, record)
+        case Action.MANAGE_MEETINGS:
+            return user.role == Role.ADMIN
+        case Action.VIEW_MEETING:
+            # The directory is the clinic's: everyone of the clinic may look a meeting up.
+            return isinstance(record, Meeting) and record.source.clinic_id == user.clinic_id
+        case Action.RECOMMEND_MEETING:
+            return isinstance(record, int) and is_treating(user, record)
+        case Action.MANAGE_REWARDS:
+            return (isinstance(record, Program) and user.role == Role.ADMIN
+                    and record.clinic_id == user.clinic_id)
+        case Action.ENTER_TEST_RESULT | Action.ASSIGN_PSYCHOED:
+            return isinstance(record, int) and is_treating(user, record)
+        case Action.READ_DISCLOSED:
+            # Only with the client's consent in force at this moment (42 CFR §2.31).
+            from companion.services.consents import active_consent
+
+            return (isinstance(record, Disclosure) and user.role == Role.FAMILY
+                    and active_consent(record.client_id, user.id, record.category) is not None)
+        case Action.EXPORT_OWN_RECORD:
+            return user.role == Role.CLIENT and record == user.id
     return False
+
+
+def _leads(user: User, session: Session) -> bool:
+    """The session's counselor, or a counselor co-leading its group."""
+    return user.role == Role.COUNSELOR and session_role(user, session) == "staff"
+
+
+def _in_clinic(user: User, session: Session) -> bool:
+    program = db.session.get(Program, session.program_id)
+    return program is not None and program.clinic_id == user.clinic_id

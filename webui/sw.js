@@ -4,7 +4,9 @@ const CACHE = 'companion-shell-v1';
 const SHELL = [
   '/', '/app/app.css', '/app/app.js', '/app/api.js', '/app/dom.js',
   '/app/views/login.js', '/app/views/invite.js', '/app/views/home.js',
-  '/app/views/room.js', '/app/vendor/socket.io.esm.min.js',
+  '/app/views/room.js', '/app/media.js', '/app/views/measures.js', '/app/live.js', '/app/views/dashboard.js', '/app/views/reports.js', '/app/views/meetings.js', '/app/vendor/socket.io.esm.min.js',
+  '/app/selfcare.css', '/app/offline.js', '/app/charts.js', '/app/views/selfcare.js',
+  '/app/views/coping.js', '/app/views/safetyplan.js', '/app/views/trends.js', '/app/views/care.js',
   '/app/icons/icon.svg', '/manifest.webmanifest',
 ];
 

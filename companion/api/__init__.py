@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import traceback
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -64,6 +64,14 @@ def handle_app_errors(error: Exception) -> Response | HTTPException:
                 429, "Too many attempts", "Too many attempts. Wait a few minutes and try again.",
                 headers=headers,
             )
+        if error.code == 413:
+            # The body was never read, so the field at fault is the body itself.
+            limit_kb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 1024
+            return problem_response(
+                413, "Request too large",
+                f"The request is larger than {limit_kb} KB. Shorten the text and try again.",
+                [{"field": "body", "message": f"larger than {limit_kb} KB"}],
+            )
         return problem_response(error.code or 500, error.name, error.description)
     # The traceback's frames, not the exception's message: messages can quote submitted values.
     log.error(
@@ -75,10 +83,17 @@ def handle_app_errors(error: Exception) -> Response | HTTPException:
 
 # Views register themselves with the blueprint and the registry on import.
 from companion.api import (  # noqa: E402,F401
+    alerts,
+    attendance,
     auth,
+    care,
     caseload,
+    dashboard,
     health_views,
     invitations,
+    measures,
+    meetings,
     programs,
+    selfcare,
     sessions,
 )

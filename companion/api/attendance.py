@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from pydantic import BaseModel, Field
 
 from companion import policy
@@ -16,7 +16,7 @@ from companion.api.problems import ApiProblem, Problem
 from companion.api.spec import registry
 from companion.extensions import db
 from companion.models import Program, Role, Session, User
-from companion.services import attendance, schedule
+from companion.services import attendance, rewards, schedule
 
 
 class Person(BaseModel):
@@ -114,6 +114,8 @@ def attest_session(session_id: int) -> dict[str, Any]:
     attendance.attest(session, me())
     audit_access("attest", "attendance", session.id)
     db.session.commit()
+    # Rewards for attending (services/rewards.py): paid once per client and session.
+    rewards.credit_session(session, me(), request.remote_addr)
     return _session_json(session)
 
 

@@ -59,7 +59,7 @@ def login(body: LoginBody) -> tuple[dict[str, Any], int]:
     session.clear()  # a new session at every login
     session["login"] = login_session.id
     session.permanent = False
-    return {"user": user_json(user), "csrf_token": login_session.csrf_token}, 200
+    return login_json(user, login_session.csrf_token), 200
 
 
 @registry.route(
@@ -77,14 +77,23 @@ def logout() -> tuple[str, int, dict[str, str]]:
 @registry.route(api, "/me", "GET", summary="The logged-in user", tag="auth",
                 responses={200: MeOut})
 def me() -> dict[str, Any]:
-    user: User = current_user
+    return me_json(current_user, g.login_session.csrf_token)
+
+
+def me_json(user: User, csrf_token: str) -> dict[str, Any]:
     return {
         **user_json(user),
         "timezone": user.timezone,
         "clinic": _clinic_name(user),
         "idle_timeout_minutes": current_app.config["IDLE_TIMEOUT_MINUTES"],
-        "csrf_token": g.login_session.csrf_token,
+        "csrf_token": csrf_token,
     }
+
+
+def login_json(user: User, csrf_token: str) -> dict[str, Any]:
+    """What a fresh login answers: the user, the CSRF token, and the full profile (so the
+    client needs no second round trip before drawing the home page)."""
+    return {"user": user_json(user), "csrf_token": csrf_token, "me": me_json(user, csrf_token)}
 
 
 def _clinic_name(user: User) -> str:

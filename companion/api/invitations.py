@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from companion import clock, policy
 from companion.api import api
-from companion.api.auth import user_json
+from companion.api.auth import login_json
 from companion.api.guards import authorize, me
 from companion.api.pagination import PageQuery, page
 from companion.api.problems import ApiProblem, Problem
@@ -124,4 +124,4 @@ def accept_invitation(body: AcceptBody) -> tuple[dict[str, Any], int]:
     login_session = accounts.start_login_session(user, request.remote_addr)
     session.clear()
     session["login"] = login_session.id
-    return {"user": user_json(user), "csrf_token": login_session.csrf_token}, 201
+    return login_json(user, login_session.csrf_token), 201

@@ -35,16 +35,17 @@ class LoginBody(Strict):
     password: str = Field(min_length=1, max_length=1024)
 
 
-class LoginOut(BaseModel):
-    user: UserOut
-    csrf_token: str
-
-
 class MeOut(UserOut):
     timezone: str
     clinic: str
     idle_timeout_minutes: int
     csrf_token: str
+
+
+class LoginOut(BaseModel):
+    user: UserOut
+    csrf_token: str
+    me: MeOut = Field(description="The full profile, as GET /api/v1/me answers it")
 
 
 class InvitationBody(Strict):

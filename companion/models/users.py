@@ -16,6 +16,8 @@ class Role(enum.StrEnum):
     COUNSELOR = "counselor"
     PEER_SUPPORTER = "peer_supporter"
     ADMIN = "admin"
+    # A guest a client invited (docs/care-team.md): family routes only, never a chart.
+    FAMILY = "family"
 
 
 ROLE_TYPE = Enum(Role, name="user_role", values_callable=lambda e: [m.value for m in e])

@@ -1,10 +1,11 @@
-"""Live rooms over Socket.IO: connection rules (connections.py), events (handlers.py), and how
-stored room events look on the wire (wire.py). Importing this module registers the handlers."""
+"""Live rooms over Socket.IO: connection rules (connections.py), events (handlers.py), how
+stored room events look on the wire (wire.py), audio and video (media.py). Importing this
+module registers the handlers."""
 
 from __future__ import annotations
 
 from companion.extensions import socketio
-from companion.realtime import connections, handlers  # noqa: F401  (registers the handlers)
+from companion.realtime import connections, handlers, media  # noqa: F401  (registers handlers)
 
 
 def sign_out(login_id: str) -> None:

@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 RECHECK_LOGIN_EVERY = 5.0  # seconds between re-validations of a socket's login on events
 ENFORCE_EVERY = 2.0  # seconds between enforcer passes
-PURGE_EVERY = 600.0  # seconds between chat-retention purges
 
 
 def session_room(session_id: int) -> str:
@@ -129,17 +128,11 @@ def start_enforcer(app: Flask) -> None:
 
 
 def _enforcer_loop(app: Flask) -> None:
-    last_purge = 0.0
     while True:
         socketio.sleep(ENFORCE_EVERY)
         with app.app_context():
             try:
                 enforce_once()
-                if time.monotonic() - last_purge > PURGE_EVERY:
-                    from companion.services import rooms
-
-                    rooms.purge_expired_chat()
-                    last_purge = time.monotonic()
             except Exception as error:  # the loop must outlive a bad pass (database blip, say)
                 log.error("enforcer pass failed: %s", type(error).__name__)
             finally:

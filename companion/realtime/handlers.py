@@ -135,9 +135,9 @@ def room_event(model: type[Payload]) -> Callable[[Callable[..., dict[str, Any]]]
     return decorator
 
 
-def _publish_event(event: RoomEvent) -> None:
+def _publish_event(event: RoomEvent, names: dict[int, str] | None = None) -> None:
     """Send a stored event to the room; check-in values only to the counselors' room."""
-    names = display_names([event])
+    names = display_names([event]) if names is None else names
     name, public = render(event, names, sees_clinical=False, viewer_id=None)
     socketio.emit(name, public, to=session_room(event.session_id))
     if event.kind == "checkin":
@@ -308,10 +308,11 @@ def _admitted(room_session: Session, user_id: int, event: RoomEvent) -> None:
 def chat(conn: Connection, user: User, room_session: Session,
          payload: ChatPayload) -> dict[str, Any]:
     """Anyone admitted and not muted: a message to the room, stored once per client id."""
+    names = {user.id: user.display_name}  # read before the commit expires ``user``
     outcome = rooms.post_chat(room_session, user, payload.id, payload.text)
     assert outcome.event is not None
     if outcome.created:
-        _publish_event(outcome.event)
+        _publish_event(outcome.event, names)
     return {"ok": True, "seq": outcome.event.seq}
 
 

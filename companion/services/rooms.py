@@ -238,6 +238,9 @@ def post_chat(session: Session, user: User, client_id: str, text: str) -> Outcom
         return Outcome(existing, created=False)
     try:
         event = _append(session, "chat", user, {"text": text}, client_id=client_id)
+        # Detached with its fields as stored, so publishing it after the commit reads nothing
+        # back (the hot path of a busy room: docs/benchmarks.md).
+        db.session.expunge(event)
         db.session.commit()
     except IntegrityError:
         # The same id arrived twice at once: the other copy won; answer with it.
@@ -419,6 +422,32 @@ def close_intervals(session_id: int | None = None, user_id: int | None = None,
         interval.ended_at = now
         closed.append((interval.session_id, interval.user_id))
     return closed
+
+
+def switch_modality(session_id: int, user_id: int, connection_id: str,
+                    modality: Modality) -> bool:
+    """This connection's media changed (video, audio only, back to chat): its open interval
+    ends now and a new one starts with the new modality, so minutes per modality stay right.
+    Returns whether anything changed (no open interval, or the same modality: nothing)."""
+    open_ = list(db.session.scalars(
+        select(AttendanceInterval).where(
+            AttendanceInterval.session_id == session_id,
+            AttendanceInterval.user_id == user_id,
+            AttendanceInterval.connection_id == connection_id,
+            AttendanceInterval.ended_at.is_(None),
+        )
+    ))
+    if not open_ or all(i.modality == modality for i in open_):
+        return False
+    now = clock.now()
+    for interval in open_:
+        interval.ended_at = now
+    db.session.add(AttendanceInterval(
+        session_id=session_id, user_id=user_id, started_at=now, modality=modality,
+        connection_id=connection_id,
+    ))
+    db.session.commit()
+    return True
 
 
 def leave_connection(connection_id: str) -> list[tuple[int, int]]:

@@ -106,7 +106,8 @@ def test_admin_invites_a_counselor_who_sets_a_password_and_lands_home(live_serve
     expect(link).to_contain_text("/invite#token=")
     url = link.inner_text()
     assert url in live_server.output()  # printed in the server log: no mail server here
-    expect(admin.get_by_text("new.counselor@demo.test")).to_be_visible()
+    expect(admin.get_by_role("heading", name="Invitations").locator("..")
+           .get_by_text("new.counselor@demo.test")).to_be_visible()
     admin_ctx.close()
 
     newcomer_ctx = browser.new_context(viewport={"width": 360, "height": 740})

@@ -2,28 +2,53 @@
 import { get, post, setCsrf, onAuthChange } from './api.js';
 import { h } from './dom.js';
 import { loginView } from './views/login.js';
-import { inviteView } from './views/invite.js';
-import { homeView } from './views/home.js';
-import { roomView, leaveRoom } from './views/room.js';
+import { wipeOffline, pending as offlinePending, cachedMe } from './offline.js';
 
 const state = { me: null, notice: null };
 
 // Pages: path -> view(me, params). Views are async functions returning an element.
 // A feature adds its page here and, if it belongs in the top bar, to NAV.
+// Pages other than login load on first visit (a rural link pays for what it uses); the service
+// worker still caches them all for offline use.
+const page = (file, name) => async (...args) => (await import(`./views/${file}.js`))[name](...args);
 const PUBLIC_ROUTES = {
   '/login': () => loginView({ notice: state.notice }),
-  '/invite': () => inviteView(),
+  '/invite': page('invite', 'inviteView'),
 };
 const ROUTES = {
-  '/home': (me) => homeView(me),
-  '/sessions/': (me, id) => roomView(me, id),
+  '/home': page('home', 'homeView'),
+  '/checkin': page('selfcare', 'checkinView'),
+  '/craving': page('selfcare', 'cravingView'),
+  '/coping': page('coping', 'copingListView'),
+  '/coping/': page('coping', 'exerciseView'),
+  '/safety-plan': page('safetyplan', 'safetyPlanView'),
+  '/trends': page('trends', 'trendsView'),
+  '/clients/': page('trends', 'clientView'),
+  '/sessions/': page('room', 'roomView'),
+  '/measures': page('measures', 'measuresView'),
+  '/measures/': page('measures', 'measuresView'),
+  '/reports': page('reports', 'reportsView'),
+  '/meetings': page('meetings', 'meetingsView'),
+  '/meeting-sources': page('meetings', 'meetingSourcesView'),
+  // care team (issue 7): rewards, education, family and consents, the client's own record
+  '/rewards': page('care', 'rewardsView'),
+  '/program-rewards': page('care', 'rewardSettingsView'),
+  '/learn': page('care', 'learnView'),
+  '/learn/': page('care', 'learnView'),
+  '/consents': page('care', 'consentsView'),
+  '/my-record': page('care', 'myRecordView'),
+  '/care/': page('care', 'clientCareView'),
 };
 // Top-bar links per role: [path, label].
 const NAV = {
-  client: [['/home', 'Home']],
-  counselor: [['/home', 'Home']],
+  client: [['/home', 'Home'], ['/checkin', 'Check in'], ['/craving', 'Craving'], ['/coping', 'Coping'],
+    ['/safety-plan', 'Safety plan'], ['/meetings', 'Meetings']],
+  counselor: [['/home', 'Home'], ['/meetings', 'Meetings']],
   peer_supporter: [['/home', 'Home']],
-  admin: [['/home', 'Home']],
+  admin: [['/home', 'Home'], ['/reports', 'Reports'], ['/meeting-sources', 'Meetings'],
+    ['/program-rewards', 'Rewards']],
+  // a guest a client invited: education, and what the client consented to share
+  family: [['/home', 'Home'], ['/learn', 'Learn']],
 };
 
 // Longest-prefix match, so '/sessions/12' finds '/sessions/' with the rest as a parameter.
@@ -41,9 +66,9 @@ export function navigate(path, { replace = false } = {}) {
 
 export function currentUser() { return state.me; }
 
-export async function signedIn(csrf) {
-  setCsrf(csrf);
-  await loadMe(); // the full profile: time zone, clinic, idle timeout
+export async function signedIn(data) {
+  setCsrf(data.csrf_token);
+  state.me = data.me; // the full profile: time zone, clinic, idle timeout
   navigate('/home', { replace: true });
 }
 
@@ -53,7 +78,8 @@ async function loadMe() {
     setCsrf(me.csrf_token);
     state.me = me;
   } catch (err) {
-    state.me = null;
+    // No connection: a client can still open their safety plan and queue entries offline.
+    state.me = err.status === 0 ? await cachedMe() : null;
   }
 }
 
@@ -68,7 +94,11 @@ function drawNav() {
 }
 
 async function logout() {
+  window.dispatchEvent(new Event('companion:logout')); // live channels close
+  const waiting = (await offlinePending()).length;
+  if (waiting && !window.confirm(`${waiting} saved entries have not been sent yet and will be deleted from this phone. Log out anyway?`)) return;
   try { await post('/api/v1/auth/logout'); } catch (err) { /* already gone */ }
+  await wipeOffline(); // the encrypted offline queue and cache (Clear-Site-Data does it too)
   state.me = null;
   setCsrf(null);
   navigate('/login', { replace: true });
@@ -76,7 +106,8 @@ async function logout() {
 
 async function render() {
   const app = document.getElementById('app');
-  leaveRoom(); // a room's socket lives only while its page is shown
+  // A page's sockets (a room, the live channel) live only while it is shown.
+  window.dispatchEvent(new Event('companion:navigate'));
   const path = location.pathname;
   if (!state.me && !PUBLIC_ROUTES[path]) {
     history.replaceState({}, '', '/login');
@@ -86,7 +117,7 @@ async function render() {
   drawNav();
   let view;
   if (PUBLIC_ROUTES[location.pathname]) {
-    view = PUBLIC_ROUTES[location.pathname]();
+    view = PUBLIC_ROUTES[location.pathname](state.me);
   } else {
     const [route, param] = findRoute(location.pathname, ROUTES);
     view = route ? route(state.me, param) : h('section', {}, h('h1', {}, 'Page not found'),
@@ -133,8 +164,11 @@ onAuthChange(() => {
   }
 });
 
+// The service worker caches the whole shell for offline use; on a slow link that download
+// must not compete with the first page, so it starts once the page has loaded.
 if ('serviceWorker' in navigator) {
-  navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {});
+  const register = () => navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {});
+  if (document.readyState === 'complete') register(); else window.addEventListener('load', register);
 }
 
 setupCrisis();

@@ -1,5 +1,7 @@
 import { get, post, ApiError } from '../api.js';
 import { h, field, showProblem, clearProblem, formatWhen } from '../dom.js';
+import { clientSelfCareCards, alertsCard } from './selfcare.js';
+import { careLinksCard, familyHome } from './care.js';
 
 const STATE_TEXT = {
   scheduled: 'Scheduled', open: 'Room open', in_progress: 'In progress', ended: 'Ended',
@@ -9,6 +11,7 @@ export async function homeView(me) {
   const page = h('section', {}, h('h1', {}, `Hello, ${me.display_name}`));
   const parts = {
     client: clientHome, counselor: counselorHome, peer_supporter: peerHome, admin: adminHome,
+    family: familyHome,
   }[me.role];
   page.dataset.role = me.role;
   page.append(...await parts(me));
@@ -37,25 +40,36 @@ async function sessionsCard(me, title) {
   return card;
 }
 
+// Cards load side by side: on a 400 ms link each request is a round trip, so none waits for
+// another.
 async function clientHome(me) {
+  const [selfCare, measures, sessions] = await Promise.all([
+    clientSelfCareCards(me), measuresDueCard(), sessionsCard(me, 'Your sessions'),
+  ]);
   return [
     h('p', { class: 'muted' }, 'Your program, one day at a time. The red button up top reaches help any time.'),
-    await sessionsCard(me, 'Your sessions'),
+    ...selfCare,
+    measures,
+    sessions,
+    careLinksCard(),
+    h('p', {}, h('a', { href: '/meetings' }, 'Find a mutual-support meeting (AA, NA, SMART, Al-Anon...)')),
   ];
 }
 
+// Questionnaires the counselor scheduled that are due now (PHQ-9, GAD-7, BAM).
+async function measuresDueCard() {
+  const { items } = await get('/api/v1/measure-schedules').catch(() => ({ items: [] }));
+  const due = items.filter((s) => s.due_now);
+  if (!due.length) return h('p', {}, h('a', { href: '/measures' }, 'Questionnaires and your results'));
+  const titles = { phq9: 'PHQ-9', gad7: 'GAD-7', bam: 'BAM' };
+  return h('div', { class: 'card notice' }, h('h2', {}, 'Questionnaires due'),
+    h('ul', { class: 'list' }, due.map((s) => h('li', {},
+      h('a', { class: 'btn', href: `/measures/${s.kind}` }, `Fill in the ${titles[s.kind]}`)))));
+}
+
 async function counselorHome(me) {
-  const caseload = h('div', { class: 'card' }, h('h2', {}, 'Your caseload'));
-  try {
-    const { items } = await get('/api/v1/caseload?limit=200');
-    caseload.append(items.length
-      ? h('ul', { class: 'list' }, items.map((c) => h('li', {}, h('div', { class: 'row' },
-        h('strong', {}, c.display_name), h('span', { class: 'muted' }, `${c.program}${c.phase ? ` · ${c.phase}` : ''}`)))))
-      : h('p', { class: 'muted' }, 'No clients yet.'));
-  } catch (err) {
-    caseload.append(h('p', { class: 'error', role: 'alert' }, err.message));
-  }
-  return [h('div', { class: 'grid' }, await sessionsCard(me, 'Your groups and sessions'), caseload)];
+  const { dashboardCard } = await import('./dashboard.js');
+  return Promise.all([alertsCard(me), dashboardCard(me), sessionsCard(me, 'Your groups and sessions')]);
 }
 
 async function peerHome(me) {

@@ -41,7 +41,7 @@ export async function inviteView() {
         token, password: form.password.value, display_name: form.display_name.value,
       });
       history.replaceState({}, '', '/home');
-      await signedIn(data.csrf_token);
+      await signedIn(data);
     } catch (err) {
       showProblem(form, err.problem || { detail: String(err) });
     }

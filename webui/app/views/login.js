@@ -18,7 +18,7 @@ export function loginView({ notice } = {}) {
       const data = await post('/api/v1/auth/login', {
         email: form.email.value, password: form.password.value,
       });
-      await signedIn(data.csrf_token);
+      await signedIn(data);
     } catch (err) {
       showProblem(form, err instanceof ApiError ? err.problem : { detail: String(err) });
       form.password.value = '';
@@ -27,6 +27,8 @@ export function loginView({ notice } = {}) {
       button.disabled = false;
     }
   });
+  // While the person types, fetch the home page's code so it draws right after login.
+  setTimeout(() => { import('./home.js').catch(() => {}); }, 500);
   return h('section', {},
     h('h1', {}, 'Log in'),
     form,

@@ -3,6 +3,7 @@
 import { io } from '../vendor/socket.io.esm.min.js';
 import { get } from '../api.js';
 import { h, formatWhen } from '../dom.js';
+import { Media } from '../media.js';
 
 const LINK_TEXT = { video: 'video', audio_only: 'audio only', chat_only: 'chat only' };
 const REACTIONS = ['👍', '❤️', '👏', '🙏', '😊', '💪'];
@@ -14,6 +15,8 @@ let current = null;
 export function leaveRoom() {
   if (current) { current.close(); current = null; }
 }
+window.addEventListener('companion:navigate', leaveRoom);
+window.addEventListener('companion:logout', leaveRoom);
 
 export async function roomView(me, param) {
   leaveRoom();
@@ -69,7 +72,8 @@ class Room {
         h('th', { scope: 'col' }, 'Craving'), h('th', { scope: 'col' }, 'Word'))),
       h('tbody'));
     this.staffTools = this.staff ? this.buildStaffTools() : null;
-    this.inRoom = h('div', { hidden: true },
+    this.media = new Media(this); // audio and video (media.js)
+    this.inRoom = h('div', { hidden: true }, this.media.el,
       h('div', { class: 'grid' },
         h('div', { class: 'card' }, h('h2', {}, 'In the room'), this.people,
           h('h3', {}, 'Raised hands'), this.handsList),
@@ -116,6 +120,7 @@ class Room {
     s.on('knock', (data) => this.setStatus(`${data.name} is waiting to be admitted.`, true));
     s.on('reaction', (data) => { this.reactionsShown.textContent = `${this.nameOf(data.user_id)} ${data.emoji}`; });
     s.on('error', (data) => this.setStatus(`Could not do that: ${data.detail || data.error}`, true));
+    this.media.listen(s);
     this.heartbeat = setInterval(() => {
       if (document.visibilityState === 'visible') s.emit('heartbeat', {});
     }, 60000);
@@ -123,6 +128,7 @@ class Room {
 
   close() {
     clearInterval(this.heartbeat);
+    this.media.dispose();
     this.socket?.close();
   }
 
@@ -143,6 +149,7 @@ class Room {
   enterRoom() {
     this.setStatus('');
     this.inRoom.hidden = false;
+    this.media.entered();
   }
 
   refused(error) {
@@ -155,6 +162,7 @@ class Room {
     }[error] || `Could not join (${error}).`;
     this.setStatus(text, true);
     this.inRoom.hidden = true;
+    this.media.close();
   }
 
   setStatus(text, important = false) {
@@ -204,7 +212,7 @@ class Room {
           this.chatInput.disabled = data.muted;
           this.setStatus(data.muted ? 'A moderator has muted your chat.' : '', data.muted);
         }
-        return null;
+        return this.media.onMuted(data);
       case 'room_locked':
         this.locked = data.locked;
         if (this.lockButton) this.lockButton.textContent = data.locked ? 'Unlock room' : 'Lock room';
@@ -274,7 +282,12 @@ class Room {
     this.handButton.setAttribute('aria-pressed', String(mine));
   }
 
+  redrawPresence() {
+    if (this.present) this.drawPresence(this.present);
+  }
+
   drawPresence(present) {
+    this.present = present;
     for (const p of present) this.remember(p);
     this.people.replaceChildren(...present.map((p) => {
       const li = h('li', { class: 'row' },
@@ -286,6 +299,7 @@ class Room {
           h('button', { type: 'button', class: 'link', onclick: () => this.command('unmute', { user_id: p.id, what: 'chat' }) }, 'Unmute'),
           h('button', { type: 'button', class: 'link', onclick: () => { if (confirm(`Remove ${p.display_name} from this session?`)) this.command('remove', { user_id: p.id }); } }, 'Remove')));
       }
+      li.append(...this.media.personExtras(p));
       return li;
     }));
   }

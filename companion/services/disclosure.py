@@ -1,0 +1,71 @@
+"""What a family member sees of a client, one consented category at a time.
+
+Each function answers with the least that the category's description promises (see
+``CONSENT_CATEGORIES``): hours rather than sessions, days rather than what was written.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from companion import clock
+from companion.extensions import db
+from companion.models import CheckIn, Enrollment, PsychoedAssignment, User
+from companion.services import attendance, psychoed, rewards
+
+
+def disclose(client: User, category: str) -> dict[str, Any]:
+    return {
+        "enrollment": _enrollment,
+        "attendance": _attendance,
+        "checkins": _checkins,
+        "rewards": _rewards,
+        "psychoeducation": _psychoeducation,
+    }[category](client)
+
+
+def _enrollment(client: User) -> dict[str, Any]:
+    rows = db.session.scalars(select(Enrollment).where(Enrollment.client_id == client.id)
+                              .order_by(Enrollment.start_date))
+    return {"enrollments": [{"program": e.program.name, "start_date": e.start_date.isoformat(),
+                             "end_date": e.end_date.isoformat() if e.end_date else None}
+                            for e in rows]}
+
+
+def _attendance(client: User) -> dict[str, Any]:
+    program = rewards.client_program(client.id)
+    if program is None:
+        return {"weeks": []}
+    today = clock.now().date()
+    monday = today - timedelta(days=today.weekday())
+    weeks = []
+    for back in range(3, -1, -1):
+        start = monday - timedelta(weeks=back)
+        row = attendance.week_report(program, start, [client])[0]
+        weeks.append({"week_start": start.isoformat(), "hours": row.hours,
+                      "target_hours": row.target_hours})
+    return {"weeks": weeks}
+
+
+def _checkins(client: User) -> dict[str, Any]:
+    since = clock.now().date() - timedelta(days=13)
+    days = sorted({d.isoformat() for d in db.session.scalars(
+        select(CheckIn.local_date).where(CheckIn.client_id == client.id,
+                                         CheckIn.local_date >= since))})
+    return {"since": since.isoformat(), "days_checked_in": days}
+
+
+def _rewards(client: User) -> dict[str, Any]:
+    summary = rewards.summary(client)
+    return {"points_total": summary["points_total"], "prizes": summary["prizes"]}
+
+
+def _psychoeducation(client: User) -> dict[str, Any]:
+    done = db.session.scalars(select(PsychoedAssignment).where(
+        PsychoedAssignment.client_id == client.id, PsychoedAssignment.completed_at.is_not(None)))
+    return {"completed": [{"title": (psychoed.module(a.module) or {"title": a.module})["title"],
+                           "completed_at": a.completed_at.isoformat() if a.completed_at else None}
+                          for a in done]}

@@ -1,0 +1,201 @@
+"""The client's own record (right of access): everything Companion holds about them.
+
+Every table is either exported here (``EXPORTED``: how to find this client's rows in it) or
+named in ``NOT_CLIENT_RECORDS`` with the reason; tests/test_care_export.py fails when a table is
+in neither, so a new model has to be placed. Secrets (password and token hashes, login-session
+tokens, body hashes) are never exported.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from datetime import date, datetime, time
+from typing import Any
+
+from markupsafe import escape
+from sqlalchemy import Select, select
+
+from companion import clock
+from companion.extensions import db
+from companion.models import (
+    Alert,
+    AttendanceInterval,
+    AuditEvent,
+    CheckIn,
+    Consent,
+    CopingCompletion,
+    Craving,
+    Enrollment,
+    FamilyLink,
+    GroupMember,
+    Invitation,
+    LoginSession,
+    Measure,
+    MeasureSchedule,
+    MeetingAttendance,
+    MeetingCalendar,
+    MeetingFavourite,
+    MeetingRecommendation,
+    PsychoedAssignment,
+    RewardEntry,
+    RoomEvent,
+    RoomParticipant,
+    SafetyPlan,
+    Session,
+    TestResult,
+    User,
+)
+from companion.services.consents import REDISCLOSURE_NOTICE
+
+SECRET_COLUMNS = {"password_hash", "token_hash", "body_hash", "prev_hash", "hash", "csrf_token"}
+
+# section -> (title, how to select this client's rows)
+EXPORTED: dict[str, tuple[str, Callable[[int], Select[Any]]]] = {
+    "enrollments": ("Enrollments", lambda c: select(Enrollment).where(
+        Enrollment.client_id == c)),
+    "group_memberships": ("Groups", lambda c: select(GroupMember).where(
+        GroupMember.user_id == c)),
+    "individual_sessions": ("Individual sessions", lambda c: select(Session).where(
+        Session.client_id == c)),
+    "checkins": ("Daily check-ins", lambda c: select(CheckIn).where(CheckIn.client_id == c)),
+    "cravings": ("Craving logs", lambda c: select(Craving).where(Craving.client_id == c)),
+    "coping_completions": ("Coping exercises", lambda c: select(CopingCompletion).where(
+        CopingCompletion.client_id == c)),
+    "safety_plan": ("Safety plan", lambda c: select(SafetyPlan).where(SafetyPlan.client_id == c)),
+    "measures": ("Questionnaires", lambda c: select(Measure).where(Measure.client_id == c)),
+    "measure_schedules": ("Questionnaire schedule", lambda c: select(MeasureSchedule).where(
+        MeasureSchedule.client_id == c)),
+    "alerts": ("Alerts about me", lambda c: select(Alert).where(Alert.client_id == c)),
+    "room_participation": ("Rooms I was in", lambda c: select(RoomParticipant).where(
+        RoomParticipant.user_id == c)),
+    "attendance_intervals": ("Attendance (as the server saw it)", lambda c: select(
+        AttendanceInterval).where(AttendanceInterval.user_id == c)),
+    "room_messages": ("What I wrote or did in rooms", lambda c: select(RoomEvent).where(
+        RoomEvent.actor_id == c)),
+    "meeting_favourites": ("Saved meetings", lambda c: select(MeetingFavourite).where(
+        MeetingFavourite.client_id == c)),
+    "meeting_attendance": ("Meetings I went to", lambda c: select(MeetingAttendance).where(
+        MeetingAttendance.client_id == c)),
+    "meeting_recommendations": ("Meetings suggested to me", lambda c: select(
+        MeetingRecommendation).where(MeetingRecommendation.client_id == c)),
+    "meeting_calendar": ("My meeting calendar feed", lambda c: select(MeetingCalendar).where(
+        MeetingCalendar.client_id == c)),
+    "consents": ("My consents to disclose", lambda c: select(Consent).where(
+        Consent.client_id == c)),
+    "family_members": ("Family members I invited", lambda c: select(FamilyLink).where(
+        FamilyLink.client_id == c)),
+    "rewards_ledger": ("Rewards", lambda c: select(RewardEntry).where(RewardEntry.client_id == c)),
+    "test_results": ("Test results", lambda c: select(TestResult).where(
+        TestResult.client_id == c)),
+    "psychoeducation": ("Education modules", lambda c: select(PsychoedAssignment).where(
+        PsychoedAssignment.client_id == c)),
+    "invitations": ("My invitation", lambda c: select(Invitation).where(Invitation.user_id == c)),
+    "login_sessions": ("My logins", lambda c: select(LoginSession).where(
+        LoginSession.user_id == c)),
+}
+# Tables of the profile and the access log (built separately), and tables that hold nothing
+# about one client: the reason each is left out.
+NOT_CLIENT_RECORDS = {
+    "user_account": "the profile section",
+    "audit_event": "the access-log section",
+    "clinic": "the clinic, not a person",
+    "program": "program settings",
+    "phase": "program settings",
+    "therapy_group": "the group (its membership is exported)",
+    "group_schedule": "the group's timetable",
+    "attendance_attestation": "the counselor's signature on a whole session",
+    "meeting_source": "the clinic's meeting directory",
+    "meeting": "the clinic's meeting directory",
+    "reward_settings": "program settings",
+    "alembic_version": "schema version",
+}
+
+
+def _value(v: Any) -> Any:
+    if isinstance(v, datetime | date | time):
+        return v.isoformat()
+    if isinstance(v, enum.Enum):
+        return v.value
+    return v
+
+
+def row_json(obj: Any) -> dict[str, Any]:
+    return {c.key: _value(getattr(obj, c.key)) for c in obj.__mapper__.column_attrs
+            if c.key not in SECRET_COLUMNS and not (isinstance(obj, LoginSession)
+                                                    and c.key == "id")}
+
+
+def access_log(client_id: int) -> Select[Any]:
+    """Who accessed my record: audit rows whose subject is the client, newest first."""
+    return select(AuditEvent).where(AuditEvent.subject_id == client_id).order_by(
+        AuditEvent.id.desc())
+
+
+def access_json(event: AuditEvent) -> dict[str, Any]:
+    actor = db.session.get(User, event.actor_id) if event.actor_id else None
+    return {
+        "at": event.at.isoformat(),
+        "who": actor.display_name if actor else "Companion",
+        "role": actor.role.value if actor else "system",
+        "action": event.action,
+        "what": event.record_type,
+        "record_id": event.record_id,
+        "channel": event.channel,
+    }
+
+
+def build(client: User) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "generated_at": clock.now().isoformat(),
+        "notice": REDISCLOSURE_NOTICE,
+        "profile": row_json(client),
+    }
+    for key, (_, stmt) in EXPORTED.items():
+        rows = db.session.scalars(stmt(client.id))
+        record[key] = [row_json(r) for r in rows]
+    record["access_log"] = [access_json(e) for e in db.session.scalars(access_log(client.id))]
+    return record
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, dict | list):
+        import json
+
+        return json.dumps(v, ensure_ascii=False)
+    return "" if v is None else str(v)
+
+
+def render_html(record: dict[str, Any]) -> str:
+    """A readable page of the same record (no script, no inline style)."""
+    out = ["<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+           "<title>My Companion record</title></head><body><main>",
+           "<h1>My Companion record</h1>",
+           f"<p>Made {escape(record['generated_at'])}.</p>",
+           "<h2>Notice (42 CFR part 2, §2.32)</h2>",
+           f"<p>{escape(record['notice'])}</p>",
+           "<h2>Profile</h2><dl>"]
+    for key, value in record["profile"].items():
+        out.append(f"<dt>{escape(key)}</dt><dd>{escape(_cell(value))}</dd>")
+    out.append("</dl>")
+    sections = [(key, title) for key, (title, _) in EXPORTED.items()]
+    sections.append(("access_log", "Who accessed my record"))
+    for key, title in sections:
+        rows = record[key]
+        out.append(f"<section><h2>{escape(title)}</h2>")
+        if not rows:
+            out.append("<p>None.</p></section>")
+            continue
+        columns = list(rows[0])
+        out.append("<table><thead><tr>")
+        out.extend(f"<th scope=\"col\">{escape(c)}</th>" for c in columns)
+        out.append("</tr></thead><tbody>")
+        for row in rows:
+            out.append("<tr>" + "".join(f"<td>{escape(_cell(row.get(c)))}</td>"
+                                        for c in columns) + "</tr>")
+        out.append("</tbody></table></section>")
+    out.append("</main></body></html>")
+    return "".join(out)
+
+
