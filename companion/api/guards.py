@@ -6,8 +6,9 @@ from flask import request
 from flask_login import current_user
 
 from companion import policy
-from companion.api.problems import ApiProblem
-from companion.models import User
+from companion.api.problems import ApiProblem, field_problem
+from companion.extensions import db
+from companion.models import Role, User
 from companion.services import audit
 
 
@@ -29,3 +30,24 @@ def audit_access(
     """Add an audit row for this request to the current transaction."""
     audit.record(me(), action, record_type, record_id, subject_id=subject_id,
                  ip=request.remote_addr)
+
+
+def subject(client_id: int | None) -> User:
+    """The client whose records are read: the caller, or (staff) the client named."""
+    user = me()
+    if client_id is None:
+        if user.role == Role.CLIENT:
+            return user
+        if user.role == Role.COUNSELOR:
+            raise field_problem("client_id", "Name the client whose records to read.")
+        raise ApiProblem(403, "Not allowed", "Your role does not allow this.")
+    authorize(policy.Action.READ_CLIENT_RECORD, client_id)
+    client = db.session.get(User, client_id)
+    if client is None or client.role != Role.CLIENT:
+        raise ApiProblem(404, "Not found", "No such client.")
+    return client
+
+
+def writer() -> User:
+    authorize(policy.Action.WRITE_CLIENT_RECORD, me().id)
+    return me()

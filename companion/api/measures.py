@@ -12,10 +12,9 @@ from sqlalchemy import select
 
 from companion import policy
 from companion.api import api
-from companion.api.guards import audit_access, authorize, me
+from companion.api.guards import audit_access, authorize, me, subject, writer
 from companion.api.pagination import PageQuery, page
 from companion.api.problems import ApiProblem, Problem
-from companion.api.selfcare import subject, writer
 from companion.api.spec import registry
 from companion.extensions import db
 from companion.models import Measure, MeasureSchedule, User

@@ -13,9 +13,9 @@ from flask import request
 
 from companion import policy
 from companion.api import api
-from companion.api.guards import audit_access, authorize, me
+from companion.api.guards import audit_access, authorize, me, subject, writer
 from companion.api.pagination import page
-from companion.api.problems import ApiProblem, Problem, field_problem
+from companion.api.problems import ApiProblem, Problem
 from companion.api.selfcare_schemas import (
     CheckInBody,
     CheckInOut,
@@ -118,27 +118,6 @@ def plan_json(client: User, plan: SafetyPlan | None) -> dict[str, Any]:
 
 
 # --- whose records ------------------------------------------------------------------------
-
-
-def subject(client_id: int | None) -> User:
-    """The client whose records are read: the caller, or (staff) the client named."""
-    user = me()
-    if client_id is None:
-        if user.role == Role.CLIENT:
-            return user
-        if user.role == Role.COUNSELOR:
-            raise field_problem("client_id", "Name the client whose records to read.")
-        raise ApiProblem(403, "Not allowed", "Your role does not allow this.")
-    authorize(policy.Action.READ_CLIENT_RECORD, client_id)
-    client = db.session.get(User, client_id)
-    if client is None or client.role != Role.CLIENT:
-        raise ApiProblem(404, "Not found", "No such client.")
-    return client
-
-
-def writer() -> User:
-    authorize(policy.Action.WRITE_CLIENT_RECORD, me().id)
-    return me()
 
 
 def _error(error: selfcare.SelfCareError) -> ApiProblem:
