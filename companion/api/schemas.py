@@ -147,7 +147,3 @@ class CrisisResources(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     database: Literal["ok", "unavailable"]
-
-
-class Empty(BaseModel):
-    pass
