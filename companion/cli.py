@@ -56,16 +56,7 @@ def serve(host: str, port: int, no_seed: bool, media_workers: int) -> None:
         url = f"http://{host}:{port}/"
         if not production:
             click.echo(demo.logins_text(url) if (seeded_now or demo.is_seeded()) else url)
-    from companion.services.meetings import start_scheduled_refresh
-
-    start_scheduled_refresh(app)  # meeting feeds due a refresh (docs/meetings.md)
-    from companion.realtime import media as rtc_media
-
-    rtc_media.start(app, media_workers)  # media workers and their pool (docs/media.md)
-    from companion import jobs
-
-    jobs.start(app)  # alert escalation, chat retention
-    run(app, host, port)
+    run(app, host, port, media_workers)
 
 
 @main.command("seed-demo")

@@ -1,4 +1,4 @@
-"""Running the web process."""
+"""Running the web process: its background work, then HTTP and Socket.IO."""
 
 from __future__ import annotations
 
@@ -7,6 +7,14 @@ from flask import Flask
 from companion.extensions import socketio
 
 
-def run(app: Flask, host: str, port: int) -> None:
-    """Serve HTTP and Socket.IO until interrupted (gevent's server in the embedded default)."""
+def run(app: Flask, host: str, port: int, media_workers: int) -> None:
+    """Start this process's background work and serve until interrupted (gevent's server in
+    the embedded default)."""
+    from companion import jobs
+    from companion.realtime import media
+    from companion.services.meetings import start_scheduled_refresh
+
+    start_scheduled_refresh(app)  # meeting feeds due a refresh (docs/meetings.md)
+    media.start(app, media_workers)  # media workers and their pool (docs/media.md)
+    jobs.start(app)  # alert escalation, chat retention
     socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
