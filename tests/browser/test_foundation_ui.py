@@ -66,10 +66,8 @@ def test_crisis_button_works_offline(live_server, browser):
     login(page, live_server.url, "client4@demo.test")
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Riley")
     # The service worker has cached the shell once it controls the page.
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
-    page.wait_for_function(
-        "caches.keys().then(k => k.length > 0)", timeout=15000
-    )
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15000)
+    page.wait_for_function("() => caches.keys().then(k => k.length > 0)", timeout=15000)
     context.set_offline(True)
     page.goto(f"{live_server.url}/home#crisis")
     expect(page.locator("#crisis").get_by_role("link", name="Call 988")).to_be_visible()

@@ -203,8 +203,8 @@ def test_safety_plan_opens_offline_and_storage_is_empty_after_logout(live_server
 
     # Opened again with no connection at all: the shell from the service worker, the plan
     # from the encrypted copy on the phone.
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
-    page.wait_for_function("caches.keys().then(k => k.length > 0)", timeout=15000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15000)
+    page.wait_for_function("() => caches.keys().then(k => k.length > 0)", timeout=15000)
     context.set_offline(True)
     page.goto(f"{live_server.url}/safety-plan")
     offline_note = "You are offline: this is the copy kept on this phone."
