@@ -27,6 +27,11 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        # With WAL, NORMAL syncs at checkpoints rather than at every commit: a crash of the
+        # process loses nothing; a power cut may lose the last moments of commits. One fsync
+        # per chat message was most of a busy room's cost (docs/benchmarks.md). Deployments
+        # that need every commit on disk run PostgreSQL.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()

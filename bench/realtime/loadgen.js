@@ -119,6 +119,7 @@ function connect(u, i) {
     p50_ms: pct(lat, 0.5), p99_ms: pct(lat, 0.99), max_ms: pct(lat, 1),
     ack_p50_ms: pct(ackLat, 0.5), ack_p99_ms: pct(ackLat, 0.99),
     out_of_order: outOfOrder, duplicates, connect_errors: connectErrors, join_failures: joinFailures,
+    join_timeouts: clients.length - joined.length - joinFailures - connectErrors,
     error_events: errorEvents, disconnects,
     send_phase_cpu_s: cpuS,
     send_phase_cpu_us_per_delivery: cpuS === null ? null : +(cpuS * 1e6 / Math.max(1, recv)).toFixed(1),

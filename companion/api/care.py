@@ -12,11 +12,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from companion import policy
 from companion.api import api
-from companion.api.guards import audit_access, authorize, me
+from companion.api.guards import audit_access, authorize, me, subject, writer
 from companion.api.pagination import PageQuery, page
 from companion.api.problems import ApiProblem, Problem
 from companion.api.schemas import EmailAddress
-from companion.api.selfcare import subject, writer
 from companion.api.spec import registry
 from companion.extensions import db
 from companion.models import (

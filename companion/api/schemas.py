@@ -14,7 +14,10 @@ EmailAddress = Annotated[
     StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
 ]
 
+# Roles an admin invites; family members come in through a client's own invitation instead.
 RoleName = Literal["client", "counselor", "peer_supporter", "admin"]
+# Every role an account can have.
+AccountRole = Literal["client", "counselor", "peer_supporter", "admin", "family"]
 
 
 class Strict(BaseModel):
@@ -27,7 +30,7 @@ class UserOut(BaseModel):
     id: int
     email: str
     display_name: str
-    role: RoleName
+    role: AccountRole
 
 
 class LoginBody(Strict):

@@ -98,12 +98,15 @@ def enter(conn: Connection, session: Session, staff: bool, clinical: bool) -> No
     """Put this socket in the session's rooms (call inside its own handler or with sid)."""
     conn.waiting.discard(session.id)
     conn.joined.add(session.id)
-    # namespace given: this also runs outside the socket's own handler (the enforcer).
-    join_room(session_room(session.id), sid=conn.sid, namespace="/")
-    if staff:
-        join_room(staff_room(session.id), sid=conn.sid, namespace="/")
-    if clinical:
-        join_room(counselors_room(session.id), sid=conn.sid, namespace="/")
+    rooms = [session_room(session.id)]
+    rooms += [staff_room(session.id)] if staff else []
+    rooms += [counselors_room(session.id)] if clinical else []
+    for room in rooms:
+        try:
+            # namespace given: this also runs outside the socket's own handler (the enforcer).
+            join_room(room, sid=conn.sid, namespace="/")
+        except KeyError:  # the socket disconnected meanwhile; its disconnect handler cleans up
+            return
 
 
 def leave(conn: Connection, session_id: int) -> None:

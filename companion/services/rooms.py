@@ -229,13 +229,14 @@ def admit(session: Session, staff: User, user_id: int) -> RoomEvent:
 
 
 def post_chat(session: Session, user: User, client_id: str, text: str) -> Outcome:
-    """Store a chat message once: a retried ``client_id`` returns the stored one."""
+    """Store a chat message once: a retried ``client_id`` returns the stored one.
+
+    The unique (session, sender, client id) constraint decides whether it is new, so the
+    common case (a first send) costs no lookup before the insert.
+    """
     member = require_admitted(session, user)
     if member.chat_muted:
         raise RoomError("muted", "a moderator has muted your chat")
-    existing = _by_client_id(session, user, client_id)
-    if existing is not None:
-        return Outcome(existing, created=False)
     try:
         event = _append(session, "chat", user, {"text": text}, client_id=client_id)
         # Detached with its fields as stored, so publishing it after the commit reads nothing
@@ -243,7 +244,7 @@ def post_chat(session: Session, user: User, client_id: str, text: str) -> Outcom
         db.session.expunge(event)
         db.session.commit()
     except IntegrityError:
-        # The same id arrived twice at once: the other copy won; answer with it.
+        # A retry, or the same id arriving twice at once: answer with the stored one.
         db.session.rollback()
         existing = _by_client_id(session, user, client_id)
         if existing is None:
