@@ -127,7 +127,6 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app.test_client_class = RequestContextClient
     _empty_tables(app)
     from companion.extensions import db, limiter
-
     from companion.realtime import connections
 
     limiter.reset()
