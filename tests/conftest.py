@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, inspect, text
@@ -32,7 +33,9 @@ from companion.models import (
 from companion.services import accounts
 
 PASSWORD = "correct horse battery"
-# argon2 at full cost makes every factory user take ~50 ms; tests hash once and reuse it.
+# argon2id at full cost is 50-450 ms per login on a busy 2-core box, and the suite logs in
+# hundreds of times: tests use the same algorithm with the smallest parameters.
+accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 _HASH_CACHE: dict[str, str] = {}
 
 

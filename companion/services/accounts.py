@@ -36,6 +36,13 @@ _hasher = PasswordHasher()  # argon2id with argon2-cffi's defaults (RFC 9106 low
 # Verified against when the address is unknown, so both paths take the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
+
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Swap the argon2id parameters (the test suite uses cheap ones: hundreds of logins)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = hasher
+    _DUMMY_HASH = hasher.hash("not-a-real-password")
+
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
 _COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "content" / "common-passwords.txt"
