@@ -59,6 +59,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     compress.init_app(app)
     security.init_app(app)
+    # Flask-SocketIO keeps options from an earlier init_app (a message queue's client manager
+    # among them); an app without REDIS_URL must not inherit one from another app made in the
+    # same process (tests, CLI commands).
+    socketio.server_options.pop("client_manager", None)
     socketio.init_app(
         app,
         async_mode=settings["ASYNC_MODE"],
@@ -69,7 +73,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     from companion import realtime  # noqa: F401  (Socket.IO handlers)
     from companion.api import handle_app_errors, health
+    from companion.api.spec import RecordIdConverter
 
+    app.url_map.converters["int"] = RecordIdConverter
     app.register_blueprint(api_blueprint)
     app.register_blueprint(health)
     app.register_blueprint(web)
