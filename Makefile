@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup test-setup lint check pytest clean bench-realtime bench-shell
+.PHONY: run test setup test-setup lint check pytest clean bench-realtime bench-shell bench-media
 
 run: setup
 	$(BIN)/companion serve
@@ -41,6 +41,12 @@ pytest: setup
 # DATABASE_URL: see bench/realtime/run.sh.
 bench-realtime: setup
 	bench/realtime/run.sh
+
+# Issue 6's media benchmark (docs/benchmarks.md): our media worker and Janus (Debian's janus,
+# installed if missing; needs root for a private network namespace), the same aiortc load.
+# Options: make bench-media ARGS="--cases audio,video --duration 20 --rounds 2".
+bench-media: setup
+	bench/media/run.sh $(ARGS)
 
 clean:
 	rm -rf $(VENV) tests/browser/node_modules .pytest_cache .mypy_cache .ruff_cache

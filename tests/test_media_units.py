@@ -14,7 +14,16 @@ from companion.media.forward import (
     choose_slot_sources,
     vp8_is_keyframe,
 )
-from companion.media.mixer import FRAME_SAMPLES, PlayoutBuffer, SpeakerDetector, mix_minus
+from companion.media.mixer import (
+    FRAME_SAMPLES,
+    NoiseGate,
+    PlayoutBuffer,
+    SpeakerDetector,
+    level_dbov,
+    mix_minus,
+    plan_mixes,
+)
+from companion.media.opus import OpusDecoder, OpusEncoder
 from companion.media.pool import MediaPool, MemoryRoomStore, parse_addresses
 
 
@@ -41,6 +50,62 @@ def test_mix_clips_instead_of_wrapping() -> None:
     loud = np.full(FRAME_SAMPLES, 30000, dtype=np.int16)
     mixes = mix_minus({"a": loud, "b": loud, "c": loud}, ["c"])
     assert mixes["c"].dtype == np.int16 and int(mixes["c"].min()) == 32767
+
+
+def test_plan_mixes_shares_one_mix_among_those_not_talking() -> None:
+    a, b, c = tone(440), tone(620), tone(850)
+    listeners = ["a", "b", "c", "d", "e"]
+    # a and b talk; c is muted or gated (no frame); d and e only listen
+    plan = plan_mixes({"a": a, "b": b}, listeners)
+    assert sorted(plan.own) == ["a", "b"] and plan.sharing == ["c", "d", "e"]
+    np.testing.assert_array_equal(plan.own["a"], b)  # never themselves
+    np.testing.assert_array_equal(plan.own["b"], a)
+    np.testing.assert_array_equal(plan.shared, a.astype(np.int32) + b)
+    # the same mixes as mix_minus gives every listener separately
+    reference = mix_minus({"a": a, "b": b, "c": c}, listeners)
+    plan = plan_mixes({"a": a, "b": b, "c": c}, listeners)
+    for uid in listeners:
+        mine = plan.own.get(uid, plan.shared if uid in plan.sharing else None)
+        assert mine is not None
+        np.testing.assert_array_equal(mine, reference[uid])
+    # a lone talker hears silence; nobody talking: everyone shares silence
+    plan = plan_mixes({"a": a}, ["a", "b"])
+    assert not plan.own["a"].any() and plan.sharing == ["b"]
+    np.testing.assert_array_equal(plan.shared, a)
+    plan = plan_mixes({}, ["a", "b"])
+    assert plan.own == {} and plan.sharing == ["a", "b"] and not plan.shared.any()
+    loud = np.full(FRAME_SAMPLES, 30000, dtype=np.int16)
+    assert int(plan_mixes({"a": loud, "b": loud}, ["c"]).shared.min()) == 32767  # clipped
+
+
+def test_noise_gate_opens_on_speech_and_holds_over_pauses() -> None:
+    gate = NoiseGate(threshold_db=-60.0, hangover=3)
+    quiet = level_dbov(tone(440, amp=10))  # about -70 dBov: background
+    assert quiet < -60 and level_dbov(tone(440)) > -30
+    assert not gate.update(quiet)
+    assert gate.update(level_dbov(tone(440)))
+    assert [gate.update(quiet) for _ in range(4)] == [True, True, True, False]
+    assert gate.update(-20.0)
+    gate.close()  # muted
+    assert not gate.update(quiet)
+
+
+def test_opus_codec_round_trip() -> None:
+    enc, dec = OpusEncoder(32000, 4), OpusDecoder()
+    t = np.arange(FRAME_SAMPLES * 10) / 48000
+    pcm = (3000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+    out = []
+    for i in range(10):
+        packet = enc.encode(pcm[i * FRAME_SAMPLES:(i + 1) * FRAME_SAMPLES])
+        assert packet is not None and 0 < len(packet) < 400
+        decoded = dec.decode(packet)
+        assert decoded is not None and decoded.shape == (FRAME_SAMPLES,)
+        out.append(decoded)
+    got = np.concatenate(out[3:]).astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(got))
+    peak_hz = np.fft.rfftfreq(len(got), 1 / 48000)[int(spectrum.argmax())]
+    assert abs(peak_hz - 440) < 10
+    assert dec.decode(b"") is None
 
 
 def test_playout_buffer_adapts_and_bounds_delay() -> None:

@@ -121,6 +121,67 @@ def mix_minus(frames: dict[str, Pcm], listeners: Iterable[str]) -> dict[str, Pcm
 
 
 @dataclass
+class MixPlan:
+    """One tick's mixes, grouped so that each distinct mix is encoded once.
+
+    Only listeners who contribute a frame this tick need a mix of their own (``own``: the sum
+    minus their frame); everyone else (silent, muted, gated, not sending) hears the same thing,
+    the full sum, so ``shared`` is encoded once for all of ``sharing``.
+    """
+
+    shared: Pcm
+    sharing: list[str]
+    own: dict[str, Pcm]
+
+
+def plan_mixes(frames: dict[str, Pcm], listeners: Iterable[str]) -> MixPlan:
+    """Like :func:`mix_minus`, grouped: the listeners without a frame in ``frames`` share one
+    mix (the sum of every frame); each listener with a frame gets the sum minus their own."""
+    sharing: list[str] = []
+    own: dict[str, Pcm] = {}
+    if not frames:
+        return MixPlan(SILENCE, list(listeners), own)
+    total = np.zeros(FRAME_SAMPLES, dtype=np.int32)
+    for frame in frames.values():
+        total += frame
+    for uid in listeners:
+        mine = frames.get(uid)
+        if mine is None:
+            sharing.append(uid)
+        elif len(frames) == 1:
+            own[uid] = SILENCE
+        else:
+            own[uid] = np.clip(total - mine, -32768, 32767).astype(np.int16)
+    shared = np.clip(total, -32768, 32767).astype(np.int16) if sharing else SILENCE
+    return MixPlan(shared, sharing, own)
+
+
+class NoiseGate:
+    """Whether a participant's frame is mixed: open at or above ``threshold_db`` and for
+    ``hangover`` ticks after (so word endings and short pauses are kept). A closed gate leaves
+    the frame out of every mix, which makes that participant a listener of the shared mix.
+    Background noise that browsers leave after noise suppression sits well below -60 dBov;
+    speech is around -20 to -40 dBov."""
+
+    def __init__(self, threshold_db: float = -60.0, hangover: int = 25) -> None:
+        self.threshold_db = threshold_db
+        self.hangover = hangover
+        self.hold = 0
+
+    def update(self, level_db: float) -> bool:
+        if level_db >= self.threshold_db:
+            self.hold = self.hangover
+            return True
+        if self.hold > 0:
+            self.hold -= 1
+            return True
+        return False
+
+    def close(self) -> None:
+        self.hold = 0
+
+
+@dataclass
 class SpeakerDetector:
     """Energy-based active-speaker detection with hysteresis.
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import fractions
 import hmac
 import json
 import logging
@@ -36,8 +35,6 @@ from collections.abc import Callable
 from typing import Any
 
 import aioice.ice
-import av
-import numpy as np
 from aiortc import (
     RTCConfiguration,
     RTCIceServer,
@@ -66,17 +63,17 @@ from companion.media.forward import (
 )
 from companion.media.mixer import (
     FRAME_SAMPLES,
-    SAMPLE_RATE,
+    NoiseGate,
     Pcm,
     PlayoutBuffer,
     SpeakerDetector,
     level_dbov,
-    mix_minus,
+    plan_mixes,
 )
+from companion.media.opus import OpusDecoder, OpusEncoder
 
 log = logging.getLogger("companion.media")
 
-AUDIO_TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 TICK = 0.020
 KEYFRAME_MIN_INTERVAL = 0.5
 QUALITY_INTERVAL = 5.0
@@ -154,6 +151,7 @@ class Peer:
         self.muted_audio = False
         self.muted_video = False
         self.playout = PlayoutBuffer()
+        self.gate = NoiseGate()
         self.receiving_audio = False
         self.audio_out: EncodedTrack | None = None
         self.audio_ts = 0
@@ -165,8 +163,8 @@ class Peer:
         self.new = False
         self.last_slots: list[dict[str, Any]] | None = None
         self.stats_prev: dict[str, float] = {}
-        self._decoder: Any = None
-        self._encoder: Any = None
+        self._decoder: OpusDecoder | None = None
+        self._encoder: OpusEncoder | None = None
         self.config = room.worker.config
 
     # -- capacities
@@ -184,45 +182,30 @@ class Peer:
     # -- audio in: called from the receiver's tap on the event loop
     def on_audio(self, codec: Any, frame: Any) -> None:
         if self._decoder is None:
-            self._decoder = av.CodecContext.create("libopus", "r")
-            self._decoder.sample_rate = SAMPLE_RATE
-            self._decoder.layout = "mono"
-            self._decoder.format = "s16"
-        try:
-            decoded = self._decoder.decode(av.Packet(frame.data))
-        except av.FFmpegError:
-            return
-        for f in decoded:
-            pcm = f.to_ndarray().reshape(-1)
-            if pcm.shape[0] != FRAME_SAMPLES:
-                if pcm.shape[0] < FRAME_SAMPLES:
-                    pcm = np.pad(pcm, (0, FRAME_SAMPLES - pcm.shape[0]))
-                else:
-                    pcm = pcm[:FRAME_SAMPLES]
-            self.playout.push(pcm.astype(np.int16, copy=False))
+            self._decoder = OpusDecoder()
+        pcm = self._decoder.decode(frame.data)
+        if pcm is not None:
+            self.playout.push(pcm)
 
     # -- audio out: called by the room's tick
     def send_mix(self, pcm: Pcm) -> None:
+        """Encode a mix of this listener's own (they are talking: everyone but them)."""
+        if self.audio_out is None:
+            return
+        if self._encoder is None:
+            self._encoder = OpusEncoder(self.config.opus_bitrate, self.config.opus_complexity)
+        self.room.worker.opus_encodes += 1
+        packet = self._encoder.encode(pcm)
+        if packet is not None:
+            self.send_packet(packet)
+
+    def send_packet(self, packet: bytes) -> None:
+        """Send one encoded 20 ms mix (own, or the room's shared one)."""
         track = self.audio_out
         if track is None:
             return
-        if self._encoder is None:
-            enc = av.CodecContext.create("libopus", "w")
-            enc.sample_rate = SAMPLE_RATE
-            enc.layout = "mono"
-            enc.format = "s16"
-            enc.bit_rate = self.config.opus_bitrate
-            enc.time_base = AUDIO_TIME_BASE
-            enc.options = {"application": "voip",
-                           "compression_level": str(self.config.opus_complexity)}
-            self._encoder = enc
-        frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = self.audio_ts
-        frame.time_base = AUDIO_TIME_BASE
-        for packet in self._encoder.encode(frame):
-            track.push(EncodedFrame(bytes(packet), self.audio_ts))
-            self.audio_ts += FRAME_SAMPLES
+        track.push(EncodedFrame(packet, self.audio_ts))
+        self.audio_ts = (self.audio_ts + FRAME_SAMPLES) & 0xFFFFFFFF
 
     # -- video in: called from the publisher's video receiver tap
     def on_video(self, codec: Any, frame: Any) -> None:
@@ -288,6 +271,7 @@ class Room:
         self.speaker = SpeakerDetector()
         self.forward_map: dict[str, list[VideoSlot]] = {}
         self.subscribers: set[Any] = set()  # channel connections that asked about this room
+        self._shared_encoder: OpusEncoder | None = None
 
     def tick(self) -> None:
         frames: dict[str, Pcm] = {}
@@ -297,13 +281,28 @@ class Room:
             if peer.receiving_audio:
                 pcm = peer.playout.pop()
                 if pcm is not None and not peer.muted_audio:
-                    frames[uid] = pcm
-                    levels[uid] = level_dbov(pcm)
+                    level = levels[uid] = level_dbov(pcm)
+                    if peer.gate.update(level):
+                        frames[uid] = pcm
+                elif peer.muted_audio:
+                    peer.gate.close()
             if peer.audio_out is not None and peer.connected:
                 listeners.append(uid)
         if listeners:
-            for uid, pcm in mix_minus(frames, listeners).items():
+            # Each distinct mix is encoded once: one per talker (everyone but them) and one
+            # shared by every listener who is not talking (everyone).
+            plan = plan_mixes(frames, listeners)
+            for uid, pcm in plan.own.items():
                 self.peers[uid].send_mix(pcm)
+            if plan.sharing:
+                if self._shared_encoder is None:
+                    cfg = self.worker.config
+                    self._shared_encoder = OpusEncoder(cfg.opus_bitrate, cfg.opus_complexity)
+                self.worker.opus_encodes += 1
+                packet = self._shared_encoder.encode(plan.shared)
+                if packet is not None:
+                    for uid in plan.sharing:
+                        self.peers[uid].send_packet(packet)
         changed = self.speaker.update(levels)
         if changed is not None:
             self.worker.emit({"event": "active_speaker", "room": self.id, "peer": changed})
@@ -363,6 +362,8 @@ class MediaWorker:
         self.tick_count = 0
         self.audio_wait_sum = 0.0  # of peers that left
         self.audio_wait_count = 0
+        self.audio_underruns = 0  # of peers that left
+        self.opus_encodes = 0
         install_codec_counters()
         install_host_addresses(self.config.host_addresses or default_host_addresses())
 
@@ -539,7 +540,9 @@ class MediaWorker:
                 "codecs": dict(CODEC_COUNTS),
                 # for benchmarks: time decoded audio waits before it is mixed, and mixer ticks
                 "audio_wait_ms_sum": round(wait_sum * 1000, 3), "audio_wait_count": wait_count,
-                "tick_ms_sum": round(self.tick_sum * 1000, 3), "tick_count": self.tick_count}
+                "tick_ms_sum": round(self.tick_sum * 1000, 3), "tick_count": self.tick_count,
+                "audio_underruns": self.audio_underruns + sum(p.playout.underruns for p in peers),
+                "opus_encodes": self.opus_encodes}
 
     async def offer(self, room: Room, uid: str, msg: dict[str, Any]) -> dict[str, Any]:
         sdp, kind = msg.get("sdp"), msg.get("type", "offer")
@@ -701,6 +704,7 @@ class MediaWorker:
             return
         self.audio_wait_sum += peer.playout.wait_sum
         self.audio_wait_count += peer.playout.wait_count
+        self.audio_underruns += peer.playout.underruns
         await peer.close_connection()
         room.speaker.remove(uid)
         self._set_state(peer, "closed")
