@@ -135,3 +135,12 @@ def test_bad_week_query_names_the_field(world, make_auth):
     response = auth.get("/api/v1/attendance/weekly?program_id=99999&week=2026-11-16")
     assert response.status_code == 404
 
+
+
+def test_a_program_id_past_a_row_id_names_the_field(world, make_auth):
+    # Was a 500 (found by tests/test_api_fuzz.py): SQLite cannot take an integer past 64 bits.
+    auth = make_auth(world.user(Role.ADMIN))
+    for path in ("weekly", "weekly.csv"):
+        response = auth.get(f"/api/v1/attendance/{path}?program_id={2**63}&week=2026-11-16")
+        assert response.status_code == 422
+        assert response.get_json()["errors"][0]["field"] == "program_id"

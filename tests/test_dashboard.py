@@ -120,3 +120,18 @@ def test_program_report(world, make_auth):
     assert report["alerts"]["raised"] == 1 and report["alerts"]["acknowledged"] == 1
     assert 11.9 <= report["alerts"]["median_minutes_to_acknowledge"] <= 12.5
     assert report["alerts"]["by_kind"] == {"craving_high": 1}
+
+
+def test_ids_past_a_row_id_are_refused_not_a_500(world, make_auth):
+    # Were 500s (found by tests/test_api_fuzz.py): SQLite cannot take an integer past 64 bits.
+    admin = make_auth(world.user(Role.ADMIN))
+    report = admin.get(f"/api/v1/reports/program?program_id={2**63}&week=2026-11-16")
+    assert report.status_code == 422
+    assert report.get_json()["errors"][0]["field"] == "program_id"
+    in_path = admin.put(f"/api/v1/programs/{2**63}/on-call", json={"user_ids": []})
+    assert in_path.status_code == 404
+    assert in_path.mimetype == "application/problem+json"
+    in_body = admin.put(f"/api/v1/programs/{world.program.id}/on-call",
+                        json={"user_ids": [2**63]})
+    assert in_body.status_code == 422
+    assert in_body.get_json()["errors"][0]["field"] == "user_ids.0"

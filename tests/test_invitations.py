@@ -164,3 +164,19 @@ def test_mail_setting_sends_the_link(world, auth, app, monkeypatch):
     assert sent[0] == ("connect", "mail.example.test", 2525)
     assert sent[1] == ("login", "mailer")
     assert sent[2][1] == "mailed@example.test" and body["url"] in sent[2][2]
+
+
+def test_family_invitations_are_listed_and_previewed_as_documented(world, auth, make_auth, app):
+    # The documented role left out "family" (found by tests/test_api_fuzz.py): a client's
+    # family invitation is listed to the admin and previewed with role "family".
+    from companion.api.schemas import InvitationPage, InvitationPreviewOut
+
+    invited = make_auth(world.user(Role.CLIENT)).post("/api/v1/family", json={
+        "email": "mom@example.test", "display_name": "Mom", "relationship": "mother"})
+    assert invited.status_code == 201
+    auth.login(world.user(Role.ADMIN))
+    listed = InvitationPage.model_validate(auth.get("/api/v1/invitations").get_json())
+    assert [i.role for i in listed.items] == ["family"]
+    preview = app.test_client().post("/api/v1/invitations/preview",
+                                     json={"token": _token(invited.get_json()["url"])})
+    assert InvitationPreviewOut.model_validate(preview.get_json()).role == "family"

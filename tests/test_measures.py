@@ -169,3 +169,16 @@ def test_counselor_schedules_a_measure_and_it_comes_due(world, make_auth):
     assert stranger.put("/api/v1/measure-schedules", json={
         "client_id": client.id, "kind": "gad7", "every_weeks": 2,
         "first_due": now.isoformat()}).status_code == 404
+
+
+def test_a_client_id_past_a_row_id_names_the_field(world, make_auth):
+    # Were 500s (found by tests/test_api_fuzz.py): SQLite cannot take an integer past 64 bits.
+    counselor = make_auth(world.user(Role.COUNSELOR))
+    response = counselor.get(f"/api/v1/measures?client_id={2**63}")
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "client_id"
+    response = counselor.put("/api/v1/measure-schedules", json={
+        "client_id": 2**63, "kind": "gad7", "every_weeks": 2,
+        "first_due": datetime.now(UTC).isoformat()})
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "client_id"

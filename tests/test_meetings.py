@@ -721,3 +721,21 @@ def test_feed_parser_never_raises_on_odd_values():
         "latitude/longitude dropped: not a valid pair of coordinates",
         "entity_url dropped: not an http(s) link",
     ]
+
+
+def test_ids_past_a_row_id_are_refused_not_a_500(world, make_auth, care):
+    # Were 500s (found by tests/test_api_fuzz.py): SQLite cannot take an integer past 64 bits.
+    _, client, _ = care
+    as_client, admin = make_auth(client), make_auth(world.user(Role.ADMIN))
+    huge = 2**63
+    for response in (
+        admin.post(f"/api/v1/meeting-sources/{huge}/refresh", json={}),
+        as_client.put(f"/api/v1/clients/{client.id}/meeting-favourites/{huge}"),
+        as_client.get(f"/api/v1/meetings/{huge}"),
+    ):
+        assert response.status_code == 404
+        assert response.mimetype == "application/problem+json"
+    went = as_client.post(f"/api/v1/clients/{client.id}/meeting-attendance",
+                          json={"meeting_id": huge})
+    assert went.status_code == 422
+    assert went.get_json()["errors"][0]["field"] == "meeting_id"

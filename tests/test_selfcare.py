@@ -646,3 +646,34 @@ def test_checkin_seen_by_factory_helper_in_trends(team, make_auth):
     make_checkin(team["client"], mood=8, craving=1)
     data = make_auth(team["client"]).get("/api/v1/trends?days=7").get_json()
     assert any(d["mood"] == 8 for d in data["days"])
+
+
+# --- input past a row id's range (found by tests/test_api_fuzz.py) -------------------------
+
+BEYOND_64_BITS = 2**63
+
+
+def test_alerts_of_a_client_one_does_not_treat_are_refused(team, make_auth):
+    # Was a 500: the audit row named a client id with no account (a foreign key violation).
+    counselor = make_auth(team["counselor"])
+    for client_id in (999999, team["stranger"].id):
+        response = counselor.get(f"/api/v1/alerts?client_id={client_id}")
+        assert response.status_code == 403, client_id
+        assert response.mimetype == "application/problem+json"
+    assert counselor.get(f"/api/v1/alerts?client_id={team['client'].id}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "field"),
+    [
+        ("client", f"/api/v1/checkins?cursor={BEYOND_64_BITS}", "cursor"),
+        ("counselor", f"/api/v1/cravings?client_id={BEYOND_64_BITS}", "client_id"),
+        ("counselor", f"/api/v1/trends?client_id={BEYOND_64_BITS}", "client_id"),
+        ("counselor", f"/api/v1/alerts?client_id={BEYOND_64_BITS}", "client_id"),
+    ],
+)
+def test_numbers_past_a_row_id_name_the_field(team, make_auth, who, path, field):
+    # Were 500s: the database driver cannot take an integer past 64 bits.
+    response = make_auth(team[who]).get(path)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.get_json()["errors"]] == [field]

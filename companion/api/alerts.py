@@ -13,7 +13,7 @@ from companion.api import api
 from companion.api.guards import audit_access, authorize, me
 from companion.api.pagination import PageQuery, page
 from companion.api.problems import ApiProblem, Problem
-from companion.api.schemas import Strict
+from companion.api.schemas import RecordId, Strict
 from companion.api.spec import registry
 from companion.extensions import db
 from companion.models import Alert, Role
@@ -46,7 +46,7 @@ class AlertPage(BaseModel):
 
 class AlertQuery(PageQuery):
     state: Literal["open", "all"] = Field("open", description="Open alerts only, or all")
-    client_id: int | None = Field(None, description="Only this client's alerts")
+    client_id: RecordId | None = Field(None, description="Only this client's alerts")
 
 
 class AckBody(Strict):
@@ -62,6 +62,9 @@ def _staff_only() -> None:
                 tag="alerts", query=AlertQuery, responses={200: AlertPage, 403: Problem})
 def list_alerts(query: AlertQuery) -> dict[str, Any]:
     _staff_only()
+    if query.client_id is not None:
+        # Only a client one treats: the audit row names them (and must name a real account).
+        authorize(policy.Action.READ_CLIENT_RECORD, query.client_id)
     stmt = alerts.alerts_for(me(), query.state, query.client_id)
     audit_access("read", "alert_list", None, subject_id=query.client_id)
     db.session.commit()

@@ -12,6 +12,7 @@ from companion.api import api
 from companion.api.guards import audit_access, authorize, me
 from companion.api.pagination import PageQuery, page_of_list
 from companion.api.problems import ApiProblem, Problem
+from companion.api.schemas import RecordId
 from companion.api.spec import registry
 from companion.extensions import db
 from companion.models import Program, Role, User
@@ -41,7 +42,7 @@ class DashboardPage(BaseModel):
 
 
 class ReportQuery(BaseModel):
-    program_id: int
+    program_id: RecordId
     week: date
 
 
@@ -55,7 +56,7 @@ class ProgramReport(BaseModel):
 
 class OnCallBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    user_ids: list[int] = Field(max_length=20)
+    user_ids: list[RecordId] = Field(max_length=20)
 
 
 class OnCallOut(BaseModel):

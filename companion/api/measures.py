@@ -15,6 +15,7 @@ from companion.api import api
 from companion.api.guards import audit_access, authorize, me, subject, writer
 from companion.api.pagination import PageQuery, page
 from companion.api.problems import ApiProblem, Problem
+from companion.api.schemas import RecordId
 from companion.api.spec import registry
 from companion.extensions import db
 from companion.models import Measure, MeasureSchedule, User
@@ -52,13 +53,13 @@ class MeasurePage(BaseModel):
 
 
 class MeasureQuery(PageQuery):
-    client_id: int | None = None
+    client_id: RecordId | None = None
     kind: Kind | None = None
 
 
 class ScheduleBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    client_id: int
+    client_id: RecordId
     kind: Kind
     every_weeks: int = Field(ge=1, le=26)
     first_due: AwareDatetime
@@ -78,7 +79,7 @@ class SchedulePage(BaseModel):
 
 
 class ClientOnlyQuery(PageQuery):
-    client_id: int | None = None
+    client_id: RecordId | None = None
 
 
 class MeasureForms(BaseModel):

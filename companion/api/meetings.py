@@ -15,7 +15,7 @@ from companion.api import api
 from companion.api.guards import authorize, me
 from companion.api.pagination import PageQuery, page_of_list
 from companion.api.problems import ApiProblem, Problem, field_problem
-from companion.api.schemas import Strict
+from companion.api.schemas import RecordId, Strict
 from companion.api.spec import registry
 from companion.extensions import db, limiter
 from companion.models import Meeting, MeetingSource, User
@@ -268,7 +268,7 @@ class MeetingFavouritePage(BaseModel):
 
 
 class MeetingAttendanceBody(Strict):
-    meeting_id: int
+    meeting_id: RecordId
     attended_on: date | None = Field(None, description="Default: today in the client's zone")
 
 
@@ -288,7 +288,7 @@ class MeetingAttendancePage(BaseModel):
 
 
 class MeetingRecommendationBody(Strict):
-    meeting_id: int
+    meeting_id: RecordId
     note: str = Field("", max_length=500)
 
 

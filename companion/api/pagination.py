@@ -9,6 +9,7 @@ from flask import request
 from pydantic import BaseModel, Field
 from sqlalchemy import Select
 
+from companion.api.schemas import MAX_ID
 from companion.extensions import db
 
 T = TypeVar("T")
@@ -16,7 +17,8 @@ T = TypeVar("T")
 
 class PageQuery(BaseModel):
     limit: int = Field(50, ge=1, le=200, description="Items per page")
-    cursor: int = Field(0, ge=0, description="Opaque position given in `next`")
+    # Bounded: an offset past 64 bits overflows the database driver.
+    cursor: int = Field(0, ge=0, le=MAX_ID, description="Opaque position given in `next`")
 
 
 def page(

@@ -14,6 +14,11 @@ EmailAddress = Annotated[
     StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
 ]
 
+# Row ids are `integer` columns (PostgreSQL's 32 bits). A larger number names no record, and one
+# past 64 bits would overflow the database driver (a 500) if it reached a query.
+MAX_ID = 2**31 - 1
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
 # Roles an admin invites; family members come in through a client's own invitation instead.
 RoleName = Literal["client", "counselor", "peer_supporter", "admin"]
 # Every role an account can have.
@@ -55,14 +60,14 @@ class InvitationBody(Strict):
     email: EmailAddress
     role: RoleName
     display_name: str = Field("", max_length=80)
-    program_id: int | None = None
+    program_id: RecordId | None = None
     adolescent: bool = False
 
 
 class InvitationOut(BaseModel):
     id: int
     email: str
-    role: RoleName
+    role: AccountRole  # a client's family invitations are listed too
     display_name: str
     program_id: int | None
     state: Literal["pending", "accepted", "expired", "revoked"]
@@ -86,7 +91,7 @@ class TokenBody(Strict):
 
 class InvitationPreviewOut(BaseModel):
     email: str
-    role: RoleName
+    role: AccountRole
     display_name: str
     clinic: str
 

@@ -18,7 +18,7 @@ from pydantic import (
 
 from companion import clock
 from companion.api.pagination import PageQuery
-from companion.api.schemas import Strict
+from companion.api.schemas import RecordId, Strict
 from companion.services import selfcare_content
 
 # A device clock a little ahead of the server's is not "the future".
@@ -188,7 +188,7 @@ class CompletionPage(BaseModel):
 
 
 class ClientQuery(BaseModel):
-    client_id: int | None = Field(
+    client_id: RecordId | None = Field(
         None, description="Whose records (staff: a client they treat; clients: themselves)"
     )
 
@@ -196,7 +196,7 @@ class ClientQuery(BaseModel):
 class EntryListQuery(PageQuery):
     model_config = ConfigDict(populate_by_name=True)
 
-    client_id: int | None = Field(
+    client_id: RecordId | None = Field(
         None, description="Whose records (staff: a client they treat; clients: themselves)"
     )
     from_: AwareDatetime | date | None = Field(
@@ -209,7 +209,7 @@ class EntryListQuery(PageQuery):
 
 
 class TrendsQuery(BaseModel):
-    client_id: int | None = None
+    client_id: RecordId | None = None
     days: int = Field(28, ge=7, le=365, description="How many days back from today")
 
 

@@ -13,8 +13,10 @@ from flask import Blueprint, g, request
 from flask_login import current_user
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
+from werkzeug.routing import IntegerConverter
 
 from companion.api.problems import ApiProblem, Problem, validation_errors
+from companion.api.schemas import MAX_ID
 
 _REF = "#/components/schemas/{model}"
 _STATUS_TEXT = {
@@ -138,6 +140,15 @@ class Registry:
         }
 
 
+class RecordIdConverter(IntegerConverter):
+    """``<int:...>`` in a path is a row id: a number past MAX_ID matches no route (404) instead of
+    reaching a query and overflowing the database driver (a 500). Installed as the app's "int"."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
 def _openapi_path(prefix: str, rule: str) -> tuple[str, dict[str, str]]:
     params: dict[str, str] = {}
 
@@ -157,7 +168,8 @@ def _operation_doc(op: Operation) -> dict[str, Any]:
         "responses": {},
     }
     parameters: list[dict[str, Any]] = [
-        {"name": n, "in": "path", "required": True, "schema": {"type": t}}
+        {"name": n, "in": "path", "required": True,
+         "schema": {"type": t, "minimum": 0, "maximum": MAX_ID} if t == "integer" else {"type": t}}
         for n, t in op.path_params.items()
     ]
     if op.query is not None:
