@@ -15,7 +15,7 @@ from companion.api import api
 from companion.api.guards import audit_access, authorize, me, subject, writer
 from companion.api.pagination import PageQuery, page
 from companion.api.problems import ApiProblem, Problem
-from companion.api.schemas import EmailAddress
+from companion.api.schemas import EmailAddress, RecordId
 from companion.api.spec import registry
 from companion.extensions import db
 from companion.models import (
@@ -54,11 +54,11 @@ def _client(client_id: int) -> User:
 
 
 class ClientQuery(BaseModel):
-    client_id: int | None = Field(None, description="Staff: the client whose records to read")
+    client_id: RecordId | None = Field(None, description="Staff: the client whose records to read")
 
 
 class ClientPageQuery(PageQuery):
-    client_id: int | None = Field(None, description="Staff: the client whose records to read")
+    client_id: RecordId | None = Field(None, description="Staff: the client whose records to read")
 
 
 # --- rewards ------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ def reward_ledger(query: ClientPageQuery) -> dict[str, Any]:
 
 class TestResultBody(Strict):
     id: UUID = Field(description="Made by the device: a retry with the same id is stored once")
-    client_id: int
+    client_id: RecordId
     collected_at: AwareDatetime
     result: Literal["negative", "positive", "missed"] = Field(
         description="missed: not given or refused (counts as positive)")
@@ -304,7 +304,7 @@ def list_family(query: ClientPageQuery) -> dict[str, Any]:
 
 
 class ConsentBody(Strict):
-    family_link_id: int | None = Field(
+    family_link_id: RecordId | None = Field(
         None, description="To whom, when it is a family member you invited")
     recipient_name: str = Field("", max_length=200,
                                 description="To whom (name; and organisation if any)")
@@ -465,7 +465,7 @@ class ModuleList(BaseModel):
 
 
 class AssignBody(Strict):
-    client_id: int
+    client_id: RecordId
     module: str = Field(max_length=40)
     note: str = Field("", max_length=500)
 
