@@ -4,11 +4,11 @@ client's favourites, attendance (self-reported; never IOP hours), recommendation
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, request
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from companion import clock, policy
 from companion.api import api
@@ -31,7 +31,21 @@ from companion.services.meeting_feeds import (
 )
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
-TimeZoneName = str
+def _time_zone(value: str) -> str:
+    if not is_time_zone(value):
+        raise ValueError("not a time zone name such as America/Chicago")
+    return value
+
+
+def _http_link(value: str) -> str:
+    if value and http_url(value) is None:
+        raise ValueError("must be an http:// or https:// link")
+    return value
+
+
+# Fields checked where they are declared, so every body that has one checks it the same way.
+TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(_time_zone)]
+HttpLink = Annotated[str, Field(max_length=2000), AfterValidator(_http_link)]
 
 
 # Schemas ----------------------------------------------------------------------------------------
@@ -148,16 +162,8 @@ class MeetingSourceBody(Strict):
     feed: str | None = Field(None, description="An uploaded feed file's text (instead of url)")
     file_name: str = Field("", max_length=200)
     fellowship: str = Field("", max_length=80)
-    timezone: TimeZoneName | None = Field(None, max_length=64,
-                                          description="For rows without a usable timezone")
+    timezone: TimeZoneName | None = Field(None, description="For rows without a usable timezone")
     refresh_hours: int = Field(24, ge=1, le=24 * 14)
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is not None and not is_time_zone(value):
-            raise ValueError("not a time zone name such as America/Chicago")
-        return value
 
     @field_validator("url")
     @classmethod
@@ -215,14 +221,14 @@ class ManualMeetingBody(Strict):
     day: int | list[int] = Field(description="0 = Sunday, or several days")
     time: str = Field(pattern=HHMM)
     end_time: str | None = Field(None, pattern=HHMM)
-    timezone: str | None = Field(None, max_length=64)
+    timezone: TimeZoneName | None = None
     types: list[str] = Field(default_factory=list, max_length=30)
     location: str | None = Field(None, max_length=300)
     formatted_address: str | None = Field(None, max_length=500)
     location_notes: str | None = Field(None, max_length=4000)
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
-    conference_url: str | None = Field(None, max_length=2000)
+    conference_url: HttpLink | None = None
     conference_url_notes: str | None = Field(None, max_length=4000)
     conference_phone: str | None = Field(None, max_length=120)
     conference_phone_notes: str | None = Field(None, max_length=4000)
