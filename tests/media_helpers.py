@@ -252,3 +252,12 @@ def worker_process(env: dict[str, str] | None = None) -> Iterator[WorkerProcess]
         yield w
     finally:
         w.stop()
+
+
+def run_async(coro: Any, timeout: float = 60) -> Any:
+    """Run a coroutine to completion on a loop of its own, in its own thread: the browser tests'
+    Playwright keeps an asyncio loop running in the main thread for the whole session."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, asyncio.wait_for(coro, timeout)).result()

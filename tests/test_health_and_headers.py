@@ -68,3 +68,17 @@ def test_shell_and_assets_are_served_locally(client):
         response = client.get(asset)
         assert response.status_code == 200, asset
         response.close()
+
+
+def test_nul_characters_are_refused_with_the_field_named(client, world, auth):
+    """PostgreSQL cannot store NUL in text: it must be a 422, never a 500 (found by fuzzing)."""
+    from companion.models import Role
+
+    auth.login(world.user(Role.ADMIN))
+    response = auth.post("/api/v1/invitations", json={"email": "a@b.test\u0000",
+                                                      "role": "counselor"})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == [{"field": "email",
+                                              "message": "contains a NUL character"}]
+    response = auth.get("/api/v1/invitations?limit=5\u0000")
+    assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "limit"

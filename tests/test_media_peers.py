@@ -16,6 +16,7 @@ from companion.media.client import MediaClient, MediaWorkerError, MediaWorkerUna
 from tests.media_helpers import (
     ClientPeer,
     WorkerProcess,
+    run_async,
     spectrum_peaks,
     wait_for,
     worker_process,
@@ -40,7 +41,7 @@ def client(worker: WorkerProcess) -> Iterator[MediaClient]:
 
 
 def run(coro: Any, timeout: float = 60) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, timeout))
+    return run_async(coro, timeout)
 
 
 def hears(peer: ClientPeer) -> dict[float, float]:

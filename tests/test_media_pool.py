@@ -13,7 +13,7 @@ import pytest
 
 from companion.media.pool import MediaPool
 from companion.media.process import spawn_workers
-from tests.media_helpers import ClientPeer, wait_for, worker_process
+from tests.media_helpers import ClientPeer, run_async, wait_for, worker_process
 
 
 @pytest.mark.slow
@@ -72,7 +72,7 @@ def test_dead_worker_rooms_move_and_clients_reconnect() -> None:
                     for p in (a, b):
                         await p.close()
 
-            asyncio.run(asyncio.wait_for(scenario(), 60))
+            run_async(scenario(), 60)
         finally:
             pool.stop()
 

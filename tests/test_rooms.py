@@ -162,6 +162,7 @@ def test_invalid_payloads_get_clear_errors_and_do_not_crash(room):
         ("mute", {"session_id": sid, "user_id": 1, "what": "everything"}, "what"),
         ("join_session", {"session_id": sid, "last_seq": -1}, "last_seq"),
         ("checkin", {"session_id": sid, "id": "c", "mood": 11, "craving": 2}, "mood"),
+        ("chat", {"session_id": sid, "id": "x", "text": "hi\x00there"}, "text"),
     ]
     counselor.received()
     for event, payload, field in cases:

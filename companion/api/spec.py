@@ -17,6 +17,7 @@ from werkzeug.routing import IntegerConverter
 
 from companion.api.problems import ApiProblem, Problem, validation_errors
 from companion.api.schemas import MAX_ID
+from companion.inputs import nul_path
 
 _REF = "#/components/schemas/{model}"
 _STATUS_TEXT = {
@@ -212,6 +213,7 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
             400, "Malformed JSON", "The body is not valid JSON.",
             [{"field": "body", "message": "not valid JSON"}],
         )
+    _refuse_nul(data)
     try:
         parsed = model.model_validate(data)
     except ValidationError as error:
@@ -222,11 +224,19 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
     return parsed
 
 
+def _refuse_nul(data: Any) -> None:
+    field = nul_path(data)
+    if field:
+        raise ApiProblem(422, "Invalid request", "Text may not contain NUL characters.",
+                         [{"field": field, "message": "contains a NUL character"}])
+
+
 def _parse_query(model: type[BaseModel]) -> BaseModel:
     data: dict[str, Any] = {}
     for key in request.args:
         values = request.args.getlist(key)
         data[key] = values if len(values) > 1 else values[0]
+    _refuse_nul(data)
     try:
         return model.model_validate(data)
     except ValidationError as error:

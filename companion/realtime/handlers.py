@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from companion import policy
 from companion.events import publish, user_room
 from companion.extensions import db, socketio
+from companion.inputs import nul_path
 from companion.models import RoomEvent, Session, User
 from companion.realtime import connections as conns
 from companion.realtime.connections import (
@@ -116,6 +117,9 @@ def room_event(model: type[Payload]) -> Callable[[Callable[..., dict[str, Any]]]
                 return {"ok": False, "error": "unauthorized"}
             if not conn.take_token():
                 return _fail(name, "rate_limited", "slow down")
+            nul = nul_path(data)
+            if nul:
+                return _fail(name, "invalid", "text may not contain NUL characters", nul)
             try:
                 payload = model.model_validate(data if isinstance(data, dict) else {})
             except ValidationError as err:
