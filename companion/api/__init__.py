@@ -19,10 +19,7 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 health = Blueprint("health", __name__)
 
 
-@api.errorhandler(ApiProblem)
-@health.errorhandler(ApiProblem)
 def _api_problem(error: ApiProblem) -> Response:
-    db.session.rollback()
     return problem_response(error.status, error.title, error.detail, error.errors, error.headers)
 
 

@@ -12,7 +12,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from flask import Flask, current_app
 from flask_socketio import join_room, leave_room
@@ -200,9 +199,6 @@ def _sync_room_membership() -> None:
             handlers.admit_connection(conn, session_id)
 
 
-def sids_of_user(user_id: int) -> list[Connection]:
+def connections_of_user(user_id: int) -> list[Connection]:
+    """This process's sockets of one user."""
     return [c for c in connections.values() if c.user_id == user_id]
-
-
-def describe() -> dict[str, Any]:
-    return {"connections": len(connections)}

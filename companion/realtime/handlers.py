@@ -298,7 +298,7 @@ def admit_all(conn: Connection, user: User, room_session: Session,
 def _admitted(room_session: Session, user_id: int, event: RoomEvent) -> None:
     # The admitted person's sockets on this process enter now; on another process its
     # enforcer does it within a couple of seconds.
-    for conn in conns.sids_of_user(user_id):
+    for conn in conns.connections_of_user(user_id):
         if room_session.id in conn.waiting:
             admit_connection(conn, room_session.id)
     _publish_event(event)
@@ -430,7 +430,7 @@ def remove(conn: Connection, user: User, room_session: Session,
     """Counselor and peer supporters: remove a participant (their sockets leave at once)."""
     event = rooms.remove(room_session, user, payload.user_id)
     result = _moderation(event)
-    for target in conns.sids_of_user(payload.user_id):
+    for target in conns.connections_of_user(payload.user_id):
         drop_from_session(target, room_session.id)
     publish([user_room(payload.user_id)], "removed", {"session_id": room_session.id,
                                                       "seq": event.seq,
