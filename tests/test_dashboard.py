@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from companion import clock
 from companion.extensions import socketio
@@ -17,7 +18,9 @@ def _caseload(world):
     struggling = world.user(Role.CLIENT, name="Struggling")
     quiet = world.user(Role.CLIENT, name="Quiet")
     world.group(counselor, [steady, struggling, quiet])
-    today = clock.now()
+    # Dates as the client's phone sees them (the program's zone), not UTC: near midnight UTC
+    # the two differ by a day.
+    today = clock.now().astimezone(ZoneInfo(world.program.timezone))
     for back in range(5):  # Steady checked in each of the last five days
         day = today - timedelta(days=back)
         make.checkin(steady, occurred_at=day, local_date=day.date(), mood=7, craving=2)
