@@ -32,11 +32,12 @@ def _app() -> Flask:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-seed", is_flag=True, help="Do not seed demo data into an empty database.")
-@click.option("--media-workers", default=1, show_default=True, type=click.IntRange(min=0),
+@click.option("--media-workers", default=None, type=click.IntRange(min=0),
               envvar="COMPANION_MEDIA_WORKER_COUNT",
-              help="Embedded media workers for audio/video (0: no media; ignored when "
-              "COMPANION_MEDIA_WORKERS lists scale-out workers).")
-def serve(host: str, port: int, no_seed: bool, media_workers: int) -> None:
+              help="Embedded media workers for audio/video, each one process (one per core by "
+              "default; 0: no media; ignored when COMPANION_MEDIA_WORKERS lists scale-out "
+              "workers).")
+def serve(host: str, port: int, no_seed: bool, media_workers: int | None) -> None:
     """Migrate, seed an empty embedded database with the demo clinic, and serve."""
     if os.environ.get("COMPANION_ASYNC_MODE", "gevent") == "gevent":
         _gevent_patch()
@@ -56,7 +57,9 @@ def serve(host: str, port: int, no_seed: bool, media_workers: int) -> None:
         url = f"http://{host}:{port}/"
         if not production:
             click.echo(demo.logins_text(url) if (seeded_now or demo.is_seeded()) else url)
-    run(app, host, port, media_workers)
+    from companion.media.process import default_worker_count
+
+    run(app, host, port, default_worker_count() if media_workers is None else media_workers)
 
 
 @main.command("seed-demo")
@@ -126,13 +129,73 @@ def audit_verify() -> None:
 @click.option("--clinic", "clinic_name", required=True, help="Name of the clinic to create.")
 def create_admin(email: str, clinic_name: str) -> None:
     """Create a clinic and print an invitation link for its first admin."""
+    from companion.extensions import db as database
     from companion.services import bootstrap
 
     app = _app()
     with app.app_context():
-        url = bootstrap.first_admin(clinic_name, email, app.config["PUBLIC_URL"] or
-                                    "http://127.0.0.1:5000/")
+        try:
+            url, enrolment = bootstrap.first_admin(clinic_name, email, app.config["PUBLIC_URL"]
+                                                   or "http://127.0.0.1:5000/")
+        finally:
+            database.session.remove()
+            database.engine.dispose()  # no pooled connection outlives the command
     click.echo(f"Invitation link for {email}: {url}")
+    # Shown once here (and on the invitation page until they enrol): the admin's second factor.
+    click.echo(f"Second factor (TOTP) secret for an authenticator app: {enrolment.secret}")
+    click.echo(f"  otpauth URI: {enrolment.otpauth_uri}")
+
+
+@main.command("mfa-reset")
+@click.argument("email")
+def mfa_reset(email: str) -> None:
+    """Reset a staff member's second factor and print a link to enrol a new one (for an admin
+    who lost their authenticator; admins reset others' in the app)."""
+    from sqlalchemy import select
+
+    from companion.extensions import db as database
+    from companion.models import User
+    from companion.services import accounts
+
+    app = _app()
+    with app.app_context():
+        try:
+            user = database.session.scalar(
+                select(User).where(User.email == accounts.normalise_email(email))
+            )
+            if user is None:
+                raise click.ClickException(f"no account {email}")
+            # A running server's enforcer drops the sockets of the logins this ends.
+            issued, _ended = accounts.reset_second_factor(
+                None, user, app.config["PUBLIC_URL"] or "http://127.0.0.1:5000/", channel="cli"
+            )
+        except accounts.AccountError as error:
+            raise click.ClickException(error.message) from None
+        finally:
+            database.session.remove()
+            database.engine.dispose()
+    click.echo(f"Second factor of {email} reset; link to enrol a new one: {issued.url}")
+
+
+@main.command("demo-code")
+@click.argument("email")
+def demo_code(email: str) -> None:
+    """Print the current sign-in code of a demo staff account (demo data only)."""
+    from companion import demo
+    from companion.extensions import db as database
+
+    app = _app()
+    if app.config["ENV"] == "production":
+        raise click.ClickException("demo codes are never given out in production")
+    with app.app_context():
+        try:
+            code, seconds_left, next_code = demo.current_code(email)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        finally:
+            database.session.remove()
+            database.engine.dispose()
+    click.echo(f"{code}  (for {seconds_left} more s; then {next_code}, which works already)")
 
 
 from companion.meeting_commands import import_meetings, refresh_meetings  # noqa: E402

@@ -5,7 +5,7 @@ Only ever in a database someone asked to seed; production refuses (see cli.seed_
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -26,9 +26,12 @@ from companion.models import (
     SessionKind,
     User,
 )
-from companion.services import accounts, schedule
+from companion.services import accounts, mfa, schedule
 
 DEMO_PASSWORD = "recovery-demo"
+# The demo staff's second factor (TOTP), published in README: `companion demo-code EMAIL`
+# prints the current code, or an authenticator app takes this key. Demo databases only.
+DEMO_TOTP_SECRET = "DEMOCOMPANIONTOTPSECRETFORSTAFF2"
 DEMO_CLIENT_NAMES = ["Alex", "Sam", "Jordan", "Riley", "Casey", "Morgan"]
 DEMO_ACCOUNTS = [
     ("admin@demo.test", "Dana (admin)", Role.ADMIN),
@@ -37,6 +40,11 @@ DEMO_ACCOUNTS = [
 ] + [
     (f"client{i}@demo.test", name, Role.CLIENT) for i, name in enumerate(DEMO_CLIENT_NAMES, 1)
 ]
+
+# A family member Casey (client5) invited, with Casey's Part 2 consent to join family sessions
+# (docs/care-team.md): a guest account, no chart, no room but Casey's family sessions.
+DEMO_FAMILY = ("family@demo.test", "Jamie", "client5@demo.test")
+DEMO_ACCOUNTS.append((DEMO_FAMILY[0], DEMO_FAMILY[1], Role.FAMILY))
 
 
 def is_seeded() -> bool:
@@ -65,6 +73,7 @@ def seed() -> None:
         user = User(
             clinic_id=clinic.id, email=email, display_name=name, role=role,
             password_hash=password_hash, timezone=program.timezone,
+            totp_secret=mfa.seal(DEMO_TOTP_SECRET) if mfa.required_for(role) else None,
         )
         db.session.add(user)
         users[email] = user
@@ -106,11 +115,42 @@ def seed() -> None:
         )
     )
     schedule.ensure_group_sessions(group, now.date() + timedelta(days=1), days=14)
+    _seed_family(users, program, now)
     from companion import demo_selfcare
 
     demo_selfcare.seed(clients, counselor, now)  # two weeks of check-ins, cravings, exercises
     db.session.commit()
     _seed_meetings(clinic.id)
+
+
+def _seed_family(users: dict[str, User], program: Program, now: datetime) -> None:
+    """Jamie, invited by Casey (an accepted invitation and its family link), and Casey's
+    consent: enrollment and family sessions, for 90 days."""
+    import hashlib
+    import secrets
+
+    from companion.models import Consent, FamilyLink, Invitation
+    from companion.services.consents import REVOCATION_TEXT
+
+    email, name, client_email = DEMO_FAMILY
+    guest, client = users[email], users[client_email]
+    invitation = Invitation(
+        clinic_id=client.clinic_id, email=email, role=Role.FAMILY, display_name=name,
+        token_hash=hashlib.sha256(secrets.token_bytes(32)).hexdigest(), invited_by_id=client.id,
+        created_at=now, expires_at=now + timedelta(days=7), accepted_at=now, user_id=guest.id,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    db.session.add(FamilyLink(client_id=client.id, invitation_id=invitation.id,
+                              relationship="brother", created_at=now))
+    db.session.add(Consent(
+        client_id=client.id, program_id=program.id, discloser=program.name,
+        recipient_name=name, recipient_user_id=guest.id,
+        categories=["enrollment", "family_sessions"],
+        purpose="So my brother can support my recovery and join our family sessions",
+        expires_at=now + timedelta(days=90), revocation_text=REVOCATION_TEXT,
+        signature=f"{client.display_name} Demo", signed_at=now, created_at=now,
+    ))
 
 
 def _seed_meetings(clinic_id: int) -> None:
@@ -132,4 +172,26 @@ def logins_text(url: str) -> str:
     width = max(len(email) for email, _, _ in DEMO_ACCOUNTS)
     for email, name, role in DEMO_ACCOUNTS:
         lines.append(f"  {email.ljust(width)}  {role.value:<15} {name}")
+    lines += [
+        "Staff logins also ask for a 6-digit code: `.venv/bin/companion demo-code EMAIL` prints",
+        f"it, or add the key {DEMO_TOTP_SECRET} to an authenticator app.",
+    ]
     return "\n".join(lines)
+
+
+def current_code(email: str) -> tuple[str, int, str]:
+    """A demo staff account's code now, its seconds left, and the next one."""
+    from companion import clock
+    from companion.models import User
+
+    email = accounts.normalise_email(email)
+    if email not in {e for e, _, role in DEMO_ACCOUNTS if mfa.required_for(role)}:
+        raise ValueError(f"{email} is not a demo staff account")
+    user = db.session.scalar(select(User).where(User.email == email))
+    secret = mfa.unseal(user.totp_secret) if user else None
+    if secret is None:
+        raise ValueError(f"{email} has no second factor here (not seeded, or reset)")
+    now = clock.now()
+    step = mfa.step_at(now)
+    left = mfa.STEP_SECONDS - int(now.timestamp()) % mfa.STEP_SECONDS
+    return mfa.code_for(secret, step), left, mfa.code_for(secret, step + 1)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from companion import clock
 from companion.models import Enrollment, Invitation, Role, User
+from tests.conftest import invitation_code
 
 
 def _token(url: str) -> str:
@@ -75,9 +76,10 @@ def test_staff_invitation_lands_with_their_role(world, auth, app):
             "email": f"{role}@example.test", "role": role,
         }).get_json()
         newcomer = app.test_client()
+        token = _token(body["url"])
         response = newcomer.post("/api/v1/invitations/accept", json={
-            "token": _token(body["url"]), "password": "staff passphrase here",
-            "display_name": role,
+            "token": token, "password": "staff passphrase here",
+            "display_name": role, "otp": invitation_code(newcomer, token),  # staff enrol MFA
         })
         assert response.get_json()["user"]["role"] == role
 

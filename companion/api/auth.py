@@ -14,9 +14,18 @@ from companion.api.schemas import LoginBody, LoginOut, MeOut
 from companion.api.spec import registry
 from companion.extensions import limiter
 from companion.models import User
-from companion.services import accounts
+from companion.services import accounts, mfa
 
 BAD_LOGIN = "That email and password do not match an account. Check both and try again."
+OTP_REQUIRED = "Enter the 6-digit code from your authenticator app."
+OTP_INVALID = (
+    "That code did not work. Codes change every 30 seconds and each works once: enter the one "
+    "your app shows now."
+)
+MFA_ENROLMENT_REQUIRED = (
+    "Your sign-in code was reset. Open the link your program admin sent you to set up your "
+    "authenticator app again."
+)
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -36,7 +45,18 @@ def _login_account_key() -> str:
 
 
 def _login_failed(response: Any) -> bool:
-    return bool(response.status_code == 401)
+    # Asking a staff member for their code is a step of the login, not a failed guess.
+    return bool(response.status_code == 401 and not g.get("login_challenge"))
+
+
+def _login_email_key() -> str:
+    data = request.get_json(silent=True) or {}
+    email = data.get("email") if isinstance(data, dict) else None
+    return f"otp|{accounts.normalise_email(str(email or ''))}"
+
+
+def _otp_failed(response: Any) -> bool:
+    return bool(response.status_code == 401 and g.get("otp_failed"))
 
 
 def _limit(key: Any = None) -> Any:
@@ -51,15 +71,36 @@ def _limit(key: Any = None) -> Any:
 )
 @_limit(_login_account_key)
 @limiter.limit("100 per 5 minutes", deduct_when=_login_failed)  # per IP, a clinic's shared NAT
+# Wrong codes per account from any address: whoever guesses codes already has the password.
+@limiter.limit(lambda: current_app.config["OTP_LIMITS"], key_func=_login_email_key,
+               deduct_when=_otp_failed)
 def login(body: LoginBody) -> tuple[dict[str, Any], int]:
     user = accounts.authenticate(body.email, body.password)
     if user is None:
         raise ApiProblem(401, "Login failed", BAD_LOGIN)
+    if mfa.required_for(user.role):
+        _second_factor(user, body.otp)
     login_session = accounts.start_login_session(user, request.remote_addr)
     session.clear()  # a new session at every login
     session["login"] = login_session.id
     session.permanent = False
     return login_json(user, login_session.csrf_token), 200
+
+
+def _second_factor(user: User, otp: str | None) -> None:
+    """Staff: the password was right; now their authenticator's code (SECURITY.md)."""
+    if mfa.unseal(user.totp_secret) is None:
+        g.login_challenge = True
+        raise ApiProblem(401, "Second factor needed", MFA_ENROLMENT_REQUIRED,
+                         code="mfa_enrolment_required")
+    if not otp:
+        g.login_challenge = True
+        raise ApiProblem(401, "Code needed", OTP_REQUIRED,
+                         [{"field": "otp", "message": OTP_REQUIRED}], code="otp_required")
+    if not mfa.use_login_code(user, otp):
+        g.otp_failed = True
+        raise ApiProblem(401, "Login failed", OTP_INVALID,
+                         [{"field": "otp", "message": OTP_INVALID}], code="otp_invalid")
 
 
 @registry.route(

@@ -7,7 +7,7 @@ from typing import Any
 from flask import request, session
 from sqlalchemy import select
 
-from companion import clock, policy
+from companion import clock, policy, realtime
 from companion.api import api
 from companion.api.auth import login_json
 from companion.api.guards import authorize, me
@@ -24,7 +24,7 @@ from companion.api.schemas import (
 )
 from companion.api.spec import registry
 from companion.extensions import db, limiter
-from companion.models import Clinic, Invitation, Role
+from companion.models import Clinic, Invitation, Role, User
 from companion.services import accounts
 
 
@@ -38,6 +38,7 @@ def invitation_json(invitation: Invitation) -> dict[str, Any]:
         "state": invitation.state(clock.now()),
         "created_at": invitation.created_at.isoformat(),
         "expires_at": invitation.expires_at.isoformat(),
+        "purpose": invitation.purpose,
     }
 
 
@@ -100,12 +101,19 @@ def preview_invitation(body: TokenBody) -> dict[str, Any]:
     except accounts.AccountError as error:
         raise _account_error(error) from None
     clinic = db.session.get(Clinic, invitation.clinic_id)
-    return {
+    preview: dict[str, Any] = {
         "email": invitation.email,
         "role": invitation.role.value,
         "display_name": invitation.display_name,
         "clinic": clinic.name if clinic else "",
     }
+    if invitation.purpose != "join":
+        preview["purpose"] = invitation.purpose
+    enrolment = accounts.invitation_enrolment(invitation)
+    if enrolment is not None:
+        # The token is the credential here; once enrolled, the secret is never shown again.
+        preview["mfa"] = enrolment.as_json()
+    return preview
 
 
 @registry.route(
@@ -117,7 +125,7 @@ def preview_invitation(body: TokenBody) -> dict[str, Any]:
 def accept_invitation(body: AcceptBody) -> tuple[dict[str, Any], int]:
     try:
         user = accounts.accept_invitation(
-            body.token, body.password, body.display_name, request.remote_addr
+            body.token, body.password, body.display_name, request.remote_addr, otp=body.otp
         )
     except accounts.AccountError as error:
         raise _account_error(error) from None
@@ -125,3 +133,26 @@ def accept_invitation(body: AcceptBody) -> tuple[dict[str, Any], int]:
     session.clear()
     session["login"] = login_session.id
     return login_json(user, login_session.csrf_token), 201
+
+
+@registry.route(
+    api, "/users/<int:user_id>/mfa-reset", "POST",
+    summary="Reset a staff member's second factor (admin): logs them out, issues a link to "
+    "enrol a new one", tag="invitations",
+    responses={201: IssuedInvitationOut, 403: Problem, 404: Problem, 409: Problem},
+)
+def reset_second_factor(user_id: int) -> tuple[dict[str, Any], int]:
+    authorize(policy.Action.MANAGE_USERS)
+    target = db.session.get(User, user_id)
+    if target is None or target.clinic_id != me().clinic_id:
+        raise ApiProblem(404, "Not found", "No such person in your clinic.")
+    base_url = request.host_url if not _public_url() else _public_url()
+    try:
+        issued, ended = accounts.reset_second_factor(me(), target, base_url, request.remote_addr)
+    except accounts.AccountError as error:
+        raise _account_error(error) from None
+    for login_id in ended:
+        realtime.sign_out(login_id)
+    return {
+        **invitation_json(issued.invitation), "url": issued.url, "emailed": issued.emailed,
+    }, 201

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, json
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 PROBLEM_TYPE = "application/problem+json"
 
@@ -21,6 +21,10 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     errors: list[FieldError] = []
+    code: str | None = Field(
+        None, description="A machine-readable reason where a client acts on it, e.g. "
+        "otp_required (a staff login needs the authenticator code)"
+    )
 
 
 class ApiProblem(Exception):
@@ -33,6 +37,7 @@ class ApiProblem(Exception):
         detail: str | None = None,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(title)
         self.status = status
@@ -40,6 +45,7 @@ class ApiProblem(Exception):
         self.detail = detail
         self.errors = errors or []
         self.headers = headers or {}
+        self.code = code
 
 
 def field_problem(field: str, message: str, status: int = 422) -> ApiProblem:
@@ -52,12 +58,15 @@ def problem_response(
     detail: str | None = None,
     errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
+    code: str | None = None,
 ) -> Response:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if errors:
         body["errors"] = errors
+    if code:
+        body["code"] = code  # an extension member (RFC 9457 section 3.2)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_TYPE)
     response.headers.update(headers or {})
     return response

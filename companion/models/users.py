@@ -37,6 +37,11 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="America/Chicago")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Staff's TOTP second factor (companion/services/mfa.py): the base32 secret, encrypted
+    # with a key derived from the app's key; None until enrolled (or after an admin's reset).
+    totp_secret: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The 30-s step of the last code accepted: a code of that step or an earlier one is a replay.
+    totp_last_step: Mapped[int | None] = mapped_column(default=None)
 
     # Flask-Login reads these; the id it keeps in the cookie is the login session's token.
     @property
@@ -95,6 +100,12 @@ class Invitation(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
+    # "join": a new account; "mfa_reset": an existing staff member (user_id) enrols a new
+    # second factor after an admin reset it.
+    purpose: Mapped[str] = mapped_column(String(20), default="join", server_default="join")
+    # A staff invitee's TOTP secret (encrypted like User.totp_secret), shown on the invitation
+    # page until they enrol; cleared then.
+    totp_secret: Mapped[str | None] = mapped_column(String(255), default=None)
 
     def state(self, now: datetime) -> str:
         if self.accepted_at:

@@ -29,7 +29,7 @@ from companion.models import (
     Role,
     User,
 )
-from companion.services import audit
+from companion.services import audit, mfa
 
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()  # argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile)
@@ -196,6 +196,8 @@ def invite(
         invited_by_id=inviter.id,
         created_at=now,
         expires_at=now + timedelta(days=current_app.config["INVITATION_DAYS"]),
+        # Staff enrol their second factor on the invitation page, with this secret.
+        totp_secret=mfa.seal(mfa.new_secret()) if mfa.required_for(role) else None,
     )
     db.session.add(invitation)
     db.session.flush()
@@ -218,12 +220,20 @@ def _send_invitation(invitation: Invitation, url: str) -> bool:
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = invitation.email
-    message["Subject"] = "Your invitation to Companion"
-    message.set_content(
-        "You have been invited to Companion.\n\n"
-        f"Open this link to set your password (valid {current_app.config['INVITATION_DAYS']} "
-        f"days):\n{url}\n"
-    )
+    days = current_app.config["INVITATION_DAYS"]
+    if invitation.purpose == "mfa_reset":
+        message["Subject"] = "Set up your Companion sign-in code again"
+        message.set_content(
+            "Your program admin reset the second factor of your Companion account.\n\n"
+            f"Open this link to set up your authenticator app again (valid {days} days):\n"
+            f"{url}\n"
+        )
+    else:
+        message["Subject"] = "Your invitation to Companion"
+        message.set_content(
+            "You have been invited to Companion.\n\n"
+            f"Open this link to set your password (valid {days} days):\n{url}\n"
+        )
     smtp_cls = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
     with smtp_cls(parts.hostname or "localhost", parts.port or 25, timeout=10) as smtp:
         if parts.scheme == "smtp+starttls":
@@ -244,13 +254,19 @@ def find_invitation(token: str) -> Invitation:
     return invitation
 
 
-def accept_invitation(token: str, password: str, display_name: str, ip: str | None) -> User:
-    """Create the invitee's account (and a client's enrollment) from a pending invitation."""
+def accept_invitation(
+    token: str, password: str, display_name: str, ip: str | None, otp: str | None = None
+) -> User:
+    """Create the invitee's account (and a client's enrollment) from a pending invitation;
+    staff only once they type a code of the secret the invitation page showed them."""
     invitation = find_invitation(token)
+    if invitation.purpose == "mfa_reset":
+        return _enrol_again(invitation, password, otp, ip)
     check_password_rules(password)
     name = display_name.strip() or invitation.display_name
     if not name:
         raise AccountError("display_name", "Tell us what to call you.")
+    secret, step = _enrolment_code(invitation, otp)
     program = db.session.get(Program, invitation.program_id) if invitation.program_id else None
     user = User(
         clinic_id=invitation.clinic_id,
@@ -279,5 +295,111 @@ def accept_invitation(token: str, password: str, display_name: str, ip: str | No
     invitation.accepted_at = clock.now()
     invitation.user_id = user.id
     audit.record(user, "accept", "invitation", invitation.id, subject_id=user.id, ip=ip)
+    if secret is not None:
+        _enrol(user, invitation, secret, step, ip)
     db.session.commit()
     return user
+
+
+# --- the second factor (staff) -----------------------------------------------------------------
+
+BAD_ENROLMENT_CODE = (
+    "That code does not match. Add the key to your authenticator app, then type the 6-digit "
+    "code it shows now."
+)
+
+
+def invitation_enrolment(invitation: Invitation) -> mfa.Enrolment | None:
+    """What a staff invitee's authenticator app needs (None for clients and family)."""
+    if not mfa.required_for(invitation.role):
+        return None
+    secret = mfa.unseal(invitation.totp_secret)
+    if secret is None:
+        # Invited before second factors existed (or the key changed): a secret now.
+        secret = mfa.new_secret()
+        invitation.totp_secret = mfa.seal(secret)
+        db.session.commit()
+    return mfa.enrolment(secret, invitation.email)
+
+
+def _enrolment_code(invitation: Invitation, otp: str | None) -> tuple[str | None, int | None]:
+    """The invitation's secret and the step of the code typed, for a staff invitation."""
+    if not mfa.required_for(invitation.role):
+        return None, None
+    secret = mfa.unseal(invitation.totp_secret)
+    if secret is None:
+        raise AccountError(
+            "token", "This invitation link is not valid any more. Ask for a new one.", status=404
+        )
+    step = mfa.matching_step(secret, otp or "")
+    if step is None:
+        raise AccountError("otp", BAD_ENROLMENT_CODE)
+    return secret, step
+
+
+def _enrol(
+    user: User, invitation: Invitation, secret: str, step: int | None, ip: str | None
+) -> None:
+    user.totp_secret = mfa.seal(secret)
+    user.totp_last_step = step  # the code typed to enrol cannot log in as well
+    invitation.totp_secret = None  # one sealed copy, the user's
+    audit.record(user, "mfa_enrol", "user", user.id, subject_id=user.id, ip=ip)
+
+
+def _enrol_again(invitation: Invitation, password: str, otp: str | None, ip: str | None) -> User:
+    """After an admin's reset: the staff member proves their password and enrols a new secret."""
+    user = db.session.get(User, invitation.user_id)
+    if user is None or not user.active:
+        raise AccountError("token", "This invitation link is not valid any more.", status=404)
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        raise AccountError("password", "That is not the password of this account.") from None
+    secret, step = _enrolment_code(invitation, otp)
+    assert secret is not None  # reset links are only issued to staff
+    invitation.accepted_at = clock.now()
+    _enrol(user, invitation, secret, step, ip)
+    db.session.commit()
+    return user
+
+
+def reset_second_factor(
+    admin: User | None, user: User, base_url: str, ip: str | None = None, channel: str = "http"
+) -> tuple[IssuedInvitation, list[str]]:
+    """Forget a staff member's second factor, log them out everywhere and issue a link to
+    enrol a new one; returns it and the ended login sessions' ids (their sockets must go)."""
+    if not mfa.required_for(user.role):
+        raise AccountError("user_id", "Only staff accounts have a second factor.", status=409)
+    now = clock.now()
+    user.totp_secret = None
+    user.totp_last_step = None
+    earlier = db.session.scalars(
+        select(Invitation).where(
+            Invitation.user_id == user.id, Invitation.purpose == "mfa_reset",
+            Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None),
+        )
+    )
+    for old in earlier:
+        old.revoked_at = now
+        old.totp_secret = None
+    live = db.session.scalars(
+        select(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+    ).all()
+    for login in live:
+        login.ended_at = now
+        login.end_reason = "mfa_reset"
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        clinic_id=user.clinic_id, email=user.email, role=user.role,
+        display_name=user.display_name, purpose="mfa_reset", user_id=user.id,
+        totp_secret=mfa.seal(mfa.new_secret()), token_hash=token_hash(token),
+        invited_by_id=admin.id if admin else None, created_at=now,
+        expires_at=now + timedelta(days=current_app.config["INVITATION_DAYS"]),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    audit.record(admin, "mfa_reset", "user", user.id, subject_id=user.id, channel=channel, ip=ip)
+    db.session.commit()
+    url = f"{base_url.rstrip('/')}/invite#token={token}"
+    emailed = _send_invitation(invitation, url)
+    return IssuedInvitation(invitation, url, emailed), [login.id for login in live]

@@ -8,11 +8,16 @@ from datetime import timedelta
 from companion import clock
 from companion.extensions import db
 from companion.models import Clinic, Invitation, Program, Role
+from companion.services import mfa
 from companion.services.accounts import normalise_email, token_hash
 
 
-def first_admin(clinic_name: str, email: str, base_url: str) -> str:
-    """Create a clinic with one program and return the invitation link of its first admin."""
+def first_admin(
+    clinic_name: str, email: str, base_url: str
+) -> tuple[str, mfa.Enrolment]:
+    """Create a clinic with one program; return its first admin's invitation link and the
+    second factor they enrol when they accept it."""
+    secret = mfa.new_secret()
     clinic = Clinic(name=clinic_name)
     db.session.add(clinic)
     db.session.add(Program(clinic=clinic, name="IOP"))
@@ -23,7 +28,10 @@ def first_admin(clinic_name: str, email: str, base_url: str) -> str:
             clinic_id=clinic.id, email=normalise_email(email), role=Role.ADMIN,
             token_hash=token_hash(token), invited_by_id=None,
             created_at=clock.now(), expires_at=clock.now() + timedelta(days=7),
+            totp_secret=mfa.seal(secret),
         )
     )
     db.session.commit()
-    return f"{base_url.rstrip('/')}/invite#token={token}"
+    return f"{base_url.rstrip('/')}/invite#token={token}", mfa.enrolment(
+        secret, normalise_email(email)
+    )

@@ -17,8 +17,23 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Staff's TOTP second factor (companion/services/mfa.py). Existing staff have no secret:
+    # they enrol through a reset link (`companion mfa-reset EMAIL`, or an admin's reset).
+    with op.batch_alter_table('user_account', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('totp_secret', sa.String(length=255), nullable=True))
+        batch_op.add_column(sa.Column('totp_last_step', sa.Integer(), nullable=True))
+    with op.batch_alter_table('invitation', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('purpose', sa.String(length=20), nullable=False,
+                                      server_default='join'))
+        batch_op.add_column(sa.Column('totp_secret', sa.String(length=255), nullable=True))
 
 
 def downgrade():
-    pass
+    # recreate='never': SQLite (3.35+) drops these plain columns in place; copying
+    # user_account, which most tables reference, is not needed and fails with foreign keys on.
+    with op.batch_alter_table('invitation', schema=None, recreate='never') as batch_op:
+        batch_op.drop_column('totp_secret')
+        batch_op.drop_column('purpose')
+    with op.batch_alter_table('user_account', schema=None, recreate='never') as batch_op:
+        batch_op.drop_column('totp_last_step')
+        batch_op.drop_column('totp_secret')

@@ -23,22 +23,31 @@ export async function inviteView() {
           ? 'This invitation link is not valid any more. Ask your program for a new one.'
           : err.message));
   }
+  const again = invitation.purpose === 'mfa_reset';
   const form = h('form', { class: 'card', novalidate: true },
-    h('p', {}, `You are invited to ${invitation.clinic} as a ${ROLE_NAMES[invitation.role]}, with the address ${invitation.email}.`),
-    field('What should people call you? (a first name or a nickname)', {
+    again
+      ? h('p', {}, `Your sign-in code for ${invitation.clinic} was reset. Set up your authenticator app again for ${invitation.email}.`)
+      : h('p', {}, `You are invited to ${invitation.clinic} as a ${ROLE_NAMES[invitation.role]}, with the address ${invitation.email}.`),
+    again ? null : field('What should people call you? (a first name or a nickname)', {
       name: 'display_name', autocomplete: 'nickname', value: invitation.display_name, maxlength: 80, required: true,
     }),
-    field('Choose a password (at least 8 characters)', {
-      name: 'password', type: 'password', autocomplete: 'new-password', minlength: 8, required: true,
-    }),
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit' }, 'Create my account')),
+    again
+      ? field('Your password', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })
+      : field('Choose a password (at least 8 characters)', {
+        name: 'password', type: 'password', autocomplete: 'new-password', minlength: 8, required: true,
+      }),
+    invitation.mfa ? secondFactor(invitation.mfa) : null,
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit' }, again ? 'Turn on my sign-in code' : 'Create my account')),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearProblem(form);
     try {
       const data = await post('/api/v1/invitations/accept', {
-        token, password: form.password.value, display_name: form.display_name.value,
+        token,
+        password: form.password.value,
+        display_name: form.display_name ? form.display_name.value : '',
+        ...(invitation.mfa ? { otp: form.otp.value.replace(/\s/g, '') } : {}),
       });
       history.replaceState({}, '', '/home');
       await signedIn(data);
@@ -46,5 +55,24 @@ export async function inviteView() {
       showProblem(form, err.problem || { detail: String(err) });
     }
   });
-  return h('section', {}, h('h1', {}, 'Welcome to Companion'), form);
+  return h('section', {}, h('h1', {}, again ? 'Set up your sign-in code' : 'Welcome to Companion'), form);
+}
+
+// Staff enrol a TOTP second factor: the QR code (an SVG image: it cannot run script) and the
+// same key as text, then a code from the app proves it holds the key.
+function secondFactor(mfa) {
+  const grouped = mfa.secret.match(/.{1,4}/g).join(' ');
+  return h('fieldset', { class: 'second-factor' },
+    h('legend', {}, 'Your sign-in code'),
+    h('p', {}, 'Staff sign in with their password and a 6-digit code from an authenticator app on their phone (for example FreeOTP, Google Authenticator or Microsoft Authenticator). Scan this QR code with the app:'),
+    h('img', {
+      src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(mfa.qr_svg)}`,
+      alt: 'QR code of your sign-in key', width: 196, height: 196, class: 'qr',
+    }),
+    h('p', {}, 'Or type this key into the app: ', h('code', { class: 'mfa-secret', 'data-secret': mfa.secret }, grouped)),
+    field('6-digit code the app shows now', {
+      name: 'otp', type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code',
+      pattern: '[0-9 ]*', maxlength: 7, required: true,
+    }),
+  );
 }
