@@ -34,6 +34,8 @@ class Action(enum.StrEnum):
     # rooms and sessions
     JOIN_SESSION = "join_session"
     MODERATE_SESSION = "moderate_session"
+    # a counselor schedules a 1:1 with a client they treat, or a session of a group they lead
+    SCHEDULE_SESSION = "schedule_session"
     # attendance is a clinical record: the session's counselors (and the clinic's admin, who
     # bills from it) see it; peer supporters moderate rooms but never see it
     VIEW_ATTENDANCE = "view_attendance"
@@ -61,8 +63,10 @@ class Action(enum.StrEnum):
     EXPORT_OWN_RECORD = "export_own_record"
 
 
-# Family members are guests (Role.FAMILY): only these actions are ever open to them.
-FAMILY_ACTIONS = frozenset({Action.READ_DISCLOSED})
+# Family members are guests (Role.FAMILY): only these actions are ever open to them. Joining
+# is only for family sessions, with the client's consent in force (session_role); they never
+# moderate, see attendance or read a chart.
+FAMILY_ACTIONS = frozenset({Action.READ_DISCLOSED, Action.JOIN_SESSION})
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,10 @@ def treating_counselor_ids(client_id: int) -> set[int]:
 
 
 def session_role(user: User, session: Session) -> str | None:
-    """How this user takes part in a session: 'staff', 'client', or None (not at all)."""
+    """How this user takes part in a session: 'staff', 'client', 'family' (a guest a client of
+    it invited, to a family session, with consent), or None (not at all)."""
+    if user.role == Role.FAMILY:
+        return "family" if family_guest_of(user, session) is not None else None
     if session.counselor_id == user.id:
         return "staff"
     if session.client_id is not None:
@@ -149,12 +156,34 @@ def session_role(user: User, session: Session) -> str | None:
     return "client" if role == GroupRole.CLIENT else "staff"
 
 
+def family_guest_of(guest: User, session: Session) -> int | None:
+    """The client on whose consent this family member may join this session, if any.
+
+    Right now, all of: the session is a family session; the guest has an open FamilyLink to a
+    client of it; that client's consent covering family sessions names the guest and is in
+    force (not revoked, not expired). Asked on every room event, so a revocation, an expiry or
+    an ended link shuts the door on the next one.
+    """
+    if guest.role != Role.FAMILY or not guest.active or not session.family:
+        return None
+    from companion.models.consent import FAMILY_SESSIONS
+    from companion.services.consents import active_consent, clients_of
+    from companion.services.rewards import session_clients
+
+    linked = set(clients_of(guest))
+    for client_id in session_clients(session):
+        if client_id in linked and active_consent(client_id, guest.id,
+                                                  FAMILY_SESSIONS) is not None:
+            return client_id
+    return None
+
+
 def can(user: User, action: Action, record: object = None) -> bool:
     """The answer. ``record`` is what the action is on: a Session, a Program, a client id."""
     if not user.is_active:
         return False
     if user.role == Role.FAMILY and action not in FAMILY_ACTIONS:
-        return False  # a guest never sees a chart, a room or the directory
+        return False  # a guest never sees a chart or the directory; rooms: family sessions only
     match action:
         case Action.INVITE | Action.MANAGE_USERS:
             return user.role == Role.ADMIN
@@ -164,6 +193,10 @@ def can(user: User, action: Action, record: object = None) -> bool:
             return isinstance(record, Session) and session_role(user, record) is not None
         case Action.MODERATE_SESSION:
             return isinstance(record, Session) and session_role(user, record) == "staff"
+        case Action.SCHEDULE_SESSION:
+            if isinstance(record, Group):
+                return user.role == Role.COUNSELOR and _leads_group(user, record)
+            return isinstance(record, int) and is_treating(user, record)
         case Action.VIEW_ATTENDANCE:
             if isinstance(record, Program):  # a week's report for a whole program
                 return record.clinic_id == user.clinic_id and user.role in (
@@ -211,6 +244,15 @@ def can(user: User, action: Action, record: object = None) -> bool:
 def _leads(user: User, session: Session) -> bool:
     """The session's counselor, or a counselor co-leading its group."""
     return user.role == Role.COUNSELOR and session_role(user, session) == "staff"
+
+
+def _leads_group(user: User, group: Group) -> bool:
+    """The group's lead counselor or a co-leading counselor."""
+    if group.counselor_id == user.id:
+        return True
+    return db.session.scalar(
+        select(GroupMember.role).where(GroupMember.group_id == group.id,
+                                       GroupMember.user_id == user.id)) == GroupRole.COUNSELOR
 
 
 def _in_clinic(user: User, session: Session) -> bool:

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
 from companion import clock
 from companion.extensions import db
-from companion.models import Consent, Enrollment, PsychoedAssignment, User
+from companion.models import (
+    Consent,
+    Enrollment,
+    FamilyLink,
+    Invitation,
+    PsychoedAssignment,
+    Role,
+    User,
+)
 from companion.services.consents import REVOCATION_TEXT
 
 
@@ -36,6 +45,25 @@ def assignment(client: User, counselor: User, module: str = "what_is_sud") -> Ps
     return made
 
 
+def family_link(client: User, guest: User | None = None, relationship: str = "sister"
+                ) -> FamilyLink:
+    """A family link of this client (an accepted invitation when ``guest`` is given)."""
+    now = clock.now()
+    invitation = Invitation(
+        clinic_id=client.clinic_id, email=guest.email if guest else f"{uuid4().hex[:8]}@ex.test",
+        role=Role.FAMILY, display_name=guest.display_name if guest else "Kin",
+        token_hash=uuid4().hex + uuid4().hex, invited_by_id=client.id, created_at=now,
+        expires_at=now + timedelta(days=7), accepted_at=now if guest else None,
+        user_id=guest.id if guest else None)
+    db.session.add(invitation)
+    db.session.flush()
+    link = FamilyLink(client_id=client.id, invitation_id=invitation.id,
+                      relationship=relationship, created_at=now)
+    db.session.add(link)
+    db.session.commit()
+    return link
+
+
 def matrix_care(made: dict[str, User], others: dict[str, User]) -> tuple[dict[str, Any],
                                                                          dict[str, Any]]:
     """Path values for the authorisation matrix: the first client's records, and the other's."""
@@ -44,6 +72,7 @@ def matrix_care(made: dict[str, User], others: dict[str, User]) -> tuple[dict[st
         client = people["client"]
         enrollment = db.session.query(Enrollment).filter_by(client_id=client.id).one()
         return {"program": enrollment.program_id, "consent": consent(client).id,
-                "assignment": assignment(client, people["counselor"]).id}
+                "assignment": assignment(client, people["counselor"]).id,
+                "family_link": family_link(client).id}
 
     return of(made), of(others)

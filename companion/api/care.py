@@ -10,7 +10,7 @@ from uuid import UUID
 from flask import Response, current_app, json, request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from companion import policy
+from companion import policy, realtime
 from companion.api import api
 from companion.api.guards import audit_access, authorize, me, subject, writer
 from companion.api.pagination import PageQuery, page
@@ -21,6 +21,8 @@ from companion.extensions import db
 from companion.models import (
     CONSENT_CATEGORIES,
     Consent,
+    FamilyLink,
+    Invitation,
     Program,
     PsychoedAssignment,
     Role,
@@ -31,7 +33,8 @@ from companion.services import accounts, consents, disclosure, export, psychoed,
 from companion.services.selfcare import body_hash
 
 Behaviour = Literal["attendance", "checkin", "negative_test"]
-Category = Literal["enrollment", "attendance", "checkins", "rewards", "psychoeducation"]
+Category = Literal["enrollment", "attendance", "checkins", "rewards", "psychoeducation",
+                   "family_sessions"]
 assert set(Category.__args__) == set(CONSENT_CATEGORIES)  # type: ignore[attr-defined]
 assert set(Behaviour.__args__) == set(BEHAVIOURS)  # type: ignore[attr-defined]
 
@@ -303,12 +306,29 @@ def list_family(query: ClientPageQuery) -> dict[str, Any]:
                         lambda pair: consents.link_json(*pair))
 
 
+@registry.route(api, "/family/<int:link_id>/end", "POST", tag="consents",
+                summary="End a family link (they no longer join your family sessions)",
+                responses={200: FamilyMemberOut, 404: Problem})
+def end_family_link(link_id: int) -> dict[str, Any]:
+    link = db.session.get(FamilyLink, link_id)
+    if link is None:
+        raise ApiProblem(404, "Not found", "No such record, or not yours to see.")
+    authorize(policy.Action.WRITE_CLIENT_RECORD, link.client_id, hide=True)
+    consents.end_family_link(me(), link, request.remote_addr)
+    guest_id = consents.linked_user_id(link)
+    if guest_id is not None:
+        realtime.family_access_changed(guest_id)
+    invitation = db.session.get(Invitation, link.invitation_id)
+    assert invitation is not None
+    return consents.link_json(link, invitation)
+
+
 class ConsentBody(Strict):
     family_link_id: RecordId | None = Field(
         None, description="To whom, when it is a family member you invited")
     recipient_name: str = Field("", max_length=200,
                                 description="To whom (name; and organisation if any)")
-    categories: list[Category] = Field(min_length=1, max_length=5,
+    categories: list[Category] = Field(min_length=1, max_length=len(CONSENT_CATEGORIES),
                                        description="What may be disclosed")
     purpose: str = Field(min_length=3, max_length=500)
     expires_at: AwareDatetime = Field(description="Until when (the consent ends then at the "
@@ -375,7 +395,11 @@ def revoke_consent(consent_id: int) -> dict[str, Any]:
     if consent is None:
         raise ApiProblem(404, "Not found", "No such record, or not yours to see.")
     authorize(policy.Action.WRITE_CLIENT_RECORD, consent.client_id, hide=True)
-    return consents.consent_json(consents.revoke(me(), consent, request.remote_addr))
+    revoked = consents.consent_json(consents.revoke(me(), consent, request.remote_addr))
+    if consent.recipient_user_id is not None:
+        # A family member in a family session on this consent leaves the room now.
+        realtime.family_access_changed(consent.recipient_user_id)
+    return revoked
 
 
 class SharedClient(BaseModel):

@@ -1,19 +1,23 @@
-"""Sessions (group meetings and 1:1s) the caller takes part in."""
+"""Sessions (group meetings and 1:1s) the caller takes part in, and scheduling one."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from flask import request
+from pydantic import AwareDatetime, Field, StrictBool
 
-from companion import clock
+from companion import clock, policy
 from companion.api import api
 from companion.api.guards import me
 from companion.api.pagination import PageQuery, page_of_list
-from companion.api.schemas import SessionPage
+from companion.api.problems import ApiProblem, Problem, field_problem
+from companion.api.schemas import RecordId, SessionOut, SessionPage, Strict
 from companion.api.spec import registry
+from companion.extensions import db
+from companion.models import Group, Role, Session, User
 from companion.services import schedule
 
 
@@ -37,13 +41,77 @@ def list_sessions(query: SessionQuery) -> dict[str, Any]:
         window = (datetime.combine(first, time(0), tzinfo=zone),
                   datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone))
     joinable = schedule.joinable_sessions(me(), now, window)
-    return page_of_list(joinable, query, lambda item: {
-        "id": item.session.id,
-        "kind": item.session.kind.value,
-        "title": item.session.title,
-        "starts_at": item.session.starts_at.isoformat(),
-        "ends_at": item.session.ends_at.isoformat(),
-        "state": item.session.state(now),
-        "counselor": item.session.counselor.display_name,
-        "role": item.role,
-    })
+    return page_of_list(joinable, query, lambda item: _session_json(item.session, item.role, now))
+
+
+def _session_json(session: Session, role: str, now: datetime) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "kind": session.kind.value,
+        "title": session.title,
+        "starts_at": session.starts_at.isoformat(),
+        "ends_at": session.ends_at.isoformat(),
+        "state": session.state(now),
+        "counselor": session.counselor.display_name,
+        "role": role,
+        "family": session.family,
+    }
+
+
+# A session is scheduled at most this far ahead (and an absurd date never reaches the database).
+SCHEDULE_AHEAD = timedelta(days=366)
+
+
+class SessionBody(Strict):
+    client_id: RecordId | None = Field(
+        None, description="A 1:1 with this client (one you treat); or give group_id")
+    group_id: RecordId | None = Field(
+        None, description="A session of this group (one you lead or co-lead); or give client_id")
+    title: str = Field("", max_length=200,
+                       description="Default: the group's name, or Individual / Family session")
+    starts_at: AwareDatetime = Field(description="When it starts (the room opens 15 minutes "
+                                                 "before)")
+    duration_minutes: int = Field(60, ge=15, le=600)
+    family: StrictBool = Field(False, description=(
+        "A family session: family members a client of it invited may join (waiting room, "
+        "admitted by staff) while that client's consent for family sessions is in force"))
+
+
+@registry.route(
+    api, "/sessions", "POST", body=SessionBody, tag="sessions",
+    summary="Schedule a session (counselor): a 1:1 with a client, or one of a group's",
+    responses={201: SessionOut, 403: Problem, 404: Problem, 409: Problem},
+)
+def create_session(body: SessionBody) -> tuple[dict[str, Any], int]:
+    if me().role != Role.COUNSELOR:
+        raise ApiProblem(403, "Not allowed", "Only counselors schedule sessions.")
+    if (body.client_id is None) == (body.group_id is None):
+        raise field_problem("client_id", "Name the client (a 1:1) or the group, one of them.")
+    now = clock.now()
+    starts_at = body.starts_at.astimezone(UTC)
+    if starts_at > now + SCHEDULE_AHEAD:
+        raise field_problem("starts_at", "At most a year ahead.")
+    if starts_at + timedelta(minutes=body.duration_minutes) <= now:
+        raise field_problem("starts_at", "That session would be over already.")
+    group = client = None
+    if body.group_id is not None:
+        group = db.session.get(Group, body.group_id)
+        if group is None or not policy.can(me(), policy.Action.SCHEDULE_SESSION, group):
+            raise ApiProblem(404, "Not found", "No such group, or not one you lead.",
+                             [{"field": "group_id", "message": "not a group you lead"}])
+    else:
+        assert body.client_id is not None
+        client = db.session.get(User, body.client_id)
+        if client is None or client.role != Role.CLIENT or not policy.can(
+                me(), policy.Action.SCHEDULE_SESSION, client.id):
+            raise ApiProblem(404, "Not found", "No such client, or not one you treat.",
+                             [{"field": "client_id", "message": "not a client you treat"}])
+    try:
+        session = schedule.schedule_session(
+            me(), client=client, group=group, title=body.title, starts_at=starts_at,
+            minutes=body.duration_minutes, family=body.family, ip=request.remote_addr)
+    except schedule.ScheduleError as error:
+        raise ApiProblem(error.status, "Conflict" if error.status == 409 else "Invalid request",
+                         error.message, [{"field": error.field, "message": error.message}]
+                         ) from None
+    return _session_json(session, "staff", now), 201

@@ -20,7 +20,13 @@ CONSENT_CATEGORIES = {
     "checkins": "Whether I did my daily check-ins (not what I wrote)",
     "rewards": "My reward points and prizes",
     "psychoeducation": "Which education modules I completed",
+    # Not information shown in the app, but a disclosure all the same: joining a family session
+    # tells this person I am in treatment, and they hear what is said there.
+    "family_sessions": "Joining my family sessions (live, with my counselor), where they "
+                       "hear what is said",
 }
+# The category that lets a family member join the client's family sessions (policy.py).
+FAMILY_SESSIONS = "family_sessions"
 
 
 class FamilyLink(Base):

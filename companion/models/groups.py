@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from companion.models.base import Base
@@ -95,6 +95,9 @@ class Session(Base):
     # Room state: a locked room admits nobody new; last_seq numbers its stored events.
     locked: Mapped[bool] = mapped_column(default=False)
     last_seq: Mapped[int] = mapped_column(default=0)
+    # A family session: family members a client of it invited may join, while that client's
+    # Part 2 consent (category "family_sessions") is in force (policy.session_role).
+    family: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     group: Mapped[Group | None] = relationship()
     counselor: Mapped[User] = relationship(foreign_keys=[counselor_id])

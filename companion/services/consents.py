@@ -77,6 +77,22 @@ def invite_family(client: User, email: str, display_name: str, relationship: str
     return link, issued
 
 
+def end_family_link(client: User, link: FamilyLink, ip: str | None) -> FamilyLink:
+    """The client ends a family link: the person keeps their account but no longer joins the
+    client's family sessions (the caller then expels them from rooms: realtime)."""
+    if link.ended_at is None:
+        link.ended_at = clock.now()
+        audit.record(client, "end", "family_link", link.id, subject_id=client.id, ip=ip)
+        db.session.commit()
+    return link
+
+
+def linked_user_id(link: FamilyLink) -> int | None:
+    """The family member's account behind a link (None until they accepted)."""
+    invitation = db.session.get(Invitation, link.invitation_id)
+    return invitation.user_id if invitation is not None else None
+
+
 def family_of(client_id: int) -> list[tuple[FamilyLink, Invitation]]:
     rows = db.session.execute(
         select(FamilyLink, Invitation).join(Invitation, Invitation.id == FamilyLink.invitation_id)

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from companion import clock
 from companion.extensions import db
-from companion.models import CheckIn, Enrollment, PsychoedAssignment, User
-from companion.services import attendance, psychoed, rewards
+from companion.models import CheckIn, Enrollment, PsychoedAssignment, Session, User
+from companion.services import attendance, psychoed, rewards, schedule
 
 
 def disclose(client: User, category: str) -> dict[str, Any]:
@@ -24,6 +24,7 @@ def disclose(client: User, category: str) -> dict[str, Any]:
         "checkins": _checkins,
         "rewards": _rewards,
         "psychoeducation": _psychoeducation,
+        "family_sessions": _family_sessions,
     }[category](client)
 
 
@@ -61,6 +62,15 @@ def _checkins(client: User) -> dict[str, Any]:
 def _rewards(client: User) -> dict[str, Any]:
     summary = rewards.summary(client)
     return {"points_total": summary["points_total"], "prizes": summary["prizes"]}
+
+
+def _family_sessions(client: User) -> dict[str, Any]:
+    """The client's family sessions still to come: what the guest may join (GET /sessions)."""
+    now = clock.now()
+    sessions = schedule.family_sessions_of([client.id], (Session.ends_at > now)
+                                           & Session.ended_at.is_(None))
+    return {"upcoming": [{"id": s.id, "title": s.title, "starts_at": s.starts_at.isoformat(),
+                          "ends_at": s.ends_at.isoformat()} for s in sessions]}
 
 
 def _psychoeducation(client: User) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -25,7 +26,7 @@ from companion.models import (
 @dataclass
 class Joinable:
     session: Session
-    role: str  # "staff" or "client"
+    role: str  # "staff", "client" or "family"
 
 
 def joinable_sessions(
@@ -38,6 +39,8 @@ def joinable_sessions(
         when = (Session.ends_at > now) & Session.ended_at.is_(None)
     else:
         when = (Session.starts_at >= window[0]) & (Session.starts_at < window[1])
+    if user.role == Role.FAMILY:
+        return _family_joinable(user, when)
     stmt = (
         select(Session)
         .where(when)
@@ -66,6 +69,72 @@ def joinable_sessions(
             role = "client" if in_group_as == GroupRole.CLIENT else "staff"
         out.append(Joinable(session, role))
     return out
+
+
+def family_sessions_of(client_ids: list[int], when: Any) -> list[Session]:
+    """Family sessions of these clients (their 1:1s, their groups' sessions), soonest first."""
+    groups = select(GroupMember.group_id).where(GroupMember.user_id.in_(client_ids),
+                                                GroupMember.role == GroupRole.CLIENT)
+    return list(db.session.scalars(
+        select(Session).where(when, Session.family.is_(True),
+                              or_(Session.client_id.in_(client_ids),
+                                  Session.group_id.in_(groups)))
+        .order_by(Session.starts_at, Session.id)))
+
+
+def _family_joinable(guest: User, when: Any) -> list[Joinable]:
+    """A family member's list: only family sessions they may join now (the same rule as the
+    room: an open link to a client of it and that client's consent in force)."""
+    from companion import policy
+    from companion.services.consents import clients_of
+
+    linked = sorted(set(clients_of(guest)))
+    if not linked:
+        return []
+    return [Joinable(s, "family") for s in family_sessions_of(linked, when)
+            if policy.family_guest_of(guest, s) is not None]
+
+
+class ScheduleError(Exception):
+    def __init__(self, status: int, field: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.field = field
+        self.message = message
+
+
+def schedule_session(counselor: User, *, client: User | None, group: Group | None, title: str,
+                     starts_at: datetime, minutes: int, family: bool,
+                     ip: str | None) -> Session:
+    """A counselor schedules one session: a 1:1 with a client or one of a group's (the caller
+    has checked SCHEDULE_SESSION). ``family`` opens it to the clients' family members."""
+    from companion.services import audit, rewards
+
+    if group is not None:
+        program_id = group.program_id
+        default_title = group.name
+    else:
+        assert client is not None
+        program = rewards.client_program(client.id)
+        if program is None:
+            raise ScheduleError(409, "client_id", "That client is not enrolled in a program.")
+        program_id = program.id
+        default_title = "Family session" if family else "Individual session"
+    session = Session(
+        program_id=program_id,
+        kind=SessionKind.GROUP if group is not None else SessionKind.INDIVIDUAL,
+        group_id=group.id if group is not None else None,
+        counselor_id=counselor.id,
+        client_id=client.id if client is not None else None,
+        title=title.strip() or default_title,
+        starts_at=starts_at, ends_at=starts_at + timedelta(minutes=minutes), family=family,
+    )
+    db.session.add(session)
+    db.session.flush()
+    audit.record(counselor, "create", "session", session.id,
+                 subject_id=client.id if client is not None else None, ip=ip)
+    db.session.commit()
+    return session
 
 
 def occurrences(group: Group, start: date, days: int) -> list[tuple[datetime, datetime]]:

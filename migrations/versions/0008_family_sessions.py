@@ -17,8 +17,12 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Existing sessions are not family sessions; the server default fills them on both engines.
+    with op.batch_alter_table('care_session', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('family', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('care_session', schema=None) as batch_op:
+        batch_op.drop_column('family')

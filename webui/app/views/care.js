@@ -262,7 +262,13 @@ export async function consentsView(me) {
     h('div', { class: 'card' }, h('h2', {}, 'Your family members'), family.items.length
       ? h('ul', { class: 'list' }, family.items.map((f) => h('li', { class: 'row' },
         h('span', {}, f.display_name, f.relationship ? h('span', { class: 'muted' }, ` (${f.relationship})`) : ''),
-        h('span', { class: 'tag' }, f.state))))
+        h('span', { class: 'tag' }, f.state),
+        // Ending the link stops their family sessions at once (consents stay yours to revoke).
+        f.state === 'accepted' ? h('button', { type: 'button', class: 'link', onclick: async (ev) => {
+          if (!window.confirm(`End the link with ${f.display_name}? They can no longer join your family sessions.`)) return;
+          ev.target.disabled = true;
+          try { await post(`/api/v1/family/${f.id}/end`); page.replaceWith(await consentsView(me)); } catch (err) { ev.target.disabled = false; window.alert(err.message); }
+        } }, `End link with ${f.display_name}`) : null)))
       : h('p', { class: 'muted' }, 'No one yet.'))));
 
   // A new consent: every element 42 CFR §2.31 asks for.
@@ -351,6 +357,9 @@ const CATEGORY_VIEW = {
   checkins: (d) => [`Checked in on ${d.days_checked_in.length} of the last 14 days`],
   rewards: (d) => [`${d.points_total} points`, ...Object.entries(d.prizes).filter(([t, n]) => n && t !== 'good_job').map(([t, n]) => `${n} ${PRIZE_TEXT[t]}`)],
   psychoeducation: (d) => (d.completed.length ? d.completed.map((c) => `Read "${c.title}"`) : ['No modules completed yet']),
+  family_sessions: (d) => [d.upcoming.length
+    ? `You may join their family sessions: ${d.upcoming.length} coming up (see "Your family sessions")`
+    : 'You may join their family sessions; none is scheduled at the moment'],
 };
 
 export async function familyHome() {

@@ -11,24 +11,25 @@ export async function homeView(me) {
   const page = h('section', {}, h('h1', {}, `Hello, ${me.display_name}`));
   const parts = {
     client: clientHome, counselor: counselorHome, peer_supporter: peerHome, admin: adminHome,
-    family: familyHome,
+    family: familyGuestHome,
   }[me.role];
   page.dataset.role = me.role;
   page.append(...await parts(me));
   return page;
 }
 
-async function sessionsCard(me, title) {
+async function sessionsCard(me, title, empty = 'Nothing scheduled in the next two weeks.') {
   const card = h('div', { class: 'card' }, h('h2', {}, title));
   try {
     const { items } = await get('/api/v1/sessions?limit=10');
     if (!items.length) {
-      card.append(h('p', { class: 'muted' }, 'Nothing scheduled in the next two weeks.'));
+      card.append(h('p', { class: 'muted' }, empty));
       return card;
     }
     card.append(h('ul', { class: 'list' }, items.map((s) => h('li', {},
       h('div', { class: 'row' },
-        h('span', {}, h('strong', {}, s.title), ' ', h('span', { class: 'muted' }, `with ${s.counselor}`)),
+        h('span', {}, h('strong', {}, s.title), ' ', h('span', { class: 'muted' }, `with ${s.counselor}`),
+          s.family && s.role !== 'family' ? [' ', h('span', { class: 'tag' }, 'family')] : null),
         h('span', { class: s.state === 'in_progress' ? 'tag live' : 'tag' }, STATE_TEXT[s.state])),
       h('div', { class: 'muted' }, `${formatWhen(s.starts_at, me.timezone)} – ${formatWhen(s.ends_at, me.timezone)}`),
       (s.state === 'open' || s.state === 'in_progress')
@@ -69,7 +70,71 @@ async function measuresDueCard() {
 
 async function counselorHome(me) {
   const { dashboardCard } = await import('./dashboard.js');
-  return Promise.all([alertsCard(me), dashboardCard(me), sessionsCard(me, 'Your groups and sessions')]);
+  const parts = await Promise.all([alertsCard(me), dashboardCard(me),
+    sessionsCard(me, 'Your groups and sessions'), scheduleCard(me)]);
+  // A newly scheduled session shows in the list at once.
+  parts[3].addEventListener('scheduled', async () => {
+    const fresh = await sessionsCard(me, 'Your groups and sessions');
+    parts[2].replaceWith(fresh);
+    parts[2] = fresh;
+  });
+  return parts;
+}
+
+// A local date-time for <input type="datetime-local">: now, to the minute, on this device.
+function localNow() {
+  const d = new Date();
+  d.setSeconds(0, 0);
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+}
+
+// Counselor: schedule a 1:1 (or family) session with a client of their caseload.
+async function scheduleCard(me) {
+  const { items: clients } = await get('/api/v1/caseload?limit=200').catch(() => ({ items: [] }));
+  const result = h('div', { role: 'status', 'aria-live': 'polite' });
+  const form = h('form', { class: 'card', novalidate: true },
+    h('h2', {}, 'Schedule a session'),
+    field('With', { name: 'client_id', tag: 'select', options: clients.map((c) => [String(c.id), c.display_name]) }),
+    field('Title (optional)', { name: 'title', maxlength: 200 }),
+    field('Starts (your device\'s time)', { name: 'starts_at', type: 'datetime-local', required: true, value: localNow() }),
+    field('Length in minutes', { name: 'duration_minutes', type: 'number', min: 15, max: 600, step: 5, value: 60, inputmode: 'numeric' }),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'family', id: 'f-family', 'aria-describedby': 'f-family-help' }),
+      'Family session'),
+    h('p', { class: 'muted', id: 'f-family-help' }, 'Family members the client invited may join, only while the client\'s consent for family sessions is in force. They are admitted from the waiting room like anyone.'),
+    h('p', { class: 'field-error', id: 'f-family-error' }),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit' }, 'Schedule')),
+    result);
+  if (!clients.length) form.querySelector('button[type="submit"]').disabled = true;
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearProblem(form);
+    result.replaceChildren();
+    const when = form.starts_at.value ? new Date(form.starts_at.value) : null;
+    if (!when) { showProblem(form, { detail: 'Say when it starts.', errors: [{ field: 'starts_at', message: 'required' }] }); return; }
+    try {
+      const made = await post('/api/v1/sessions', {
+        client_id: Number(form.client_id.value),
+        title: form.title.value,
+        starts_at: when.toISOString(),
+        duration_minutes: Number(form.duration_minutes.value),
+        family: form.family.checked,
+      });
+      result.append(h('p', { class: 'success' }, `Scheduled: ${made.title}, ${formatWhen(made.starts_at, me.timezone)}${made.family ? ' (family session)' : ''}.`));
+      form.title.value = '';
+      form.family.checked = false;
+      form.dispatchEvent(new Event('scheduled'));
+    } catch (err) {
+      showProblem(form, err instanceof ApiError ? err.problem : { detail: String(err) });
+    }
+  });
+  return form;
+}
+
+// A family member: their family sessions (Join opens the same room clients use), then what the
+// client shares and education.
+async function familyGuestHome(me) {
+  const [intro, ...rest] = await familyHome(me);
+  return [intro, await sessionsCard(me, 'Your family sessions', 'No family session is open to you at the moment.'), ...rest];
 }
 
 async function peerHome(me) {
