@@ -87,3 +87,21 @@ def test_spawned_workers_start_and_stop() -> None:
     finally:
         workers.stop()
     assert not workers.workers[0].alive()
+
+
+def test_rooms_spread_over_spawned_workers() -> None:
+    """``companion serve --media-workers 2``: 3 rooms land 2 + 1 on the two workers (fewest rooms
+    first), and a closed room's place is reused."""
+    workers = spawn_workers(2)
+    pool = MediaPool(workers.addresses, ping_interval=0.5)
+    try:
+        assert pool.check() == []
+        keys = [pool.worker_key_for(f"session:{i}") for i in range(3)]
+        assert sorted(keys.count(k) for k in set(keys)) == [1, 2]
+        assert set(keys) == {f"{h}:{p}" for h, p in workers.addresses}
+        assert pool.worker_key_for("session:0") == keys[0]  # pinned
+        pool.hooks().closed(1)  # session 1 ends: its worker has room again
+        assert pool.worker_key_for("session:9") == keys[1]
+    finally:
+        pool.stop()
+        workers.stop()

@@ -225,3 +225,84 @@ def test_pool_pins_rooms_and_spreads_them() -> None:
     assert pool._move_rooms_of_dead() == ["session:1"]
     assert pool.worker_key_for("session:1") != first
     pool.stop()
+
+
+# ---------------------------------------------------------------- consent freshness (RFC 7675)
+class _Pair:
+    remote_addr = ("127.0.0.1", 9)
+
+    def __init__(self, answers: list[bool]) -> None:
+        self.answers = answers
+        self.retransmissions: list[int | None] = []
+        self.protocol = self
+
+    async def request(self, request, addr, integrity_key=None, retransmissions=None):
+        from aioice import stun
+
+        self.retransmissions.append(retransmissions)
+        if self.answers.pop(0) if self.answers else False:
+            return object(), addr
+        raise stun.TransactionTimeout()
+
+
+class _Connection:
+    remote_password = "pw"
+
+    def __init__(self, answers: list[bool]) -> None:
+        self.pair = _Pair(answers)
+        self._nominated = {1: self.pair}
+        self._query_consent_task = object()
+        self.closed = False
+
+    def build_request(self, pair, nominate=False):
+        return object()
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+def _run_consent(conn: _Connection, seconds: float) -> None:
+    import asyncio
+
+    from companion.media import consent
+
+    async def go() -> None:
+        task = asyncio.ensure_future(consent.query_consent(conn))
+        await asyncio.sleep(seconds)
+        task.cancel()
+
+    asyncio.run(go())
+
+
+def test_consent_survives_late_answers_and_expires_after_silence(monkeypatch) -> None:
+    from companion.media import consent
+
+    monkeypatch.setattr(consent, "INTERVAL", 0.01)
+    monkeypatch.setattr(consent, "EXPIRY", 0.2)
+    # unanswered checks for less than the expiry, then answers: still connected
+    flaky = _Connection([False] * 5 + [True] * 100)
+    _run_consent(flaky, 0.3)
+    assert not flaky.closed
+    assert set(flaky.pair.retransmissions) == {consent.RETRANSMISSIONS}  # checks retransmit
+    # nothing answered for longer than the expiry: consent expires, the connection closes
+    silent = _Connection([])
+    _run_consent(silent, 0.5)
+    assert silent.closed and silent._query_consent_task is None
+
+
+def test_worker_installs_rfc7675_consent() -> None:
+    import aioice.ice
+
+    from companion.media import consent
+    from companion.media.worker import MediaWorker
+
+    MediaWorker()
+    assert aioice.ice.Connection.query_consent is consent.query_consent
+
+
+def test_default_worker_count_is_one_per_usable_core() -> None:
+    import os
+
+    from companion.media.process import default_worker_count
+
+    assert default_worker_count() == len(os.sched_getaffinity(0))

@@ -12,8 +12,9 @@ Run inside bench/media/run.sh's private network namespace. Cases (each one a fre
             (the same PatternTrack, VP8 320x180@15 capped at 256 kb/s); per forwarded stream
             both all-in (CPU / 24 streams at K=4) and marginal ((K4 - K1) / 18);
   delay     a click through each server vs the same two peers connected directly;
-  capacity  our worker alone: 3 groups of 12, standard profile (audio + video + 4 slots),
-            pre-encoded client media; frames delivered / expected, gaps, worker CPU.
+  capacity  ours alone (bench/media/capacity.py): 3 rooms of 12, standard profile (audio +
+            video + 4 slots), on `spawn_workers(W)` with rooms placed by `MediaPool`; clients
+            send pre-encoded media and count frames at the RTP level; per-room report.
 
 Server CPU is utime+stime from /proc/<pid>/stat over the measurement window; the clients'
 CPU (they share the machine) and everything else's ("other") are reported next to it, with the
@@ -321,20 +322,6 @@ def table(results: list[dict[str, Any]]) -> str:
         j = d.get("janus", {}).get("added_ms")
         row("audio delay the server adds (click, median, vs direct)", o, j, None,
             list(d.values()), unit="ms")
-    for r in results:
-        if r["case"].startswith("full-"):
-            lines.append("")
-            lines.append(
-                f"capacity {r['groups']}x{r['n']} standard, {r['talkers_per_group']} talking per "
-                f"group, {r['workers']} worker(s): workers {r['server_cpu_pct']}% core, "
-                f"audio frames min {r.get('audio_frames_min')}/{r.get('audio_frames_expected')} "
-                f"(total {r.get('audio_frames_total')}/"
-                f"{r.get('audio_frames_expected', 0) * r.get('audio_tracks', 0)}), "
-                f"gaps>60ms {r.get('audio_gaps_over_60ms')}, worker underruns "
-                f"{r['worker_underruns']}, video frames min {r.get('video_frames_min')}/"
-                f"{r.get('video_frames_expected')} (total {r.get('video_frames_total')}/"
-                f"{r.get('video_frames_expected', 0) * r.get('video_tracks', 0)}), clients "
-                f"{r['client_cpu_pct']}% core, other {r['other_cpu_pct']}%, load {r['loadavg']}")
     return "\n".join(lines)
 
 
@@ -349,9 +336,10 @@ def main() -> None:
     p.add_argument("--delay-seconds", type=float, default=10)
     p.add_argument("--capacity-groups", type=int, default=3)
     p.add_argument("--capacity-n", type=int, default=12)
+    p.add_argument("--capacity-duration", type=float, default=60)
     p.add_argument("--capacity-workers", default="1,2",
                    help="worker processes for the capacity run (one run per value)")
-    p.add_argument("--capacity-talkers", default="1,12",
+    p.add_argument("--capacity-talkers", default="1",
                    help="participants talking per group (one run per value)")
     p.add_argument("--no-janus", action="store_true")
     p.add_argument("--out", default=None, help="append the JSON lines to this file")
@@ -386,11 +374,19 @@ def main() -> None:
         for res in run_delay(a):
             record(res)
     if "capacity" in cases:
+        import capacity
+
         for workers in map(int, a.capacity_workers.split(",")):
             for talkers in map(int, a.capacity_talkers.split(",")):
-                record(run_ours("full", a.capacity_groups, a.capacity_n, 4, a, workers=workers,
-                                talkers=talkers))
+                res = capacity.run_capacity(
+                    a.capacity_groups, a.capacity_n, workers, talkers, a.capacity_duration,
+                    a.warmup, a.procs, a.complexity)
+                record(res)
+                log(capacity.summary(res))
     print(table(results), flush=True)
+    for res in results:
+        if res["case"].startswith("capacity-"):
+            print(capacity.summary(res), flush=True)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import contextlib
 import fractions
 import importlib.util
 import json
+import logging
 import os
 import sys
 import time
@@ -61,15 +62,13 @@ from aiortc import (  # noqa: E402
 from aiortc.mediastreams import MediaStreamError  # noqa: E402
 from aiortc.rtcconfiguration import RTCBundlePolicy  # noqa: E402
 
+from companion.media import consent  # noqa: E402
 from companion.media.client import MediaClient  # noqa: E402
 from companion.media.forward import (  # noqa: E402
     EncodedFrame,
     OpusPacker,
-    PassThroughJitterBuffer,
     Vp8Packer,
     install_packer,
-    set_audio_jitter_buffer,
-    tap_receiver,
 )
 
 # Janus's VideoRoom caps publishers with REMB at 256 kb/s (aiortc's floor is 250 kb/s); our
@@ -168,6 +167,29 @@ class LoopTrack(MediaStreamTrack):
 
 
 # ---------------------------------------------------------------- peers
+class ConsentCounter(logging.Handler):
+    """Counts aioice's "Consent to send expired" (RFC 7675: no answer to 6 checks in a row)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.expired = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "onsent" in record.getMessage() and "expired" in record.getMessage():
+            self.expired += 1
+
+
+CONSENT = ConsentCounter()
+# Browsers check consent as RFC 7675 says (expiry 30 s after the last answer, retransmitted
+# checks); aioice's own checks give up on an answer later than 500 ms. The client peers here
+# stand in for browsers, so they use the same RFC 7675 checks as the worker.
+consent.install()
+logging.getLogger("aioice.ice").addHandler(CONSENT)
+logging.getLogger("aioice.ice").setLevel(logging.INFO)
+logging.getLogger("companion.media").addHandler(CONSENT)
+logging.getLogger("companion.media").setLevel(logging.INFO)
+
+
 class Load:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
@@ -180,6 +202,10 @@ class Load:
         self.measuring = False
         self.closing = False
         self.lost = 0  # connections that failed or closed before the end
+        self.peer_pcs: dict[str, RTCPeerConnection] = {}
+        self.lost_events: list[dict[str, Any]] = []
+        self.lag_max = 0.0  # this process's event-loop lag (is the load generator saturated?)
+        self.lag_over_100ms = 0
 
     def consume(self, track: MediaStreamTrack, key: str) -> None:
         """Count decoded frames; for audio also the peak sample (as the Janus harness does)."""
@@ -199,20 +225,23 @@ class Load:
         asyncio.ensure_future(run())
 
     def tap(self, receiver: Any, key: str, audio: bool) -> None:
-        """Count encoded frames without decoding them (capacity mode)."""
+        """Count frames at the RTP level (capacity mode): the receiver's whole packet path
+        (jitter buffer, NACK generator, REMB estimator, decoder queue) is replaced by a counter,
+        so the load generator spends its CPU on sending and SRTP only. A video frame is counted
+        at its last packet (RTP marker bit); an audio packet is one 20 ms frame."""
         self.counts[key] = 0
-        if audio:
-            set_audio_jitter_buffer(receiver, PassThroughJitterBuffer())
 
-        def sink(codec: Any, frame: Any) -> None:
-            self.counts[key] += 1
+        async def handle(packet: Any, arrival_time_ms: int = 0) -> None:
             if audio:
+                self.counts[key] += 1
                 now = time.monotonic()
                 if self.measuring and now - self.last.get(key, now) > 0.060:
                     self.gaps[key] = self.gaps.get(key, 0) + 1
                 self.last[key] = now
+            elif packet.marker:
+                self.counts[key] += 1
 
-        tap_receiver(receiver, sink)
+        receiver._handle_rtp_packet = handle
 
     async def peer(self, client: MediaClient, room: str, idx: int, loops: dict[str, Any]) -> None:
         talking = idx < self.spec.get("talkers", 10**6)
@@ -220,6 +249,7 @@ class Load:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[],
                                                 bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.pcs.append(pc)
+        self.peer_pcs[f"{room}/p{idx}"] = pc
         freq = 200 + 50 * (idx % 17)
         tag = f"{room}/p{idx}"
         if mode == "audio":
@@ -251,7 +281,11 @@ class Load:
         def on_state() -> None:
             if pc.connectionState in ("failed", "closed") and not self.closing:
                 self.lost += 1
-                print(f"{tag}: connection {pc.connectionState}", file=sys.stderr, flush=True)
+                self.lost_events.append({"peer": tag, "state": pc.connectionState,
+                                         "ice": pc.iceConnectionState,
+                                         "measuring": self.measuring, "t": time.time()})
+                print(f"{tag}: connection {pc.connectionState} (ice {pc.iceConnectionState})",
+                      file=sys.stderr, flush=True)
 
         await pc.setLocalDescription(await pc.createOffer())
         if mode == "full":
@@ -263,6 +297,15 @@ class Load:
             client.request, "offer", room=room, peer=str(idx + 1), sdp=pc.localDescription.sdp,
             type="offer", profile=profile, timeout=60)
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+
+    async def watch_lag(self) -> None:
+        while True:
+            t = time.monotonic()
+            await asyncio.sleep(0.05)
+            lag = time.monotonic() - t - 0.05
+            if self.measuring:
+                self.lag_max = max(self.lag_max, lag)
+                self.lag_over_100ms += lag > 0.1
 
     async def sent(self) -> tuple[int, int]:
         pk = by = 0
@@ -281,6 +324,7 @@ class Load:
         async def readline() -> str:
             return (await loop.run_in_executor(None, sys.stdin.readline)).strip()
 
+        asyncio.ensure_future(self.watch_lag())
         loops: dict[str, Any] = {}
         if spec["mode"] == "full":
             freqs = sorted({200 + 50 * (p[1] % 17) for p in spec["peers"]})
@@ -293,12 +337,15 @@ class Load:
                 clients[host, port] = MediaClient(host, port)
             await self.peer(clients[host, port], room, idx, loops)
         t_end = time.time() + spec["setup_timeout"]
+        missing = 0
         while len(self.counts) < self.expect or min(self.counts.values()) < 1:
             if time.time() > t_end:
                 missing = self.expect - sum(v > 0 for v in self.counts.values())
-                raise RuntimeError(f"no media on {missing} of {self.expect} receive tracks")
+                if spec["mode"] != "full":
+                    raise RuntimeError(f"no media on {missing} of {self.expect} receive tracks")
+                break  # capacity: report what arrives rather than give up
             await asyncio.sleep(0.2)
-        out(ready=True)
+        out(ready=True, silent_tracks=missing)
         assert await readline() == "start"
         c0, cpu0, s0 = dict(self.counts), time.process_time(), await self.sent()
         self.peaks.clear()
@@ -307,8 +354,11 @@ class Load:
         assert await readline() == "stop"
         self.measuring = False
         c1, cpu1, s1 = dict(self.counts), time.process_time(), await self.sent()
+        connected = {tag: pc.connectionState == "connected" for tag, pc in self.peer_pcs.items()}
         out(frames={k: c1[k] - c0.get(k, 0) for k in c1}, peaks=self.peaks, gaps=self.gaps,
-            cpu_s=cpu1 - cpu0, lost=self.lost, sent_packets=s1[0] - s0[0], sent_bytes=s1[1] - s0[1])
+            cpu_s=cpu1 - cpu0, lost=self.lost, sent_packets=s1[0] - s0[0], sent_bytes=s1[1] - s0[1],
+            connected=connected, lost_events=self.lost_events, consent_expired=CONSENT.expired,
+            loop_lag_max_ms=round(self.lag_max * 1000, 1), loop_lag_over_100ms=self.lag_over_100ms)
         await readline()  # quit
         self.closing = True
         for pc in self.pcs:

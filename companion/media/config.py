@@ -13,12 +13,19 @@
 * ``COMPANION_MEDIA_CONNECT_TIMEOUT`` — seconds a new connection may take (default 30).
 * ``COMPANION_MEDIA_SECRET`` — when set, a client must present it before any other request.
 * ``COMPANION_MEDIA_HOST`` / ``COMPANION_MEDIA_PORT`` — where a worker listens (127.0.0.1:7990).
+* ``COMPANION_TURN_URLS``, ``COMPANION_TURN_SECRET``, ``COMPANION_TURN_TTL`` — a TURN relay
+  (coturn ``use-auth-secret``) for which the web process mints time-limited credentials per user
+  and per session (:func:`turn_credentials`), given to browsers by ``rtc_config`` only.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,6 +119,80 @@ class MediaConfig:
             raise MediaConfigError(f"bad media setting: {exc}") from exc
 
 
+DEFAULT_TURN_TTL = 4 * 3600  # covers a 3-hour IOP session that opens 15 minutes early
+MAX_TURN_TTL = 24 * 3600
+
+
+@dataclass(frozen=True)
+class TurnConfig:
+    """A TURN relay with coturn's REST-API credentials (``use-auth-secret``). ``repr`` hides
+    the secret, so a logged or raised config never shows it."""
+
+    urls: list[str]
+    secret: str = field(repr=False)
+    ttl: int = DEFAULT_TURN_TTL
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> TurnConfig | None:
+        """None when ``COMPANION_TURN_URLS`` is not set; an error when it is set without a
+        secret (or the other way round), or with something that is not a turn(s): URL."""
+        env = os.environ if env is None else env
+        raw_urls = env.get("COMPANION_TURN_URLS", "").strip()
+        secret = env.get("COMPANION_TURN_SECRET", "")
+        if not raw_urls:
+            if secret:
+                raise MediaConfigError("COMPANION_TURN_SECRET is set but COMPANION_TURN_URLS "
+                                       "is not")
+            return None
+        urls = [u.strip() for u in raw_urls.split(",") if u.strip()]
+        if not all(u.split(":", 1)[0] in ("turn", "turns") for u in urls):
+            raise MediaConfigError("COMPANION_TURN_URLS must be turn: or turns: URLs")
+        if len(secret) < 16:
+            raise MediaConfigError("COMPANION_TURN_SECRET must be set (at least 16 characters) "
+                                   "when COMPANION_TURN_URLS is")
+        try:
+            ttl = int(env.get("COMPANION_TURN_TTL", str(DEFAULT_TURN_TTL)))
+        except ValueError:
+            raise MediaConfigError("COMPANION_TURN_TTL must be a number of seconds") from None
+        if not 60 <= ttl <= MAX_TURN_TTL:
+            raise MediaConfigError(f"COMPANION_TURN_TTL must be 60 to {MAX_TURN_TTL} seconds")
+        return cls(urls, secret, ttl)
+
+    def user_ref(self, session_id: int, user_id: int) -> str:
+        """An opaque reference to (session, user) for the TURN username: the relay's logs do not
+        name anyone, and whoever holds the secret can recompute it to trace an allocation."""
+        mac = hmac.new(self.secret.encode(), f"companion-turn-ref:{session_id}:{user_id}".encode(),
+                       hashlib.sha256)
+        return mac.hexdigest()[:20]
+
+    def credentials(self, session_id: int, user_id: int,
+                    now: float | None = None) -> dict[str, Any]:
+        """An ``RTCIceServer`` with credentials valid for ``ttl`` seconds (coturn REST API):
+        username ``<expiry unix time>:<opaque ref>``, credential
+        ``base64(HMAC-SHA1(secret, username))``."""
+        expires = int(time.time() if now is None else now) + self.ttl
+        username = f"{expires}:{self.user_ref(session_id, user_id)}"
+        return {"urls": list(self.urls), "username": username,
+                "credential": turn_password(self.secret, username)}
+
+
+def turn_password(secret: str, username: str) -> str:
+    """coturn's ``use-auth-secret`` password: base64(HMAC-SHA1(static-auth-secret, username))."""
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
 def ice_servers_for_clients(env: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-    """The ICE servers the web process hands to browsers (``RTCPeerConnection({iceServers})``)."""
+    """The static ICE servers the web process hands to browsers (``COMPANION_ICE_SERVERS``)."""
     return parse_ice_servers((os.environ if env is None else env).get("COMPANION_ICE_SERVERS"))
+
+
+def ice_servers_for_session(session_id: int, user_id: int, env: Mapping[str, str] | None = None,
+                            now: float | None = None) -> list[dict[str, Any]]:
+    """What ``rtc_config`` gives one admitted person in one session: the static servers, then a
+    TURN server with credentials minted for them (when ``COMPANION_TURN_URLS`` is set)."""
+    servers = ice_servers_for_clients(env)
+    turn = TurnConfig.from_env(env)
+    if turn is not None:
+        servers.append(turn.credentials(session_id, user_id, now))
+    return servers

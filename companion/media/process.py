@@ -120,6 +120,19 @@ class WorkerProcesses:
             w.stop()
 
 
+def default_worker_count() -> int:
+    """``companion serve``'s embedded workers when not told: one per core this process may use.
+
+    A worker is one asyncio loop, so it uses at most one core; rooms are spread over the workers
+    by the pool (fewest rooms first). One group of 12 at the standard profile already takes a
+    quarter to a third of a core (docs/benchmarks.md, "Capacity"), so one worker per core."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, cores)
+
+
 def spawn_workers(count: int = 1, host: str = "127.0.0.1", base_port: int = 0,
                   env: Mapping[str, str] | None = None) -> WorkerProcesses:
     """Start ``count`` media workers (``companion serve --media-workers N``); they are stopped

@@ -45,7 +45,7 @@ from aiortc import sdp as aiortc_sdp
 from aiortc.codecs import h264, opus, vpx
 from aiortc.rtcconfiguration import RTCBundlePolicy
 
-from companion.media import PROFILES
+from companion.media import PROFILES, consent
 from companion.media.config import MediaConfig, default_host_addresses
 from companion.media.forward import (
     EncodedFrame,
@@ -364,7 +364,11 @@ class MediaWorker:
         self.audio_wait_count = 0
         self.audio_underruns = 0  # of peers that left
         self.opus_encodes = 0
+        self.ticks_late_100ms = 0  # mixer ticks that ran over 100 ms late (the loop lagged)
+        self.tick_lag_max = 0.0
+        self.peer_failures = 0
         install_codec_counters()
+        consent.install()  # RFC 7675 consent: a lagging loop does not hang up on everyone
         install_host_addresses(self.config.host_addresses or default_host_addresses())
 
     # -- lifecycle
@@ -405,11 +409,16 @@ class MediaWorker:
         next_at = loop.time()
         while True:
             next_at += TICK
+            scheduled = next_at
             delay = next_at - loop.time()
             if delay < -0.2:  # far behind (the machine stalled): skip, do not burst
                 next_at = loop.time()
                 delay = 0
             await asyncio.sleep(max(0.0, delay))
+            lag = loop.time() - scheduled
+            if lag > 0.1:
+                self.ticks_late_100ms += 1
+            self.tick_lag_max = max(self.tick_lag_max, lag)
             started = time.perf_counter()
             for room in list(self.rooms.values()):
                 try:
@@ -542,7 +551,10 @@ class MediaWorker:
                 "audio_wait_ms_sum": round(wait_sum * 1000, 3), "audio_wait_count": wait_count,
                 "tick_ms_sum": round(self.tick_sum * 1000, 3), "tick_count": self.tick_count,
                 "audio_underruns": self.audio_underruns + sum(p.playout.underruns for p in peers),
-                "opus_encodes": self.opus_encodes}
+                "opus_encodes": self.opus_encodes,
+                "ticks_late_100ms": self.ticks_late_100ms,
+                "tick_lag_max_ms": round(self.tick_lag_max * 1000, 1),
+                "peer_failures": self.peer_failures}
 
     async def offer(self, room: Room, uid: str, msg: dict[str, Any]) -> dict[str, Any]:
         sdp, kind = msg.get("sdp"), msg.get("type", "offer")
@@ -681,6 +693,8 @@ class MediaWorker:
         if peer.state == state:
             return
         peer.state = state
+        if state == "failed":
+            self.peer_failures += 1
         log.info("%s %s", peer.tag, state)
         self.emit({"event": "peer_state", "room": peer.room.id, "peer": peer.uid,
                    "state": state})

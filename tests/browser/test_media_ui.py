@@ -180,11 +180,13 @@ def test_two_people_see_and_hear_each_other_switch_to_audio_only_and_survive_a_w
         expect(people.get_by_role("listitem").filter(has_text="Alex")
                .get_by_text("audio only", exact=True)).to_be_visible(timeout=15000)
 
-        # The media worker dies: both are connected again within 10 seconds, by themselves.
+        # The media workers die (one per core by default): both are connected again within 10
+        # seconds, by themselves.
         pids = _media_worker_pids(live_server.process.pid)
-        assert len(pids) == 1, pids
+        assert len(pids) >= 1, pids
         pcs_before = [p.evaluate(INBOUND)["count"] for p in (counselor, alex)]
-        os.kill(pids[0], signal.SIGKILL)
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
         killed = time.monotonic()
         for page, before in zip((counselor, alex), pcs_before, strict=True):
             def again(s: Any, before: int = before) -> bool:  # a new connection, media flowing

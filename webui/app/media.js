@@ -206,6 +206,11 @@ export class Media {
     const profile = PROFILES[this.profile];
     if (profile.video) await this.openDevices(true);
     if (gen !== this.gen) return;
+    if (gen > 1) { // TURN credentials are time-limited: fetch fresh ones for every new offer
+      const config = await this.send('rtc_config');
+      if (config?.ok) this.iceServers = config.ice_servers || [];
+      if (gen !== this.gen) return;
+    }
     const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
     pc.addTransceiver(this.local?.getAudioTracks()[0] || 'audio', { direction: 'sendrecv' });
     const cam = profile.video ? this.local?.getVideoTracks().find((t) => t.readyState === 'live') : null;
