@@ -70,7 +70,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         cors_allowed_origins=settings["ALLOWED_ORIGINS"] or None,
         logger=False,
         engineio_logger=False,
+        # Each socket's events run in its own reader, in the order sent, instead of a new
+        # greenlet per event: a client's messages are stored in its order, and the spawn was
+        # a twentieth of the server's CPU at the clinic peak (docs/benchmarks.md).
+        async_handlers=False,
     )
+    from companion.realtime.transport import (
+        SocketAwareSessionInterface,
+        without_websocket_compression,
+    )
+
+    app.session_interface = SocketAwareSessionInterface()
+    if not settings["WEBSOCKET_COMPRESSION"]:
+        app.wsgi_app = without_websocket_compression(app.wsgi_app)  # type: ignore[method-assign,assignment]
     from companion import realtime  # noqa: F401  (Socket.IO handlers)
     from companion.api import handle_app_errors, health
     from companion.api.spec import RecordIdConverter

@@ -103,12 +103,18 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAIL_URL": env.get("COMPANION_MAIL_URL", ""),
         "MAIL_FROM": env.get("COMPANION_MAIL_FROM", "companion@localhost"),
         "LOGIN_LIMITS": env.get("COMPANION_LOGIN_LIMITS", "10 per 5 minutes"),
+        # Wrong second-factor codes per staff account, from any address (SECURITY.md).
+        "OTP_LIMITS": env.get("COMPANION_OTP_LIMITS", "20 per hour"),
+        # Encrypts staff's TOTP secrets at rest; derived from SECRET_KEY when not set.
+        "MFA_KEY": env.get("COMPANION_MFA_KEY", ""),
         "ALLOWED_ORIGINS": [
             o for o in env.get("COMPANION_ALLOWED_ORIGINS", "").split(",") if o.strip()
         ],
         "CRISIS_RESOURCES": DEFAULT_CRISIS_RESOURCES,
         # gevent measured best for Socket.IO fan-out (docs/benchmarks.md); tests use threading.
         "ASYNC_MODE": env.get("COMPANION_ASYNC_MODE", "gevent"),
+        # Per-message deflate on Socket.IO's WebSocket: off, see companion/realtime/transport.py.
+        "WEBSOCKET_COMPRESSION": env.get("COMPANION_WEBSOCKET_COMPRESSION", "0") == "1",
         # Meeting feeds (docs/meetings.md): fetch limits, and how often `serve` looks for
         # sources due a refresh (0: never; run `companion refresh-meetings` from cron instead).
         "MEETING_FEED_TIMEOUT": float(env.get("COMPANION_MEETING_FEED_TIMEOUT", "20")),

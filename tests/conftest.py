@@ -33,6 +33,9 @@ from companion.models import (
 from companion.services import accounts
 
 PASSWORD = "correct horse battery"
+# Every staff member World.user() makes has this second factor (TOTP); Auth.login types its
+# current code for them, so tests of other things log staff in as before.
+TOTP_SECRET = "TESTSTAFFTOTPSECRETTESTSTAFFTOTP"
 # argon2id at full cost is 50-450 ms per login on a busy 2-core box, and the suite logs in
 # hundreds of times: tests use the same algorithm with the smallest parameters.
 accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
@@ -154,11 +157,14 @@ class Auth:
         self.client = client
         self.csrf: str | None = None
 
-    def login(self, user_or_email: User | str, password: str = PASSWORD) -> Any:
+    def login(self, user_or_email: User | str, password: str = PASSWORD,
+              otp: str | None = None) -> Any:
         email = user_or_email if isinstance(user_or_email, str) else user_or_email.email
-        response = self.client.post(
-            "/api/v1/auth/login", json={"email": email, "password": password}
-        )
+        body = {"email": email, "password": password}
+        otp = otp if otp is not None else staff_code(email)
+        if otp is not None:
+            body["otp"] = otp
+        response = self.client.post("/api/v1/auth/login", json=body)
         if response.status_code == 200:
             self.csrf = response.get_json()["csrf_token"]
         return response
@@ -174,6 +180,45 @@ class Auth:
 
     def get(self, path: str, **kw: Any) -> Any:
         return self.client.get(path, **kw)
+
+
+def staff_code(email: str) -> str | None:
+    """A code that logs this staff member in now (None for clients, family, the unknown).
+
+    The server refuses a code of a step it saw used (replays): this takes the first step of the
+    accepted window (the one before now, now, the next) not used yet.
+    """
+    from sqlalchemy import select, update
+
+    from companion.extensions import db
+    from companion.services import mfa
+
+    email = accounts.normalise_email(email)
+    row = db.session.execute(
+        select(User.role, User.totp_secret, User.totp_last_step).where(User.email == email)
+    ).first()
+    secret = mfa.unseal(row.totp_secret) if row is not None else None
+    if row is None or secret is None or not mfa.required_for(row.role):
+        return None
+    now = clock.now().timestamp()
+    step = int(now) // mfa.STEP_SECONDS
+    # The step before only when the request cannot land two steps later.
+    first = step - 1 if now % mfa.STEP_SECONDS < mfa.STEP_SECONDS - 5 else step
+    for candidate in range(first, step + mfa.WINDOW + 1):
+        if row.totp_last_step is None or candidate > row.totp_last_step:
+            return mfa.code_for(secret, candidate)
+    # A test that logs one person in more often than that: the replay rule has its own tests.
+    db.session.execute(update(User).where(User.email == email).values(totp_last_step=None))
+    db.session.commit()
+    return mfa.code_for(secret, step)
+
+
+def invitation_code(client: FlaskClient, token: str) -> str:
+    """The code a staff invitee's authenticator app shows now, from the invitation page."""
+    from companion.services import mfa
+
+    preview = client.post("/api/v1/invitations/preview", json={"token": token}).get_json()
+    return mfa.code_for(preview["mfa"]["secret"], mfa.step_at(clock.now()))
 
 
 @pytest.fixture
@@ -211,6 +256,10 @@ class World:
             _HASH_CACHE[PASSWORD] = accounts.hash_password(PASSWORD)
         email = kw.pop("email", f"{role.value}-{uuid.uuid4().hex[:8]}@example.test")
         clinic_id = kw.pop("clinic_id", self.clinic.id)
+        from companion.services import mfa
+
+        if mfa.required_for(role):
+            kw.setdefault("totp_secret", mfa.seal(TOTP_SECRET))
         user = User(
             clinic_id=clinic_id, email=email, display_name=name or role.value.title(), role=role,
             password_hash=_HASH_CACHE[PASSWORD], timezone=self.program.timezone, **kw,

@@ -18,12 +18,17 @@ from companion.models import (
     UsedAnswer,
     User,
 )
+from companion.services.selfcare import client_zone
 
 
 def _common(client: User) -> dict[str, Any]:
+    """An hour ago, dated and offset in the client's own time zone, as the app records it."""
     at = clock.now() - timedelta(hours=1)
+    local = at.astimezone(client_zone(client))
+    offset = local.utcoffset() or timedelta(0)
     return {"id": str(uuid.uuid4()), "client_id": client.id, "occurred_at": at,
-            "utc_offset_minutes": 0, "local_date": at.date(), "body_hash": "0" * 64}
+            "utc_offset_minutes": int(offset.total_seconds() // 60),
+            "local_date": local.date(), "body_hash": "0" * 64}
 
 
 def checkin(client: User, **kw: Any) -> CheckIn:

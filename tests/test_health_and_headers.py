@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from companion import create_app
 from tests.conftest import _test_config
 
@@ -68,6 +70,30 @@ def test_shell_and_assets_are_served_locally(client):
         response = client.get(asset)
         assert response.status_code == 200, asset
         response.close()
+
+
+def test_service_worker_cache_is_named_by_the_release(client, monkeypatch, tmp_path):
+    """A changed client file gives the service worker a new cache name, so browsers drop last
+    release's shell instead of running its code once more."""
+    from companion import web
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "sw.js").write_text((web.WEBUI_PATH / "sw.js").read_text())
+    (tmp_path / "app" / "login.js").write_text("export const v = 1;")
+    monkeypatch.setattr(web, "WEBUI_PATH", tmp_path)
+
+    def cache_name() -> str:
+        web.shell_version.cache_clear()
+        body = client.get("/sw.js").get_data(as_text=True)
+        match = re.search(r"const CACHE = '(companion-shell-[0-9a-f]{16})'", body)
+        assert match, "the served worker names its cache by a digest"
+        return match.group(1)
+
+    first = cache_name()
+    assert cache_name() == first  # same files, same name
+    (tmp_path / "app" / "login.js").write_text("export const v = 2;")
+    assert cache_name() != first
+    web.shell_version.cache_clear()
 
 
 def test_nul_characters_are_refused_with_the_field_named(client, world, auth):

@@ -152,6 +152,40 @@ def test_peer_supporter_moderates(room):
     assert alex.emit("chat", session_id=sid, id="a", text="hi")["ok"]
 
 
+def test_refused_chats_name_the_reason_and_store_nothing(room):
+    """The chat path checks its rules in the statement that numbers the event: each refusal
+    still says why, and neither a row nor a sequence number is used up."""
+    from companion.extensions import db
+    from companion.models import Session
+
+    sid = room["session"].id
+    counselor = _join_admitted(room, room["counselor"])
+    alex = _join_admitted(room, room["clients"][0], counselor)
+    outsider = room["person"](room["outsider"])
+
+    def stored() -> tuple[int, int]:
+        db.session.expire_all()
+        return (db.session.get(Session, sid).last_seq,
+                db.session.query(RoomEvent).filter_by(session_id=sid, kind="chat").count())
+
+    before = stored()
+    assert outsider.emit("chat", session_id=sid, id="o", text="hi")["error"] == "forbidden"
+    assert alex.emit("chat", session_id=sid + 999, id="n", text="hi")["error"] == "not_found"
+    assert counselor.emit("mute", session_id=sid, user_id=room["clients"][0].id,
+                          what="chat")["ok"]
+    before = stored()
+    assert alex.emit("chat", session_id=sid, id="m", text="hi")["error"] == "muted"
+    assert stored() == before
+    counselor.emit("unmute", session_id=sid, user_id=room["clients"][0].id, what="chat")
+    # The session's end time passes with nobody pressing "end": chat stops all the same.
+    session = db.session.get(Session, sid)
+    session.ends_at = clock.now() - timedelta(seconds=1)
+    db.session.commit()
+    before = stored()
+    assert alex.emit("chat", session_id=sid, id="late", text="hi")["error"] == "ended"
+    assert stored() == before
+
+
 def test_invalid_payloads_get_clear_errors_and_do_not_crash(room):
     sid = room["session"].id
     counselor = _join_admitted(room, room["counselor"])

@@ -1,6 +1,8 @@
 // Service worker: keeps the app shell (and so the crisis lines) available offline.
 // Records are never cached here: API answers are no-store and always go to the network.
-const CACHE = 'companion-shell-v1';
+// The server fills in a digest of the client's files (companion/web.py), so each release
+// brings a new worker and a fresh cache.
+const CACHE = 'companion-shell-__SHELL_VERSION__';
 const SHELL = [
   '/', '/app/app.css', '/app/app.js', '/app/api.js', '/app/dom.js',
   '/app/views/login.js', '/app/views/invite.js', '/app/views/home.js',

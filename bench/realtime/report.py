@@ -12,6 +12,7 @@ from typing import Any
 
 P99_GOAL_MS = 50
 CPU_RATIO_GOAL = 2.0
+FLOOR = "flask-socketio floor"
 
 
 def _fmt(value: Any, unit: str = "") -> str:
@@ -26,6 +27,7 @@ def main() -> None:
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
     params = sys.argv[2] if len(sys.argv) > 2 else ""
     ref = next((r for r in rows if r["server"] == "node reference"), None)
+    floor = next((r for r in rows if r["server"] == FLOOR), None)
     print(f"\nRealtime bench ({params})\n")
     print("| server | joined | delivered / expected | p50 | p99 | max | ack p99 "
           "| server CPU | CPU per delivery | send-phase CPU per delivery | peak RSS |")
@@ -42,7 +44,7 @@ def main() -> None:
         )
     print()
     for r in rows:
-        if r["server"] == "node reference":
+        if r["server"] in ("node reference", FLOOR):
             continue
         extra = {k: r[k] for k in ("sent", "acked", "ack_errors", "out_of_order", "duplicates",
                                    "connect_errors", "join_failures", "join_timeouts",
@@ -59,6 +61,12 @@ def main() -> None:
             f"  vs node reference: p99 {p99_ratio:.1f}x, CPU per delivery {cpu_ratio:.1f}x, "
             f"delivered {100 * r['delivery_ratio']:.1f}% vs {100 * ref['delivery_ratio']:.1f}%"
         )
+        if floor is not None:
+            floor_cpu = max(0.1, floor["cpu_us_per_delivery"])
+            print(f"  vs the Flask-SocketIO floor: CPU per delivery "
+                  f"{r['cpu_us_per_delivery'] / floor_cpu:.1f}x (the floor itself: "
+                  f"{floor_cpu / max(0.1, ref['cpu_us_per_delivery']):.1f}x node, delivered "
+                  f"{100 * floor['delivery_ratio']:.1f}%, p99 {floor['p99_ms']} ms)")
         verdict = "MET" if delivered_ok and p99_ok and cpu_ok else "NOT MET"
         print(
             f"  goal (100% delivered, p99 < {P99_GOAL_MS} ms, CPU per delivery <= "

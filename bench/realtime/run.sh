@@ -12,7 +12,8 @@
 # a login that seed.py opens through the product's service with the cookie signed as the login
 # route signs it (600 argon2 checks take 2-7 minutes on a shared 2-core box); LOGIN_HTTP=all for
 # every user over HTTP, 0 for none;
-# REFERENCE=1 (also the Node reference server); DATABASE_URL=postgresql://... runs the product
+# REFERENCE=1 (also the Node reference server); FLOOR=1 (also the shared minimal Flask-SocketIO
+# server in gevent mode: the framework's own cost for the same fan-out); DATABASE_URL=postgresql://... runs the product
 # on its own `bench_realtime` database of that server (dropped and created; never another
 # database), else SQLite in a temporary instance folder. PROFILE=DIR writes a py-spy profile of
 # the server's send phase (collapsed stacks) to DIR; PYSPY names the py-spy binary.
@@ -23,7 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 shared=${SOCKETIO_REFERENCE:-$root/../shared/bench/socketio}
 C=${C:-600} R=${R:-50} RATE=${RATE:-1} DURATION=${DURATION:-15}
-MODES=${MODES:-gevent} LOGIN_HTTP=${LOGIN_HTTP:-50} REFERENCE=${REFERENCE:-1}
+MODES=${MODES:-gevent} LOGIN_HTTP=${LOGIN_HTTP:-50} REFERENCE=${REFERENCE:-1} FLOOR=${FLOOR:-1}
 TICK=$(getconf CLK_TCK)
 
 db_url=""
@@ -123,6 +124,21 @@ if [ "$REFERENCE" = 1 ]; then
   ref=$(tail -n1 "$work/reference.json")
   [ -n "$ref" ] || { echo "reference run failed:" >&2; cat "$work/reference.err" >&2; exit 1; }
   results+=("$(python3 -c 'import json, sys; d = json.loads(sys.argv[1]); d["server"] = "node reference"; print(json.dumps(d))' "$ref")")
+fi
+
+if [ "$FLOOR" = 1 ]; then
+  port=$(free_port)
+  # The framework's floor: the shared minimal Flask-SocketIO server (gevent, no login, no
+  # storage, no rules) doing the same fan-out, driven the same way. What the product spends
+  # above it is the product's own cost.
+  SOCKETIO_BENCH_DEPS="$here" MODE=gevent setsid "$shared/run.sh" "$port" "$root/.venv/bin/python flask_server.py" "$C" "$R" "$RATE" "$DURATION" \
+    >"$work/floor.json" 2>"$work/floor.err" &
+  ref_pid=$!
+  wait "$ref_pid" || true; ref_pid=""
+  rm -f "/tmp/socketio_bench_server_$port.log"
+  floor=$(tail -n1 "$work/floor.json")
+  [ -n "$floor" ] || { echo "floor run failed:" >&2; cat "$work/floor.err" >&2; exit 1; }
+  results+=("$(python3 -c 'import json, sys; d = json.loads(sys.argv[1]); d["server"] = "flask-socketio floor"; print(json.dumps(d))' "$floor")")
 fi
 
 printf '%s\n' "${results[@]}" > "$work/results.jsonl"

@@ -20,7 +20,9 @@ health = Blueprint("health", __name__)
 
 
 def _api_problem(error: ApiProblem) -> Response:
-    return problem_response(error.status, error.title, error.detail, error.errors, error.headers)
+    return problem_response(
+        error.status, error.title, error.detail, error.errors, error.headers, code=error.code
+    )
 
 
 @api.get("/openapi.json")

@@ -38,9 +38,22 @@ class UserOut(BaseModel):
     role: AccountRole
 
 
+OTP_DESCRIPTION = (
+    "Staff (counselor, peer supporter, admin): the 6-digit code their authenticator app shows "
+    "now (TOTP, RFC 6238, 30-s steps); each code logs in once. Clients and family leave it out."
+)
+
+
 class LoginBody(Strict):
     email: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
+    otp: str | None = Field(
+        None, max_length=16,
+        description=OTP_DESCRIPTION + " A staff login without it answers 401 with code "
+        "otp_required (nobody is logged in); a wrong or used code answers 401 with code "
+        "otp_invalid and counts as a failed login; a staff member whose second factor an admin "
+        "reset gets 401 with code mfa_enrolment_required.",
+    )
 
 
 class MeOut(UserOut):
@@ -73,6 +86,10 @@ class InvitationOut(BaseModel):
     state: Literal["pending", "accepted", "expired", "revoked"]
     created_at: datetime
     expires_at: datetime
+    purpose: Literal["join", "mfa_reset"] = Field(
+        "join", description="join: a new account; mfa_reset: a staff member enrols a new "
+        "second factor after an admin reset it"
+    )
 
 
 class IssuedInvitationOut(InvitationOut):
@@ -89,17 +106,34 @@ class TokenBody(Strict):
     token: str = Field(min_length=10, max_length=200)
 
 
+class MfaEnrolmentOut(BaseModel):
+    secret: str = Field(description="The TOTP key (base32) to type into an authenticator app")
+    otpauth_uri: str = Field(description="The same as an otpauth:// URI (what the QR code holds)")
+    qr_svg: str = Field(description="The URI as a QR code: a standalone SVG document")
+
+
 class InvitationPreviewOut(BaseModel):
     email: str
     role: AccountRole
     display_name: str
     clinic: str
+    purpose: Literal["join", "mfa_reset"] = "join"
+    mfa: MfaEnrolmentOut | None = Field(
+        None, description="Staff invitations: the second factor to enrol (shown until then)"
+    )
 
 
 class AcceptBody(Strict):
     token: str = Field(min_length=10, max_length=200)
-    password: str = Field(max_length=1024)
+    password: str = Field(
+        max_length=1024, description="The new password; for purpose mfa_reset, the current one"
+    )
     display_name: str = Field("", max_length=80)
+    otp: str | None = Field(
+        None, max_length=16,
+        description="Staff invitations: a code of the preview's mfa.secret (proves the app "
+        "has it; no account is created without it)",
+    )
 
 
 class ProgramOut(BaseModel):
@@ -130,7 +164,10 @@ class SessionOut(BaseModel):
     ends_at: datetime
     state: SessionState
     counselor: str = Field(description="The counselor's display name")
-    role: Literal["staff", "client"] = Field(description="How the caller takes part")
+    role: Literal["staff", "client", "family"] = Field(
+        description="How the caller takes part (family: a family member the client invited)")
+    family: bool = Field(description="A family session: family members a client of it invited "
+                                     "may join, with that client's consent in force")
 
 
 class SessionPage(BaseModel):

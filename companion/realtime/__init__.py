@@ -4,8 +4,11 @@ module registers the handlers."""
 
 from __future__ import annotations
 
-from companion.extensions import socketio
+from companion import policy
+from companion.extensions import db, socketio
+from companion.models import Role, User
 from companion.realtime import connections, handlers, media  # noqa: F401  (registers handlers)
+from companion.services import rooms
 
 
 def sign_out(login_id: str) -> None:
@@ -15,3 +18,15 @@ def sign_out(login_id: str) -> None:
     for conn in list(connections.connections.values()):
         if conn.login_id == login_id:
             connections.disconnect(conn.sid, "signed_out")
+
+
+def family_access_changed(user_id: int) -> None:
+    """A family member's consent was revoked or their family link ended: out of every room they
+    may no longer join, now (even while not connected: they would have to be admitted again);
+    their sockets on other processes leave on that process's next enforcer pass."""
+    user = db.session.get(User, user_id)
+    if user is None or user.role != Role.FAMILY:
+        return
+    for _, room_session in rooms.guest_participations(user_id):
+        if not policy.can(user, policy.Action.JOIN_SESSION, room_session):
+            connections.expel_guest(user_id, room_session.id)

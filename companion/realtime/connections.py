@@ -17,15 +17,24 @@ from flask import Flask, current_app
 from flask_socketio import join_room, leave_room
 from sqlalchemy import select
 
-from companion import clock
-from companion.events import user_room
+from companion import clock, policy
+from companion.events import publish, user_room
 from companion.extensions import db, socketio
-from companion.models import LoginSession, ParticipantState, RoomParticipant, Session, User
-from companion.services import accounts
+from companion.models import (
+    LoginSession,
+    ParticipantState,
+    Role,
+    RoomParticipant,
+    Session,
+    User,
+)
+from companion.services import accounts, rooms
 
 log = logging.getLogger(__name__)
 
-RECHECK_LOGIN_EVERY = 5.0  # seconds between re-validations of a socket's login on events
+# Seconds between re-validations of a socket's login on its events (which also keep the login
+# from idling out); the enforcer ends dead logins' sockets in bulk every ENFORCE_EVERY.
+RECHECK_LOGIN_EVERY = 30.0
 ENFORCE_EVERY = 2.0  # seconds between enforcer passes
 
 
@@ -41,12 +50,20 @@ def counselors_room(session_id: int) -> str:
     return f"counselors:{session_id}"
 
 
+def members_room(session_id: int) -> str:
+    """Everyone in the room but family guests: the check-in round goes here."""
+    return f"members:{session_id}"
+
+
 @dataclass
 class Connection:
     sid: str
     user_id: int
     login_id: str
     checked_at: float
+    display_name: str  # as chat shows it, read once at connect
+    # A family guest's socket: kept out of the check-in round, its right rechecked each pass.
+    family: bool = False
     # Sessions this socket is in (admitted) or waiting to be admitted to.
     joined: set[int] = field(default_factory=set)
     waiting: set[int] = field(default_factory=set)
@@ -70,7 +87,8 @@ connections: dict[str, Connection] = {}
 
 def register(sid: str, login: LoginSession) -> Connection:
     conn = Connection(sid=sid, user_id=login.user_id, login_id=login.id,
-                      checked_at=time.monotonic())
+                      checked_at=time.monotonic(), display_name=login.user.display_name,
+                      family=login.user.role == Role.FAMILY)
     connections[sid] = conn
     join_room(user_room(login.user_id))
     join_room(f"login:{login.id}")
@@ -81,16 +99,14 @@ def forget(sid: str) -> Connection | None:
     return connections.pop(sid, None)
 
 
-def live_user(sid: str) -> User | None:
-    """The user behind this socket if its login is still live (rechecked every few seconds)."""
-    conn = connections.get(sid)
-    if conn is None:
-        return None
+def login_alive(conn: Connection) -> bool:
+    """Is this socket's login still live? Rechecked (and kept from idling out) at most every
+    RECHECK_LOGIN_EVERY; between rechecks the enforcer ends dead logins' sockets in bulk."""
     if time.monotonic() - conn.checked_at > RECHECK_LOGIN_EVERY:
         if accounts.resume_login_session(conn.login_id) is None:
-            return None
+            return False
         conn.checked_at = time.monotonic()
-    return db.session.get(User, conn.user_id)
+    return True
 
 
 def enter(conn: Connection, session: Session, staff: bool, clinical: bool) -> None:
@@ -98,6 +114,7 @@ def enter(conn: Connection, session: Session, staff: bool, clinical: bool) -> No
     conn.waiting.discard(session.id)
     conn.joined.add(session.id)
     rooms = [session_room(session.id)]
+    rooms += [] if conn.family else [members_room(session.id)]
     rooms += [staff_room(session.id)] if staff else []
     rooms += [counselors_room(session.id)] if clinical else []
     for room in rooms:
@@ -111,7 +128,8 @@ def enter(conn: Connection, session: Session, staff: bool, clinical: bool) -> No
 def leave(conn: Connection, session_id: int) -> None:
     conn.joined.discard(session_id)
     conn.waiting.discard(session_id)
-    for room in (session_room(session_id), staff_room(session_id), counselors_room(session_id)):
+    for room in (session_room(session_id), members_room(session_id), staff_room(session_id),
+                 counselors_room(session_id)):
         leave_room(room, sid=conn.sid, namespace="/")
 
 
@@ -154,14 +172,13 @@ def _disconnect_dead_logins() -> None:
     idle = timedelta(minutes=current_app.config["IDLE_TIMEOUT_MINUTES"])
     absolute = timedelta(hours=current_app.config["ABSOLUTE_TIMEOUT_HOURS"])
     login_ids = {c.login_id for c in connections.values()}
-    live = {
-        login.id
-        for login in db.session.scalars(
-            select(LoginSession).where(LoginSession.id.in_(login_ids),
-                                       LoginSession.ended_at.is_(None))
+    # Ids only: this runs every ENFORCE_EVERY over every socket of the process.
+    live = set(db.session.scalars(
+        select(LoginSession.id).where(
+            LoginSession.id.in_(login_ids), LoginSession.ended_at.is_(None),
+            LoginSession.last_seen_at >= now - idle, LoginSession.created_at >= now - absolute,
         )
-        if now - login.last_seen_at <= idle and now - login.created_at <= absolute
-    }
+    ))
     for conn in list(connections.values()):
         if conn.login_id not in live:
             login = db.session.get(LoginSession, conn.login_id)
@@ -183,20 +200,59 @@ def _sync_room_membership() -> None:
         return
     session_ids = {s for _, s in pending}
     states = {
-        (p.session_id, p.user_id): p.state
-        for p in db.session.scalars(
-            select(RoomParticipant).where(RoomParticipant.session_id.in_(session_ids))
+        (session_id, user_id): state
+        for session_id, user_id, state in db.session.execute(
+            select(RoomParticipant.session_id, RoomParticipant.user_id, RoomParticipant.state)
+            .where(RoomParticipant.session_id.in_(session_ids))
         )
     }
     ended = set(db.session.scalars(
         select(Session.id).where(Session.id.in_(session_ids), Session.ended_at.is_not(None))
     ))
     for conn, session_id in pending:
+        if conn.sid not in connections:
+            continue  # disconnected earlier in this pass (a family guest expelled)
         state = states.get((session_id, conn.user_id))
         if session_id in ended or state == ParticipantState.REMOVED:
             handlers.drop_from_session(conn, session_id)
+        elif conn.family and not _guest_may_stay(conn.user_id, session_id):
+            expel_guest(conn.user_id, session_id)
         elif session_id in conn.waiting and state == ParticipantState.ADMITTED:
             handlers.admit_connection(conn, session_id)
+
+
+def _guest_may_stay(user_id: int, session_id: int) -> bool:
+    """A family guest's right to the room, now (a consent expires with no event to say so)."""
+    user = db.session.get(User, user_id)
+    room_session = db.session.get(Session, session_id)
+    return (user is not None and room_session is not None
+            and policy.can(user, policy.Action.JOIN_SESSION, room_session))
+
+
+def expel_guest(user_id: int, session_id: int) -> None:
+    """A family guest may no longer be in this room (the client's consent was revoked or
+    expired, or the family link ended): removed as a moderator's removal is, told why, their
+    media stopped, and their sockets here disconnected. Sockets on another process leave the
+    room on that process's next pass (the stored removal), and the removal refuses their events."""
+    from companion.realtime import handlers
+
+    room_session = db.session.get(Session, session_id)
+    if room_session is None:
+        return
+    event = rooms.drop_guest(room_session, user_id)
+    targets = [c for c in connections_of_user(user_id) if session_id in c.joined | c.waiting]
+    for conn in targets:
+        handlers.drop_from_session(conn, session_id)
+    told: dict[str, object] = {"session_id": session_id, "user_id": user_id,
+                               "reason": "consent"}
+    if event is not None:
+        handlers._publish_event(event)
+        told["seq"] = event.seq
+    publish([user_room(user_id)], "removed", told)
+    handlers.media_hooks.left(session_id, user_id)
+    handlers._publish_presence(room_session)
+    for conn in targets:
+        socketio.server.disconnect(conn.sid, namespace="/")
 
 
 def connections_of_user(user_id: int) -> list[Connection]:

@@ -140,11 +140,12 @@ def start(app: Flask, count: int) -> Any:
     """``companion serve --media-workers N``: spawn N embedded workers (or use the scale-out
     ones in ``COMPANION_MEDIA_WORKERS``), wire the pool, and watch for restarted workers.
     Returns the pool, or None when media is off (N = 0 and no workers listed)."""
-    from companion.media.config import MediaConfig
+    from companion.media.config import MediaConfig, TurnConfig
     from companion.media.pool import MediaPool
     from companion.media.process import spawn_workers
 
     MediaConfig.from_env()  # refuse a bad configuration now, not at the first offer
+    TurnConfig.from_env()
     listed = os.environ.get("COMPANION_MEDIA_WORKERS", "").strip()
     if listed:
         pool = MediaPool.from_env(on_event=relay_event, on_rooms_moved=restart_rooms)
@@ -325,13 +326,20 @@ def _worker_failure(name: str, exc: Exception) -> dict[str, Any]:
 @room_event(Payload)
 def rtc_config(conn: Connection, user: User, room_session: Session,
                payload: Payload) -> dict[str, Any]:
-    """Anyone admitted: the ICE servers to give RTCPeerConnection (none by default)."""
+    """Anyone admitted: the ICE servers to give RTCPeerConnection (none by default), with TURN
+    credentials minted for this person in this session when a relay is configured (never
+    logged; docs/media.md)."""
     refused = _admitted_here("rtc_config", conn, user, room_session)
     if refused is not None:
         return refused
-    from companion.media.config import ice_servers_for_clients
+    from companion.media.config import MediaConfigError, ice_servers_for_session
 
-    return {"ok": True, "ice_servers": ice_servers_for_clients(),
+    try:
+        servers = ice_servers_for_session(room_session.id, user.id)
+    except MediaConfigError:
+        log.error("rtc_config: the ICE/TURN configuration is not usable")
+        return _fail("rtc_config", "media_unavailable", "audio and video are unavailable")
+    return {"ok": True, "ice_servers": servers,
             "profiles": {"standard": 4, "low_bandwidth": 1, "audio_only": 0}}
 
 

@@ -64,10 +64,13 @@ def render(event: RoomEvent, names: dict[int, str], sees_clinical: bool,
         case "chat_deleted":
             return "chat_deleted", base | {"deleted_seq": p["seq"]}
         case "hand_raised" | "hand_lowered" | "admitted" | "removed":
-            return EVENT_NAMES[event.kind], base | {
+            body = {
                 "user_id": p["user_id"], "user": _person(p["user_id"], names),
                 "by": _person(event.actor_id, names),
             }
+            if "reason" in p:  # a family guest whose client's consent ended (by nobody)
+                body["reason"] = p["reason"]
+            return EVENT_NAMES[event.kind], base | body
         case "muted" | "unmuted":
             return event.kind, base | {"user_id": p["user_id"], "what": p["what"],
                                        "muted": event.kind == "muted"}

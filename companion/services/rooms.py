@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, exists, false, select, update
 from sqlalchemy.exc import IntegrityError
 
 from companion import clock, policy
@@ -23,12 +23,14 @@ from companion.models import (
     Modality,
     ParticipantState,
     Program,
+    Role,
     RoomEvent,
     RoomParticipant,
     Session,
     User,
 )
 from companion.services import audit
+from companion.services.group_commit import GroupCommit
 
 MAX_CHAT_LENGTH = 1000
 
@@ -98,14 +100,18 @@ def require_moderator(session: Session, user: User) -> None:
         raise RoomError("forbidden", "only the counselor and peer supporters may do this")
 
 
-def events_after(session: Session, last_seq: int) -> list[RoomEvent]:
-    return list(
-        db.session.scalars(
-            select(RoomEvent)
+# The check-in round's events: clients' and staff's only; a family guest never gets them.
+ROUND_KINDS = frozenset({"round_started", "round_ended", "checkin"})
+
+
+def events_after(session: Session, last_seq: int,
+                 viewer: User | None = None) -> list[RoomEvent]:
+    stmt = (select(RoomEvent)
             .where(RoomEvent.session_id == session.id, RoomEvent.seq > last_seq)
-            .order_by(RoomEvent.seq)
-        )
-    )
+            .order_by(RoomEvent.seq))
+    if viewer is not None and viewer.role == Role.FAMILY:
+        stmt = stmt.where(RoomEvent.kind.not_in(ROUND_KINDS))
+    return list(db.session.scalars(stmt))
 
 
 def present_users(session: Session) -> list[tuple[User, Modality]]:
@@ -228,36 +234,125 @@ def admit(session: Session, staff: User, user_id: int) -> RoomEvent:
     return event
 
 
-def post_chat(session: Session, user: User, client_id: str, text: str) -> Outcome:
+# The chat hot path (docs/benchmarks.md, "Realtime"): a busy clinic sends hundreds of chats a
+# second. Chats arriving together share one transaction (group commit): a prebuilt statement
+# per chat takes its room's next number, and one multi-row insert stores them all; no ORM
+# loading on the way. The rules a chat must pass (the session still running, the sender
+# admitted and not muted) are the WHERE of the statement that takes the number, so the
+# database checks them in the same step that serialises the room's writers, whatever process
+# the sender is on.
+_sessions = cast(Table, Session.__table__)
+_seats = cast(Table, RoomParticipant.__table__)
+_events = cast(Table, RoomEvent.__table__)
+
+_NEXT_CHAT_SEQ = (
+    update(_sessions)
+    .where(
+        _sessions.c.id == bindparam("session_id"),
+        _sessions.c.ended_at.is_(None),
+        _sessions.c.ends_at > bindparam("now"),
+        exists().where(
+            _seats.c.session_id == bindparam("session_id"),
+            _seats.c.user_id == bindparam("user_id"),
+            _seats.c.state == ParticipantState.ADMITTED,
+            _seats.c.chat_muted.is_(false()),
+        ),
+    )
+    .values(last_seq=_sessions.c.last_seq + 1)
+    .returning(_sessions.c.last_seq)
+)
+_INSERT_EVENT = _events.insert()
+
+
+@dataclass(frozen=True)
+class _Chat:
+    session_id: int
+    user_id: int
+    client_id: str
+    text: str
+
+
+def post_chat(session_id: int, user_id: int, client_id: str, text: str) -> Outcome:
     """Store a chat message once: a retried ``client_id`` returns the stored one.
 
-    The unique (session, sender, client id) constraint decides whether it is new, so the
-    common case (a first send) costs no lookup before the insert.
+    Chats sent at the same moment share a transaction (group commit); each caller returns
+    once its own message is committed, or raises the RoomError that refused it.
     """
-    member = require_admitted(session, user)
-    if member.chat_muted:
-        raise RoomError("muted", "a moderator has muted your chat")
+    return _chat_writer.submit(_Chat(session_id, user_id, client_id, text))
+
+
+def _write_chats(batch: list[_Chat]) -> list[Outcome | BaseException]:
+    """One transaction for the batch; each chat's Outcome or the RoomError that refused it.
+
+    The unique (session, sender, client id) constraint decides whether a chat is new, so a
+    first send costs no lookup. If a batch holds a retry, its chats are written again one at
+    a time, and the retry finds its stored twin.
+    """
+    now = clock.now()
+    conn = db.session.connection()
+    results: list[Outcome | None] = [None] * len(batch)  # None: refused, named after the commit
+    rows = []
+    # Rooms in id order, so that two processes' batches lock session rows in the same order
+    # (no deadlock); within a room, the order the chats arrived in.
+    for i in sorted(range(len(batch)), key=lambda i: batch[i].session_id):
+        chat = batch[i]
+        seq = conn.execute(_NEXT_CHAT_SEQ, {"session_id": chat.session_id,
+                                            "user_id": chat.user_id, "now": now}).scalar()
+        if seq is None:
+            continue
+        row = {"session_id": chat.session_id, "seq": seq, "kind": "chat",
+               "actor_id": chat.user_id, "client_id": chat.client_id,
+               "payload": {"text": chat.text}, "created_at": now}
+        rows.append(row)
+        # Not added to the ORM session: it is only rendered for publishing.
+        results[i] = Outcome(RoomEvent(**row))
     try:
-        event = _append(session, "chat", user, {"text": text}, client_id=client_id)
-        # Detached with its fields as stored, so publishing it after the commit reads nothing
-        # back (the hot path of a busy room: docs/benchmarks.md).
-        db.session.expunge(event)
+        if rows:
+            conn.execute(_INSERT_EVENT, rows)
         db.session.commit()
     except IntegrityError:
-        # A retry, or the same id arriving twice at once: answer with the stored one.
         db.session.rollback()
-        existing = _by_client_id(session, user, client_id)
+        if len(batch) > 1:
+            return [result for chat in batch for result in _write_chats([chat])]
+        # A retry, or the same id arriving twice at once: answer with the stored one.
+        chat = batch[0]
+        existing = _by_client_id(chat.session_id, chat.user_id, chat.client_id)
+        db.session.rollback()
         if existing is None:
-            raise
-        return Outcome(existing, created=False)
-    return Outcome(event)
+            return [RoomError("conflict", "the message could not be stored; send it again")]
+        return [Outcome(existing, created=False)]
+    named: list[Outcome | BaseException] = [
+        result if result is not None else _why_chat_refused(chat.session_id, chat.user_id)
+        for chat, result in zip(batch, results, strict=True)
+    ]
+    db.session.rollback()  # the diagnoses' reads: no transaction left open
+    return named
 
 
-def _by_client_id(session: Session, user: User, client_id: str) -> RoomEvent | None:
+_chat_writer: GroupCommit[_Chat, Outcome] = GroupCommit(_write_chats)
+
+
+def _by_client_id(session_id: int, user_id: int, client_id: str) -> RoomEvent | None:
     return db.session.scalar(
-        select(RoomEvent).where(RoomEvent.session_id == session.id,
-                                RoomEvent.actor_id == user.id, RoomEvent.client_id == client_id)
+        select(RoomEvent).where(RoomEvent.session_id == session_id,
+                                RoomEvent.actor_id == user_id, RoomEvent.client_id == client_id)
     )
+
+
+def _why_chat_refused(session_id: int, user_id: int) -> RoomError:
+    session = db.session.get(Session, session_id)
+    if session is None:
+        return RoomError("not_found", "no such session")
+    user = db.session.get(User, user_id)
+    if user is None:
+        return RoomError("forbidden", "not a member of this session")
+    try:
+        member = require_admitted(session, user)
+    except RoomError as err:
+        return err
+    if member.chat_muted:
+        return RoomError("muted", "a moderator has muted your chat")
+    return RoomError("ended", "the session has ended")
 
 
 def set_hand(session: Session, actor: User, raised: bool, user_id: int | None = None) -> Outcome:
@@ -357,9 +452,11 @@ def post_checkin(session: Session, user: User, client_id: str, mood: int | None,
                  craving: int | None, word: str, passed: bool) -> Outcome:
     """A client's turn in the check-in round: mood and craving 0-10 and a word, or a pass."""
     require_admitted(session, user)
+    if user.role == Role.FAMILY:
+        raise RoomError("forbidden", "the check-in round is for the group's clients")
     if not round_is_open(session):
         raise RoomError("no_round", "the counselor has not started a check-in round")
-    existing = _by_client_id(session, user, client_id)
+    existing = _by_client_id(session.id, user.id, client_id)
     if existing is not None:
         return Outcome(existing, created=False)
     payload: dict[str, Any] = {"user_id": user.id, "passed": passed}
@@ -371,11 +468,38 @@ def post_checkin(session: Session, user: User, client_id: str, mood: int | None,
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        existing = _by_client_id(session, user, client_id)
+        existing = _by_client_id(session.id, user.id, client_id)
         if existing is None:
             raise
         return Outcome(existing, created=False)
     return Outcome(event)
+
+
+def guest_participations(user_id: int) -> list[tuple[RoomParticipant, Session]]:
+    """A family guest's places in rooms not yet over (waiting or admitted)."""
+    now = clock.now()
+    rows = db.session.execute(
+        select(RoomParticipant, Session).join(Session, Session.id == RoomParticipant.session_id)
+        .where(RoomParticipant.user_id == user_id,
+               RoomParticipant.state != ParticipantState.REMOVED,
+               Session.ended_at.is_(None), Session.ends_at > now)).all()
+    return [(member, session) for member, session in rows]
+
+
+def drop_guest(session: Session, user_id: int) -> RoomEvent | None:
+    """A family guest's right to this room ended (the client's consent revoked or expired, the
+    family link ended): removed like a moderator's removal, by no one. None if already out."""
+    member = db.session.scalar(
+        select(RoomParticipant).where(RoomParticipant.session_id == session.id,
+                                      RoomParticipant.user_id == user_id))
+    if member is None or member.state == ParticipantState.REMOVED:
+        return None
+    member.state = ParticipantState.REMOVED
+    close_intervals(session.id, user_id=user_id)
+    event = _append(session, "removed", None, {"user_id": user_id, "reason": "consent"})
+    audit.record(None, "remove", "room", session.id, subject_id=user_id, channel="socket")
+    db.session.commit()
+    return event
 
 
 def _member(session: Session, user_id: int, allow_waiting: bool = False) -> RoomParticipant:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pyotp
 import pytest
 from playwright.sync_api import expect
 
@@ -118,6 +119,9 @@ def test_admin_invites_a_counselor_who_sets_a_password_and_lands_home(live_serve
     newcomer.get_by_role("button", name="Create my account").click()
     expect(newcomer.get_by_role("alert")).to_contain_text("too common")
     newcomer.get_by_label(re.compile("Choose a password")).fill("a long and private phrase")
+    # Staff enrol their second factor: a code of the key the page shows (tests/test_mfa.py).
+    secret = newcomer.locator(".mfa-secret").get_attribute("data-secret") or ""
+    newcomer.get_by_label("6-digit code the app shows now").fill(pyotp.TOTP(secret).now())
     newcomer.get_by_role("button", name="Create my account").click()
     expect(newcomer.get_by_role("heading", level=1)).to_have_text("Hello, Robin")
     expect(newcomer.get_by_role("heading", name="Your caseload")).to_be_visible()

@@ -9,7 +9,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DEMO_PASSWORD, axe_violations, login
+from tests.browser.conftest import axe_violations, login, login_body
 
 pytestmark = pytest.mark.browser
 
@@ -17,8 +17,8 @@ pytestmark = pytest.mark.browser
 def _admin_adds_meeting_starting_soon(base: str) -> str:
     """Through the API as the demo admin: an online meeting 20 minutes from now (Chicago)."""
     http = requests.Session()
-    response = http.post(f"{base}/api/v1/auth/login",
-                         json={"email": "admin@demo.test", "password": DEMO_PASSWORD}, timeout=10)
+    response = http.post(f"{base}/api/v1/auth/login", json=login_body("admin@demo.test"),
+                         timeout=10)
     assert response.status_code == 200
     csrf = response.json()["csrf_token"]
     local = datetime.now(UTC).astimezone(ZoneInfo("America/Chicago")) + timedelta(minutes=20)

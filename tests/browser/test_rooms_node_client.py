@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.browser.conftest import login_body
+
 pytestmark = pytest.mark.browser
 
 HERE = Path(__file__).resolve().parent
 
 
 def cookie_for(base: str, email: str) -> str:
-    response = requests.post(f"{base}/api/v1/auth/login",
-                             json={"email": email, "password": "recovery-demo"}, timeout=10)
+    response = requests.post(f"{base}/api/v1/auth/login", json=login_body(email), timeout=10)
     assert response.status_code == 200
     return f"companion_session={response.cookies['companion_session']}"
 
@@ -53,3 +54,32 @@ def test_node_client_joins_chats_reconnects_and_outsiders_are_refused(live_serve
     assert r["outsider_chat"]["ok"] is False
     assert r["anonymous_connect"].startswith("refused")
     assert r["foreign_origin_connect"].startswith("refused")
+
+
+def test_websocket_declines_per_message_compression(live_server):
+    """Chat frames go uncompressed (companion/realtime/transport.py): the server answers a
+    browser's handshake, which offers permessage-deflate, without accepting it."""
+    import base64
+    import os
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(live_server.url)
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {url.netloc}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nOrigin: {live_server.url}\r\n"
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+    )
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(request.encode())
+        response = b""
+        while b"\r\n\r\n" not in response:
+            chunk = sock.recv(4096)
+            assert chunk, "connection closed during the handshake"
+            response += chunk
+    head = response.split(b"\r\n\r\n")[0].decode().lower()
+    assert head.startswith("http/1.1 101")
+    assert "sec-websocket-accept" in head
+    assert "permessage-deflate" not in head

@@ -11,7 +11,7 @@ import pytest
 import requests
 import socketio
 
-from tests.browser.conftest import fresh_database, start_server, stop_server
+from tests.browser.conftest import fresh_database, login_body, start_server, stop_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -19,8 +19,7 @@ REDIS_URL = os.environ.get("REDIS_URL")
 
 
 def _login(base: str, email: str) -> str:
-    response = requests.post(f"{base}/api/v1/auth/login",
-                             json={"email": email, "password": "recovery-demo"}, timeout=10)
+    response = requests.post(f"{base}/api/v1/auth/login", json=login_body(email), timeout=10)
     assert response.status_code == 200
     return f"companion_session={response.cookies['companion_session']}"
 

@@ -39,6 +39,8 @@ class Room {
     this.me = me;
     this.info = info;
     this.staff = info.role === 'staff';
+    // A family member a client invited: no check-in round (the server never sends it either).
+    this.guest = info.role === 'family';
     this.lastSeq = 0;
     this.seen = new Set(); // seq numbers already drawn (replays may repeat)
     this.names = new Map();
@@ -108,7 +110,7 @@ class Room {
     this.socket = io({ transports: ['websocket', 'polling'], reconnectionDelayMax: 10000 });
     const s = this.socket;
     s.on('connect', () => this.join());
-    s.on('disconnect', () => this.setStatus('Connection lost, reconnecting…'));
+    s.on('disconnect', () => { if (!this.over) this.setStatus('Connection lost, reconnecting…'); });
     s.on('connect_error', () => this.setStatus('Cannot reach the server, retrying…'));
     s.on('signed_out', () => { this.close(); location.assign('/login'); });
     for (const name of ['chat', 'chat_deleted', 'hand_raised', 'hand_lowered', 'admitted', 'muted',
@@ -159,6 +161,7 @@ class Room {
       ended: 'This session has ended.',
       not_open: 'The room opens 15 minutes before the start.',
       forbidden: 'This session is not open to you.',
+      consent: 'You can no longer be in this session: the consent that let you join has ended.',
     }[error] || `Could not join (${error}).`;
     this.setStatus(text, true);
     this.inRoom.hidden = true;
@@ -204,7 +207,9 @@ class Room {
         if (data.user_id === this.me.id) this.enterRoom();
         return null;
       case 'removed':
-        if (data.user_id === this.me.id) this.refused('removed');
+        if (data.user_id !== this.me.id) return null;
+        if (data.reason === 'consent') { this.over = true; this.refused('consent'); return this.close(); }
+        this.refused('removed');
         return null;
       case 'muted':
       case 'unmuted':
@@ -313,6 +318,7 @@ class Room {
   }
 
   drawRound(open) {
+    if (this.guest) return;
     this.roundOpen = open;
     if (this.roundButton) this.roundButton.textContent = open ? 'End check-in round' : 'Start check-in round';
     this.round.hidden = false;
