@@ -231,11 +231,13 @@ def can(user: User, action: Action, record: object = None) -> bool:
         case Action.ENTER_TEST_RESULT | Action.ASSIGN_PSYCHOED:
             return isinstance(record, int) and is_treating(user, record)
         case Action.READ_DISCLOSED:
-            # Only with the client's consent in force at this moment (42 CFR §2.31).
-            from companion.services.consents import active_consent
+            # Only with the client's consent in force at this moment (42 CFR §2.31), and while
+            # the client still has this person as family (ending the link ends it all).
+            from companion.services.consents import active_consent, clients_of
 
             return (isinstance(record, Disclosure) and user.role == Role.FAMILY
-                    and active_consent(record.client_id, user.id, record.category) is not None)
+                    and active_consent(record.client_id, user.id, record.category) is not None
+                    and record.client_id in clients_of(user))
         case Action.EXPORT_OWN_RECORD:
             return user.role == Role.CLIENT and record == user.id
     return False

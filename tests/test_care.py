@@ -388,6 +388,17 @@ def test_consents_are_validated_naming_the_field_and_nothing_is_written(app, wor
     assert auth.get("/api/v1/consents").get_json()["items"] == []
 
 
+def test_ending_the_family_link_ends_disclosure_under_a_consent_still_in_force(
+        app, world, make_auth):
+    client, auth, guest, link_id = _family(app, world, make_auth)
+    item = f"/api/v1/family/clients/{client.id}/enrollment"
+    assert _consent(auth, link_id, ["enrollment"]).status_code == 201
+    assert guest.get(item).status_code == 200
+    assert auth.post(f"/api/v1/family/{link_id}/end").status_code == 200
+    assert guest.get(item).status_code == 404
+    assert guest.get("/api/v1/family/clients").get_json()["items"] == []
+
+
 def test_a_client_cannot_revoke_or_see_another_clients_consent(app, world, make_auth):
     _, auth, _, link_id = _family(app, world, make_auth)
     mine = _consent(auth, link_id, ["enrollment"]).get_json()

@@ -48,12 +48,22 @@ def hears(peer: ClientPeer) -> dict[float, float]:
     return spectrum_peaks(peer.recent_audio(50), TONES)
 
 
-def assert_mix(peer: ClientPeer, present: list[float], absent: list[float]) -> None:
-    peaks = hears(peer)
+def _mix_is(peaks: dict[float, float], present: list[float], absent: list[float]) -> bool:
     weakest = min(peaks[f] for f in present)
-    assert weakest > 40, (peer.name, peaks)
-    for f in absent:
-        assert peaks[f] < weakest - 30, (peer.name, f, peaks)
+    return weakest > 40 and all(peaks[f] < weakest - 30 for f in absent)
+
+
+async def assert_mix(peer: ClientPeer, present: list[float], absent: list[float]) -> None:
+    """The last second ``peer`` heard holds the ``present`` tones and none of the ``absent``
+    ones (30 dB below the weakest present). A frame lost on a busy test machine is concealed
+    by the decoder with a smear of every frequency, so a few later windows get a chance too: a
+    tone that is really mixed in is there in every window."""
+    for _ in range(6):
+        peaks = hears(peer)
+        if _mix_is(peaks, present, absent):
+            return
+        await asyncio.sleep(0.3)
+    raise AssertionError((peer.name, present, absent, peaks))
 
 
 @pytest.mark.slow
@@ -66,16 +76,17 @@ def test_mix_minus_and_server_mute(client: MediaClient) -> None:
             assert await wait_for(lambda: all(p.audio_frames > 100 for p in peers), 15)
             for i, p in enumerate(peers):
                 others = [f for j, f in enumerate(TONES) if j != i]
-                assert_mix(p, others, [TONES[i]])
+                await assert_mix(p, others, [TONES[i]])
 
             await asyncio.to_thread(client.request, "mute", room="session:mix", peer="u0",
                                     what="audio", muted=True)
             start = [p.audio_frames for p in peers]
             assert await wait_for(lambda: all(p.audio_frames > s + 60
                                               for p, s in zip(peers, start, strict=True)), 10)
-            assert_mix(peers[1], [TONES[2]], [TONES[0], TONES[1]])
-            assert_mix(peers[2], [TONES[1]], [TONES[0], TONES[2]])
-            assert_mix(peers[0], [TONES[1], TONES[2]], [TONES[0]])  # the muted one still hears
+            await assert_mix(peers[1], [TONES[2]], [TONES[0], TONES[1]])
+            await assert_mix(peers[2], [TONES[1]], [TONES[0], TONES[2]])
+            # The muted one still hears the others.
+            await assert_mix(peers[0], [TONES[1], TONES[2]], [TONES[0]])
         finally:
             for p in peers:
                 await p.close()
