@@ -161,8 +161,9 @@ def family_guest_of(guest: User, session: Session) -> int | None:
 
     Right now, all of: the session is a family session; the guest has an open FamilyLink to a
     client of it; that client's consent covering family sessions names the guest and is in
-    force (not revoked, not expired). Asked on every room event, so a revocation, an expiry or
-    an ended link shuts the door on the next one.
+    force (not revoked, not expired). Asked on every room event but chat (whose rules the
+    database checks against the guest's admission), and for every guest's socket by the
+    enforcer every two seconds; a revocation or an ended link expels the guest at once.
     """
     if guest.role != Role.FAMILY or not guest.active or not session.family:
         return None
