@@ -25,6 +25,7 @@ from companion.media.mixer import (
 )
 from companion.media.opus import OpusDecoder, OpusEncoder
 from companion.media.pool import MediaPool, MemoryRoomStore, parse_addresses
+from tests.media_helpers import run_async
 
 
 def tone(freq: float, amp: int = 3000) -> np.ndarray:
@@ -271,7 +272,8 @@ def _run_consent(conn: _Connection, seconds: float) -> None:
         await asyncio.sleep(seconds)
         task.cancel()
 
-    asyncio.run(go())
+    # In its own thread: the browser tests' Playwright keeps an event loop in this one.
+    run_async(go(), timeout=30)
 
 
 def test_consent_survives_late_answers_and_expires_after_silence(monkeypatch) -> None:
