@@ -29,4 +29,4 @@ def family_access_changed(user_id: int) -> None:
         return
     for _, room_session in rooms.guest_participations(user_id):
         if not policy.can(user, policy.Action.JOIN_SESSION, room_session):
-            connections.expel_guest(user_id, room_session.id)
+            handlers.expel_guest(user_id, room_session.id)

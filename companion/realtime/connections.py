@@ -18,7 +18,7 @@ from flask_socketio import join_room, leave_room
 from sqlalchemy import select
 
 from companion import clock, policy
-from companion.events import publish, user_room
+from companion.events import user_room
 from companion.extensions import db, socketio
 from companion.models import (
     LoginSession,
@@ -28,7 +28,7 @@ from companion.models import (
     Session,
     User,
 )
-from companion.services import accounts, rooms
+from companion.services import accounts
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ def _sync_room_membership() -> None:
         if session_id in ended or state == ParticipantState.REMOVED:
             handlers.drop_from_session(conn, session_id)
         elif conn.family and not _guest_may_stay(conn.user_id, session_id):
-            expel_guest(conn.user_id, session_id)
+            handlers.expel_guest(conn.user_id, session_id)
         elif session_id in conn.waiting and state == ParticipantState.ADMITTED:
             handlers.admit_connection(conn, session_id)
 
@@ -227,32 +227,6 @@ def _guest_may_stay(user_id: int, session_id: int) -> bool:
     room_session = db.session.get(Session, session_id)
     return (user is not None and room_session is not None
             and policy.can(user, policy.Action.JOIN_SESSION, room_session))
-
-
-def expel_guest(user_id: int, session_id: int) -> None:
-    """A family guest may no longer be in this room (the client's consent was revoked or
-    expired, or the family link ended): removed as a moderator's removal is, told why, their
-    media stopped, and their sockets here disconnected. Sockets on another process leave the
-    room on that process's next pass (the stored removal), and the removal refuses their events."""
-    from companion.realtime import handlers
-
-    room_session = db.session.get(Session, session_id)
-    if room_session is None:
-        return
-    event = rooms.drop_guest(room_session, user_id)
-    targets = [c for c in connections_of_user(user_id) if session_id in c.joined | c.waiting]
-    for conn in targets:
-        handlers.drop_from_session(conn, session_id)
-    told: dict[str, object] = {"session_id": session_id, "user_id": user_id,
-                               "reason": "consent"}
-    if event is not None:
-        handlers._publish_event(event)
-        told["seq"] = event.seq
-    publish([user_room(user_id)], "removed", told)
-    handlers.media_hooks.left(session_id, user_id)
-    handlers._publish_presence(room_session)
-    for conn in targets:
-        socketio.server.disconnect(conn.sid, namespace="/")
 
 
 def connections_of_user(user_id: int) -> list[Connection]:

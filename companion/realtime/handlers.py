@@ -450,6 +450,31 @@ def remove(conn: Connection, user: User, room_session: Session,
     return result
 
 
+def expel_guest(user_id: int, session_id: int) -> None:
+    """A family guest may no longer be in this room (the client's consent was revoked or
+    expired, or the family link ended): removed as a moderator's removal is, told why, their
+    media stopped, and their sockets here disconnected. Sockets on another process leave the
+    room on that process's next pass (the stored removal), and the removal refuses their events."""
+    room_session = db.session.get(Session, session_id)
+    if room_session is None:
+        return
+    event = rooms.drop_guest(room_session, user_id)
+    targets = [c for c in conns.connections_of_user(user_id)
+               if session_id in c.joined | c.waiting]
+    for conn in targets:
+        drop_from_session(conn, session_id)
+    told: dict[str, object] = {"session_id": session_id, "user_id": user_id,
+                               "reason": "consent"}
+    if event is not None:
+        _publish_event(event)
+        told["seq"] = event.seq
+    publish([user_room(user_id)], "removed", told)
+    media_hooks.left(session_id, user_id)
+    _publish_presence(room_session)
+    for conn in targets:
+        socketio.server.disconnect(conn.sid, namespace="/")
+
+
 @room_event(LockPayload)
 def lock_room(conn: Connection, user: User, room_session: Session,
               payload: LockPayload) -> dict[str, Any]:
