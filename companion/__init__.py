@@ -25,7 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings["DATABASE_URL"]),
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings["DATABASE_URL"], settings["ASYNC_MODE"]),
         SESSION_COOKIE_NAME="companion_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -95,8 +95,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _engine_options(url: str) -> dict[str, Any]:
+def _engine_options(url: str, async_mode: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         # Writers wait for each other instead of failing at once.
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        options: dict[str, Any] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        if async_mode == "gevent":
+            # One connection for the process. Every SQLite transaction takes the write lock
+            # (BEGIN IMMEDIATE, db_setup.py), and a second connection waiting for it waits
+            # inside SQLite's C busy handler, which stops gevent's hub: if the holder is a
+            # greenlet that yielded mid-transaction (network I/O, the chat group commit), it
+            # can never resume, and the process freezes for the busy timeout. Waiting for the
+            # pool's only connection instead is a cooperative wait: the holder runs and
+            # finishes. Under gevent the process ran one statement at a time anyway.
+            options |= {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
+        return options
     return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}

@@ -4,17 +4,18 @@
 // `join_session`, then sends `chat` {session_id, id, text} RATE times a second for DUR seconds,
 // its send time in the text. Every `chat` event received counts as a delivery; latency is
 // receive time minus send time (same machine, same clock).
-// Usage: node loadgen.js URL USERS.json RATE DUR
-// With SERVER_PID set, the server's CPU seconds of the send phase (first send to the end of the
+// Usage: node loadgen.js URL[,URL...] USERS.json RATE DUR   (client i connects to URL i mod n)
+// With SERVER_PID set (PID[,PID...]: summed), the server's CPU seconds of the send phase (first send to the end of the
 // drain) and its RSS are read from /proc and reported too; PROFILE_CMD (a profiler command line)
 // is started with the first chat and waited for at the end.
 const fs = require("fs");
 const { spawn } = require("child_process");
 const { io } = require("socket.io-client");
-const [url, usersFile, RATE, DUR] = process.argv.slice(2);
+const [urlList, usersFile, RATE, DUR] = process.argv.slice(2);
+const urls = urlList.split(",");
 const rate = +RATE, dur = +DUR;
 const users = JSON.parse(fs.readFileSync(usersFile, "utf8")).users;
-const serverPid = process.env.SERVER_PID;
+const serverPids = (process.env.SERVER_PID || "").split(",").filter(Boolean);
 const TICK = +(process.env.CLK_TCK || 100);
 
 const lat = [], ackLat = [];
@@ -30,19 +31,27 @@ function pct(a, p) {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 }
 function serverCpu() {
-  if (!serverPid) return null;
-  const f = fs.readFileSync(`/proc/${serverPid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (+f[11] + +f[12]) / TICK; // utime + stime (fields 14 and 15 of stat)
+  if (!serverPids.length) return null;
+  let ticks = 0;
+  for (const pid of serverPids) {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    ticks += +f[11] + +f[12]; // utime + stime (fields 14 and 15 of stat)
+  }
+  return ticks / TICK;
 }
 function serverRss(field) {
-  if (!serverPid) return null;
-  const m = fs.readFileSync(`/proc/${serverPid}/status`, "utf8").match(new RegExp(field + ":\\s+(\\d+)"));
-  return m ? Math.round(+m[1] / 102.4) / 10 : null;
+  if (!serverPids.length) return null;
+  let kb = 0;
+  for (const pid of serverPids) {
+    const m = fs.readFileSync(`/proc/${pid}/status`, "utf8").match(new RegExp(field + ":\\s+(\\d+)"));
+    kb += m ? +m[1] : 0;
+  }
+  return Math.round(kb / 102.4) / 10;
 }
 
 function connect(u, i) {
   return new Promise((resolve) => {
-    const s = io(url, {
+    const s = io(urls[i % urls.length], {
       transports: ["websocket"], forceNew: true, reconnection: false,
       extraHeaders: { Cookie: u.cookie },
     });

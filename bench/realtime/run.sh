@@ -13,7 +13,9 @@
 # route signs it (600 argon2 checks take 2-7 minutes on a shared 2-core box); LOGIN_HTTP=all for
 # every user over HTTP, 0 for none;
 # REFERENCE=1 (also the Node reference server); FLOOR=1 (also the shared minimal Flask-SocketIO
-# server in gevent mode: the framework's own cost for the same fan-out); DATABASE_URL=postgresql://... runs the product
+# server in gevent mode: the framework's own cost for the same fan-out); PROCS=1 web processes
+# (more: they share rooms through Redis, REDIS_URL or redis://127.0.0.1:6379/0, each client
+# connects to one of them in turn, and CPU and memory are their sums); DATABASE_URL=postgresql://... runs the product
 # on its own `bench_realtime` database of that server (dropped and created; never another
 # database), else SQLite in a temporary instance folder. PROFILE=DIR writes a py-spy profile of
 # the server's send phase (collapsed stacks) to DIR; PYSPY names the py-spy binary.
@@ -25,17 +27,18 @@ root=$(cd "$here/../.." && pwd)
 shared=${SOCKETIO_REFERENCE:-$root/../shared/bench/socketio}
 C=${C:-600} R=${R:-50} RATE=${RATE:-1} DURATION=${DURATION:-15}
 MODES=${MODES:-gevent} LOGIN_HTTP=${LOGIN_HTTP:-50} REFERENCE=${REFERENCE:-1} FLOOR=${FLOOR:-1}
+PROCS=${PROCS:-1}
 TICK=$(getconf CLK_TCK)
 
 db_url=""
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-realtime.XXXXXX")
-server_pid=""
+server_pids=()
 ref_pid=""
 cleanup() {
   # Only what this script started: the product server, the reference's process group.
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true
-  fi
+  for pid in "${server_pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  done
   if [ -n "$ref_pid" ] && kill -0 "$ref_pid" 2>/dev/null; then
     kill -- "-$ref_pid" 2>/dev/null || true; wait "$ref_pid" 2>/dev/null || true
   fi
@@ -61,8 +64,9 @@ wait_port() {
   done
   return 1
 }
-cpu_s() { awk -v t="$TICK" '{ sub(/^.*\) /, ""); print ($12 + $13) / t }' "/proc/$1/stat"; }
-hwm_mb() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+# CPU seconds and peak memory of the product's web processes, summed.
+cpu_s() { for pid in "$@"; do cat "/proc/$pid/stat"; done | awk -v t="$TICK" '{ sub(/^.*\) /, ""); s += $12 + $13 } END { print s / t }'; }
+hwm_mb() { for pid in "$@"; do cat "/proc/$pid/status"; done | awk '/VmHWM/ { s += $2 } END { printf "%.1f", s / 1024 }'; }
 
 if [ -n "${DATABASE_URL:-}" ]; then
   # Same server and credentials, the bench's own database.
@@ -76,40 +80,51 @@ results=()
 for mode in $MODES; do
   inst="$work/instance-$mode"
   mkdir -p "$inst"
-  # env(1) options first, then assignments.
-  if [ -n "$db_url" ]; then env_db=(-u REDIS_URL DATABASE_URL="$db_url"); else env_db=(-u REDIS_URL -u DATABASE_URL); fi
-  env_db+=(COMPANION_INSTANCE_PATH="$inst")
+  # env(1) takes its options (-u) before the assignments.
+  env_opts=() env_set=(COMPANION_INSTANCE_PATH="$inst")
+  if [ -n "$db_url" ]; then env_set+=(DATABASE_URL="$db_url"); else env_opts+=(-u DATABASE_URL); fi
+  if [ "$PROCS" -gt 1 ]; then env_set+=(REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"); else env_opts+=(-u REDIS_URL); fi
+  env_db=("${env_opts[@]}" "${env_set[@]}")
   seed_args=("$work/users-$mode.json" --clients "$C" --rooms "$R")
   [ "$LOGIN_HTTP" != all ] && seed_args+=(--http-logins "$LOGIN_HTTP")
   [ -n "$db_url" ] && seed_args+=(--reset-postgres)
   (cd "$root" && env "${env_db[@]}" .venv/bin/python "$here/seed.py" "${seed_args[@]}")
 
-  port=$(free_port)
-  log="$work/server-$mode.log"
-  (cd "$root" && exec env "${env_db[@]}" COMPANION_ASYNC_MODE="$mode" \
-      COMPANION_LOGIN_LIMITS="100000 per minute" COMPANION_MEETING_REFRESH_CHECK_MINUTES=0 \
-      .venv/bin/companion serve --no-seed --port "$port") >"$log" 2>&1 &
-  server_pid=$!
-  wait_port "$port" "$server_pid" || { echo "server ($mode) did not start:" >&2; cat "$log" >&2; exit 1; }
-  url="http://127.0.0.1:$port"
-  node "$here/login.js" "$url" "$work/users-$mode.json" "$work/cookies-$mode.json" 8
+  # Web processes on free loopback ports, one after another (each migrates the database first).
+  urls=()
+  for p in $(seq "$PROCS"); do
+    port=$(free_port)
+    log="$work/server-$mode-$p.log"
+    (cd "$root" && exec env "${env_db[@]}" COMPANION_ASYNC_MODE="$mode" \
+        COMPANION_LOGIN_LIMITS="100000 per minute" COMPANION_MEETING_REFRESH_CHECK_MINUTES=0 \
+        COMPANION_MEDIA_WORKER_COUNT=0 \
+        .venv/bin/companion serve --no-seed --port "$port") >"$log" 2>&1 &
+    server_pids+=($!)
+    wait_port "$port" "$!" || { echo "server ($mode) did not start:" >&2; cat "$log" >&2; exit 1; }
+    urls+=("http://127.0.0.1:$port")
+  done
+  url=$(IFS=,; echo "${urls[*]}")
+  pids=$(IFS=,; echo "${server_pids[*]}")
+  node "$here/login.js" "${urls[0]}" "$work/users-$mode.json" "$work/cookies-$mode.json" 8
 
   profile_cmd=""
   if [ -n "${PROFILE:-}" ]; then
-    # Sampling profile of the server's send phase (py-spy from PyPI, e.g. in its own venv);
-    # loadgen.js starts it with the first chat.
+    # Sampling profile of the (first) server's send phase (py-spy from PyPI, e.g. in its own
+    # venv); loadgen.js starts it with the first chat.
     mkdir -p "$PROFILE"
-    profile_cmd="${PYSPY:-py-spy} record --pid $server_pid --rate 200 --format raw --nonblocking --duration $((DURATION + 3)) --output $PROFILE/companion-$mode.txt"
+    profile_cmd="${PYSPY:-py-spy} record --pid ${server_pids[0]} --rate 200 --format raw --nonblocking --duration $((DURATION + 3)) --output $PROFILE/companion-$mode.txt"
   fi
-  c0=$(cpu_s "$server_pid")
-  out=$(SERVER_PID=$server_pid CLK_TCK=$TICK PROFILE_CMD=$profile_cmd node "$here/loadgen.js" "$url" "$work/cookies-$mode.json" "$RATE" "$DURATION")
-  c1=$(cpu_s "$server_pid")
-  hwm=$(hwm_mb "$server_pid")
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
-  if grep -q Traceback "$log"; then echo "server ($mode) logged errors, see below" >&2; grep -m3 -A12 Traceback "$log" >&2; fi
+  c0=$(cpu_s "${server_pids[@]}")
+  out=$(SERVER_PID=$pids CLK_TCK=$TICK PROFILE_CMD=$profile_cmd node "$here/loadgen.js" "$url" "$work/cookies-$mode.json" "$RATE" "$DURATION")
+  c1=$(cpu_s "${server_pids[@]}")
+  hwm=$(hwm_mb "${server_pids[@]}")
+  for pid in "${server_pids[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null || true; done
+  server_pids=()
+  label=$mode; [ "$PROCS" -gt 1 ] && label="$mode x$PROCS processes"
+  if grep -q Traceback "$work"/server-"$mode"-*.log; then echo "server ($mode) logged errors, see below" >&2; grep -m3 -A12 Traceback "$work"/server-"$mode"-*.log >&2; fi
   results+=("$(python3 -c 'import json, sys; d = json.loads(sys.argv[1]); cpu = round(float(sys.argv[3]) - float(sys.argv[2]), 2)
 d.update(server="companion " + sys.argv[5], server_cpu_s=cpu, server_peak_rss_mb=float(sys.argv[4]), cpu_us_per_delivery=round(cpu * 1e6 / max(1, d["delivered"]), 1))
-print(json.dumps(d))' "$out" "$c0" "$c1" "$hwm" "$mode")")
+print(json.dumps(d))' "$out" "$c0" "$c1" "$hwm" "$label")")
 done
 
 if [ "$REFERENCE" = 1 ]; then

@@ -276,8 +276,11 @@ def post_chat(session_id: int, user_id: int, client_id: str, text: str) -> Outco
     """Store a chat message once: a retried ``client_id`` returns the stored one.
 
     Chats sent at the same moment share a transaction (group commit); each caller returns
-    once its own message is committed, or raises the RoomError that refused it.
+    once its own message is committed, or raises the RoomError that refused it. The caller's
+    own transaction (a login recheck's read, say) ends first: the group commit yields, and a
+    transaction held across a yield would hold SQLite's write lock for everyone meanwhile.
     """
+    db.session.commit()
     return _chat_writer.submit(_Chat(session_id, user_id, client_id, text))
 
 
