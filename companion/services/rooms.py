@@ -320,7 +320,9 @@ def _write_chats(batch: list[_Chat]) -> list[Outcome | BaseException]:
         # A retry, or the same id arriving twice at once: answer with the stored one.
         chat = batch[0]
         existing = _by_client_id(chat.session_id, chat.user_id, chat.client_id)
-        db.session.rollback()
+        if existing is not None:
+            db.session.expunge(existing)  # kept as read: the rollback would expire it
+        db.session.rollback()  # no transaction left open
         if existing is None:
             return [RoomError("conflict", "the message could not be stored; send it again")]
         return [Outcome(existing, created=False)]
