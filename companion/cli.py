@@ -1,4 +1,5 @@
-"""The `companion` command: serve, seed-demo, db upgrade, audit verify, invite-admin."""
+"""The `companion` command: serve, media, seed-demo, db upgrade, audit verify, create-admin,
+mfa-reset, demo-code, import-meetings, refresh-meetings."""
 
 from __future__ import annotations
 
