@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from companion import policy
 from companion.api import api
-from companion.api.guards import audit_access, authorize, me
+from companion.api.guards import audit_access, authorize, client_record, me
 from companion.api.pagination import PageQuery, page
 from companion.api.problems import ApiProblem, Problem
 from companion.api.schemas import RecordId, Strict
@@ -76,9 +76,6 @@ def list_alerts(query: AlertQuery) -> dict[str, Any]:
                 responses={200: AlertOut, 403: Problem, 404: Problem})
 def ack_alert(alert_id: int, body: AckBody) -> dict[str, Any]:
     _staff_only()
-    alert = db.session.get(Alert, alert_id)
-    if alert is None:
-        raise ApiProblem(404, "Not found", "No such record, or not yours to see.")
-    authorize(policy.Action.ACK_ALERT, alert.client_id, hide=True)
+    alert = client_record(Alert, alert_id, policy.Action.ACK_ALERT)
     note = body.note.strip() if body.note else None
     return alerts.alert_json(alerts.acknowledge(me(), alert, note, request.remote_addr))

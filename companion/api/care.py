@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from companion import policy, realtime
 from companion.api import api
-from companion.api.guards import audit_access, authorize, me, subject, writer
+from companion.api.guards import audit_access, authorize, client_record, me, subject, writer
 from companion.api.pagination import PageQuery, page
 from companion.api.problems import ApiProblem, Problem
 from companion.api.schemas import EmailAddress, RecordId
@@ -310,10 +310,7 @@ def list_family(query: ClientPageQuery) -> dict[str, Any]:
                 summary="End a family link (they no longer join your family sessions)",
                 responses={200: FamilyMemberOut, 404: Problem})
 def end_family_link(link_id: int) -> dict[str, Any]:
-    link = db.session.get(FamilyLink, link_id)
-    if link is None:
-        raise ApiProblem(404, "Not found", "No such record, or not yours to see.")
-    authorize(policy.Action.WRITE_CLIENT_RECORD, link.client_id, hide=True)
+    link = client_record(FamilyLink, link_id, policy.Action.WRITE_CLIENT_RECORD)
     consents.end_family_link(me(), link, request.remote_addr)
     guest_id = consents.linked_user_id(link)
     if guest_id is not None:
@@ -391,10 +388,7 @@ def list_consents(query: ClientPageQuery) -> dict[str, Any]:
                 summary="Revoke a consent (takes effect at once)",
                 responses={200: ConsentOut, 404: Problem})
 def revoke_consent(consent_id: int) -> dict[str, Any]:
-    consent = db.session.get(Consent, consent_id)
-    if consent is None:
-        raise ApiProblem(404, "Not found", "No such record, or not yours to see.")
-    authorize(policy.Action.WRITE_CLIENT_RECORD, consent.client_id, hide=True)
+    consent = client_record(Consent, consent_id, policy.Action.WRITE_CLIENT_RECORD)
     revoked = consents.consent_json(consents.revoke(me(), consent, request.remote_addr))
     if consent.recipient_user_id is not None:
         # A family member in a family session on this consent leaves the room now.
@@ -555,10 +549,7 @@ def list_assignments(query: ClientPageQuery) -> dict[str, Any]:
                 tag="psychoeducation", summary="The client marks a module done",
                 responses={200: AssignmentOut, 404: Problem})
 def complete_assignment(assignment_id: int) -> dict[str, Any]:
-    assignment = db.session.get(PsychoedAssignment, assignment_id)
-    if assignment is None:
-        raise ApiProblem(404, "Not found", "No such record, or not yours to see.")
-    authorize(policy.Action.WRITE_CLIENT_RECORD, assignment.client_id, hide=True)
+    assignment = client_record(PsychoedAssignment, assignment_id, policy.Action.WRITE_CLIENT_RECORD)
     return psychoed.assignment_json(psychoed.complete(me(), assignment, request.remote_addr))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from flask import request
 from flask_login import current_user
 
@@ -10,6 +12,9 @@ from companion.api.problems import ApiProblem, field_problem
 from companion.extensions import db
 from companion.models import Role, User
 from companion.services import audit
+
+Record = TypeVar("Record")
+NOT_FOUND = "No such record, or not yours to see."
 
 
 def me() -> User:
@@ -20,8 +25,18 @@ def authorize(action: policy.Action, record: object = None, *, hide: bool = Fals
     """Refuse with 403, or with 404 when ``hide`` (the caller must not learn the record exists)."""
     if not policy.can(me(), action, record):
         if hide:
-            raise ApiProblem(404, "Not found", "No such record, or not yours to see.")
+            raise ApiProblem(404, "Not found", NOT_FOUND)
         raise ApiProblem(403, "Not allowed", "Your role does not allow this.")
+
+
+def client_record(model: type[Record], record_id: int, action: policy.Action) -> Record:
+    """A record of some client's (it has ``client_id``) that the caller may ``action``; one and
+    the same 404 whether it does not exist or is not theirs."""
+    record: Any = db.session.get(model, record_id)
+    if record is None:
+        raise ApiProblem(404, "Not found", NOT_FOUND)
+    authorize(action, record.client_id, hide=True)
+    return record
 
 
 def audit_access(
