@@ -13,27 +13,17 @@ why (ICE consent expiry, counted from aioice's log).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from harness import LoadProcesses, loadavg, proc_cpu, sys_busy
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-
-
-def _cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _busy() -> tuple[int, int]:
-    v = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return sum(v) - v[3] - v[4], sum(v)
 
 
 def _udp_drops() -> int:
@@ -46,10 +36,6 @@ def _udp_drops() -> int:
     return total
 
 
-def _loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
 def run_capacity(groups: int, n: int, workers: int, talkers: int, duration: float,
                  warmup: float, procs: int, complexity: int = 4,
                  setup_timeout: float = 180) -> dict[str, Any]:
@@ -58,7 +44,7 @@ def run_capacity(groups: int, n: int, workers: int, talkers: int, duration: floa
     from companion.media.pool import MediaPool
     from companion.media.process import spawn_workers
 
-    la_before = _loadavg()
+    la_before = loadavg()
     env = {**os.environ, "COMPANION_MEDIA_HOST_ADDRESSES": "127.0.0.1",
            "COMPANION_ICE_SERVERS": "[]",
            "COMPANION_MEDIA_LOG": os.environ.get("MEDIA_BENCH_WORKER_LOG", "WARNING"),
@@ -67,35 +53,15 @@ def run_capacity(groups: int, n: int, workers: int, talkers: int, duration: floa
     pool = MediaPool(pool_procs.addresses)
     rooms = [f"bench:capacity:{g}" for g in range(groups)]
     placement = {room: pool.worker_key_for(room) for room in rooms}  # the product's placement
-    load: list[subprocess.Popen[str]] = []
+    load: LoadProcesses | None = None
     try:
         peers = []
         for room in rooms:
             host, port = placement[room].rsplit(":", 1)
             peers += [[room, i, host, int(port)] for i in range(n)]
-        for w in range(procs):
-            spec = {"mode": "full", "k": 4, "peers": peers[w::procs],
-                    "setup_timeout": setup_timeout, "talkers": talkers}
-            load.append(subprocess.Popen(
-                [sys.executable, str(HERE / "load.py"), json.dumps(spec)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
-
-        def expect(key: str) -> list[dict[str, Any]]:
-            outs = []
-            for p in load:
-                assert p.stdout is not None
-                line = p.stdout.readline()
-                msg = json.loads(line or "{}")
-                if key not in msg:
-                    raise RuntimeError(f"load process said {line!r}, expected {key}")
-                outs.append(msg)
-            return outs
-
-        def tell(cmd: str) -> None:
-            for p in load:
-                assert p.stdin is not None
-                p.stdin.write(cmd + "\n")
-                p.stdin.flush()
+        load = LoadProcesses({"mode": "full", "k": 4, "setup_timeout": setup_timeout,
+                              "talkers": talkers}, peers, procs)
+        expect, tell = load.expect, load.tell
 
         t_setup = time.time()
         ready = expect("ready")
@@ -105,27 +71,23 @@ def run_capacity(groups: int, n: int, workers: int, talkers: int, duration: floa
                for key in pool.workers}
         pids = {key: mc.ping()["pid"] for key, mc in mcs.items()}
         p0 = {key: mc.ping() for key, mc in mcs.items()}
-        la = _loadavg()
+        la = loadavg()
         tell("start")
-        c0 = {k: _cpu(pid) for k, pid in pids.items()}
-        b0, o0, t0, d0 = _busy(), time.process_time(), time.monotonic(), _udp_drops()
+        c0 = {k: proc_cpu(pid) for k, pid in pids.items()}
+        b0, o0, t0, d0 = sys_busy(), time.process_time(), time.monotonic(), _udp_drops()
         time.sleep(duration)
-        c1 = {k: _cpu(pid) for k, pid in pids.items()}
-        b1, o1, t1, d1 = _busy(), time.process_time(), time.monotonic(), _udp_drops()
-        la_end = _loadavg()
+        c1 = {k: proc_cpu(pid) for k, pid in pids.items()}
+        b1, o1, t1, d1 = sys_busy(), time.process_time(), time.monotonic(), _udp_drops()
+        la_end = loadavg()
         p1 = {key: mc.ping() for key, mc in mcs.items()}
         tell("stop")
         reports = expect("frames")
-        tell("quit")
-        for p in load:
-            p.wait(60)
+        load.quit(60)
         for mc in mcs.values():
             mc.close()
     finally:
-        for p in load:
-            if p.poll() is None:
-                p.kill()
-                p.wait(5)
+        if load is not None:
+            load.kill()
         pool.stop()
         pool_procs.stop()
 

@@ -39,27 +39,15 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
+
+from harness import LoadProcesses, loadavg, proc_cpu, sys_busy  # noqa: E402
+
 JANUS_HARNESS = Path(os.environ.get("JANUS_HARNESS", ROOT.parent / "shared/bench/janus"))
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
 
 # the shared harness's quiet-machine figures (../shared/bench/janus/README.md)
 JANUS_REFERENCE = {"audio_pct_per_participant": 1.51, "video_pct_per_stream_all_in": 0.191,
                    "video_pct_per_stream_marginal": 0.094}
-
-
-def proc_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def sys_busy() -> tuple[int, int]:
-    v = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return sum(v) - v[3] - v[4], sum(v)
-
-
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def log(*a: Any) -> None:
@@ -130,34 +118,13 @@ def run_ours(mode: str, groups: int, n: int, k: int, a: argparse.Namespace,
     la = loadavg()
     env = {"COMPANION_MEDIA_OPUS_COMPLEXITY": str(a.complexity)}
     pool = [WorkerProcess(env) for _ in range(workers)]  # group g on worker g % workers
-    procs: list[subprocess.Popen[str]] = []
+    load: LoadProcesses | None = None
     try:
         peers = [[f"bench:{mode}:{g}", i, pool[g % workers].host, pool[g % workers].port]
                  for g in range(groups) for i in range(n)]
-        nprocs = a.procs
-        for w in range(nprocs):
-            spec = {"mode": mode, "k": k, "peers": peers[w::nprocs], "setup_timeout": 120,
-                    "talkers": n if talkers is None else talkers}
-            procs.append(subprocess.Popen(
-                [sys.executable, str(HERE / "load.py"), json.dumps(spec)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
-
-        def expect(key: str) -> list[dict[str, Any]]:
-            outs = []
-            for p in procs:
-                assert p.stdout is not None
-                line = p.stdout.readline()
-                msg = json.loads(line or "{}")
-                if key not in msg:
-                    raise RuntimeError(f"load process said {line!r}, expected {key}")
-                outs.append(msg)
-            return outs
-
-        def tell(cmd: str) -> None:
-            for p in procs:
-                assert p.stdin is not None
-                p.stdin.write(cmd + "\n")
-                p.stdin.flush()
+        load = LoadProcesses({"mode": mode, "k": k, "setup_timeout": 120,
+                              "talkers": n if talkers is None else talkers}, peers, a.procs)
+        expect, tell = load.expect, load.tell
 
         t_setup = time.time()
         expect("ready")
@@ -180,16 +147,12 @@ def run_ours(mode: str, groups: int, n: int, k: int, a: argparse.Namespace,
                     rss += int(line.split()[1])
         tell("stop")
         reports = expect("frames")
-        tell("quit")
-        for p in procs:
-            p.wait(30)
+        load.quit(30)
         for mc in mcs:
             mc.close()
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait(5)
+        if load is not None:
+            load.kill()
         for w in pool:
             w.stop()
     win = t1 - t0
