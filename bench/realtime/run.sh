@@ -127,34 +127,27 @@ d.update(server="companion " + sys.argv[5], server_cpu_s=cpu, server_peak_rss_mb
 print(json.dumps(d))' "$out" "$c0" "$c1" "$hwm" "$label")")
 done
 
-if [ "$REFERENCE" = 1 ]; then
-  port=$(free_port)
-  # The shared reference as published: node_server.js driven by its loadgen.js through its run.sh
-  # (CPU over connect + send + drain, the same window as the product's server_cpu_s above).
-  SOCKETIO_BENCH_DEPS="$here" setsid "$shared/run.sh" "$port" "node node_server.js" "$C" "$R" "$RATE" "$DURATION" \
-    >"$work/reference.json" 2>"$work/reference.err" &
+# One server of ../shared/bench/socketio through its own run.sh (its loadgen.js; CPU over
+# connect + send + drain, the same window as the product's server_cpu_s above), added to the
+# results as LABEL. Usage: shared_server LABEL FILE-STEM "SERVER COMMAND" [ENV=VALUE...]
+shared_server() {
+  local label=$1 stem=$2 cmd=$3; shift 3
+  local port; port=$(free_port)
+  env SOCKETIO_BENCH_DEPS="$here" "$@" setsid "$shared/run.sh" "$port" "$cmd" "$C" "$R" "$RATE" "$DURATION" \
+    >"$work/$stem.json" 2>"$work/$stem.err" &
   ref_pid=$!
   wait "$ref_pid" || true; ref_pid=""
   rm -f "/tmp/socketio_bench_server_$port.log"
-  ref=$(tail -n1 "$work/reference.json")
-  [ -n "$ref" ] || { echo "reference run failed:" >&2; cat "$work/reference.err" >&2; exit 1; }
-  results+=("$(python3 -c 'import json, sys; d = json.loads(sys.argv[1]); d["server"] = "node reference"; print(json.dumps(d))' "$ref")")
-fi
+  local got; got=$(tail -n1 "$work/$stem.json")
+  [ -n "$got" ] || { echo "$label run failed:" >&2; cat "$work/$stem.err" >&2; exit 1; }
+  results+=("$(python3 -c 'import json, sys; d = json.loads(sys.argv[1]); d["server"] = sys.argv[2]; print(json.dumps(d))' "$got" "$label")")
+}
 
-if [ "$FLOOR" = 1 ]; then
-  port=$(free_port)
-  # The framework's floor: the shared minimal Flask-SocketIO server (gevent, no login, no
-  # storage, no rules) doing the same fan-out, driven the same way. What the product spends
-  # above it is the product's own cost.
-  SOCKETIO_BENCH_DEPS="$here" MODE=gevent setsid "$shared/run.sh" "$port" "$root/.venv/bin/python flask_server.py" "$C" "$R" "$RATE" "$DURATION" \
-    >"$work/floor.json" 2>"$work/floor.err" &
-  ref_pid=$!
-  wait "$ref_pid" || true; ref_pid=""
-  rm -f "/tmp/socketio_bench_server_$port.log"
-  floor=$(tail -n1 "$work/floor.json")
-  [ -n "$floor" ] || { echo "floor run failed:" >&2; cat "$work/floor.err" >&2; exit 1; }
-  results+=("$(python3 -c 'import json, sys; d = json.loads(sys.argv[1]); d["server"] = "flask-socketio floor"; print(json.dumps(d))' "$floor")")
-fi
+# The shared reference as published: node_server.js.
+[ "$REFERENCE" = 1 ] && shared_server "node reference" reference "node node_server.js"
+# The framework's floor: the shared minimal Flask-SocketIO server (gevent, no login, no storage,
+# no rules) doing the same fan-out. What the product spends above it is its own cost.
+[ "$FLOOR" = 1 ] && shared_server "flask-socketio floor" floor "$root/.venv/bin/python flask_server.py" MODE=gevent
 
 printf '%s\n' "${results[@]}" > "$work/results.jsonl"
 python3 "$here/report.py" "$work/results.jsonl" "$params; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
