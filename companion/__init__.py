@@ -15,8 +15,14 @@ WEBUI_PATH = Path(__file__).resolve().parent.parent / "webui"
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask app: configuration, extensions, blueprints. Nothing else happens here."""
+    from companion.realtime.transport import (
+        SocketAwareFlask,
+        SocketAwareSessionInterface,
+        without_websocket_compression,
+    )
+
     settings = load_config(config)
-    app = Flask(
+    app = SocketAwareFlask(
         __name__,
         instance_path=settings["INSTANCE_PATH"],
         static_folder=None,
@@ -75,11 +81,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # a twentieth of the server's CPU at the clinic peak (docs/benchmarks.md).
         async_handlers=False,
     )
-    from companion.realtime.transport import (
-        SocketAwareSessionInterface,
-        without_websocket_compression,
-    )
-
     app.session_interface = SocketAwareSessionInterface()
     if not settings["WEBSOCKET_COMPRESSION"]:
         app.wsgi_app = without_websocket_compression(app.wsgi_app)  # type: ignore[method-assign,assignment]

@@ -93,6 +93,31 @@ def test_client_waits_until_admitted_and_staff_hear_the_knock(room):
     assert alex.emit("chat", session_id=sid, id="m1", text="hi")["ok"]
 
 
+def test_presence_and_the_waiting_list_show_names_once_per_person(room):
+    sid = room["session"].id
+    counselor = room["person"](room["counselor"])
+    counselor.emit("join_session", session_id=sid)
+    alex, sam = room["clients"][0], room["clients"][1]
+    room["person"](sam).emit("join_session", session_id=sid)
+    room["person"](alex).emit("join_session", session_id=sid)
+    # Staff see who knocks, first come first.
+    waiting = counselor.received("waiting")[-1]
+    assert waiting["waiting"] == [{"id": sam.id, "display_name": "Sam"},
+                                  {"id": alex.id, "display_name": "Alex"}]
+    assert counselor.emit("admit", session_id=sid, user_id=alex.id)["ok"]
+    # Alex on a second device: still one entry, by name, with the link.
+    second = room["person"](alex)
+    assert second.emit("join_session", session_id=sid)["state"] == "joined"
+    got = counselor.received()
+    presence = [m for m in got if m["name"] == "presence"][-1]
+    assert presence["present"] == [
+        {"id": alex.id, "display_name": "Alex", "link": "chat_only"},
+        {"id": room["counselor"].id, "display_name": "Chris", "link": "chat_only"},
+    ]
+    waiting = [m for m in got if m["name"] == "waiting"][-1]
+    assert waiting["waiting"] == [{"id": sam.id, "display_name": "Sam"}]
+
+
 def test_chat_reaches_everyone_once_and_retries_are_not_stored_twice(room):
     sid = room["session"].id
     counselor = _join_admitted(room, room["counselor"])

@@ -162,14 +162,11 @@ def _publish_event(event: RoomEvent, names: dict[int, str] | None = None) -> Non
 
 
 def _publish_presence(room_session: Session) -> None:
-    present = [
-        {"id": u.id, "display_name": u.display_name, "link": modality.value}
-        for u, modality in rooms.present_users(room_session)
-    ]
+    present = [{"id": p.id, "display_name": p.display_name, "link": p.link.value}
+               for p in rooms.present_users(room_session)]
     socketio.emit("presence", {"session_id": room_session.id, "present": present},
                   to=session_room(room_session.id))
-    waiting = [{"id": u.id, "display_name": u.display_name}
-               for u in rooms.waiting_users(room_session)]
+    waiting = [p._asdict() for p in rooms.waiting_users(room_session)]
     socketio.emit("waiting", {"session_id": room_session.id, "waiting": waiting},
                   to=staff_room(room_session.id))
 
@@ -235,16 +232,16 @@ def on_heartbeat(data: Any = None) -> dict[str, Any]:
 def join_session(conn: Connection, user: User, room_session: Session,
                  payload: JoinPayload) -> dict[str, Any]:
     """Members of the session's group and its staff: enter the room or its waiting room."""
-    state, event = rooms.knock(room_session, user)
-    if state == "waiting":
+    knocked = rooms.knock(room_session, user)
+    if knocked.state == "waiting":
         conn.waiting.add(room_session.id)
         socketio.emit("knock", {"session_id": room_session.id, "user_id": user.id,
                                 "name": user.display_name}, to=staff_room(room_session.id))
         _publish_presence(room_session)
         return {"ok": True, "state": "waiting", "seq": room_session.last_seq}
-    _enter(conn, user, room_session)
-    if event is not None:
-        _publish_event(event)
+    _enter(conn, user, room_session, staff=knocked.staff)
+    if knocked.event is not None:
+        _publish_event(knocked.event)
     if payload.last_seq is not None and payload.last_seq < room_session.last_seq:
         socketio.start_background_task(
             _replay, current_app._get_current_object(),  # type: ignore[attr-defined]
@@ -253,10 +250,9 @@ def join_session(conn: Connection, user: User, room_session: Session,
     return {"ok": True, "state": "joined", "seq": room_session.last_seq}
 
 
-def _enter(conn: Connection, user: User, room_session: Session) -> None:
-    staff = policy.can(user, policy.Action.MODERATE_SESSION, room_session)
+def _enter(conn: Connection, user: User, room_session: Session, *, staff: bool) -> None:
     conns.enter(conn, room_session, staff=staff,
-                clinical=rooms.is_counselor(room_session, user))
+                clinical=staff and rooms.is_counselor(room_session, user))
     rooms.open_interval(room_session, user, conn.sid)
     _publish_presence(room_session)
 
@@ -267,7 +263,8 @@ def admit_connection(conn: Connection, session_id: int) -> None:
     user = db.session.get(User, conn.user_id)
     if room_session is None or user is None:
         return
-    _enter(conn, user, room_session)
+    _enter(conn, user, room_session,
+           staff=policy.can(user, policy.Action.MODERATE_SESSION, room_session))
     admitted = db.session.query(RoomEvent).filter_by(
         session_id=session_id, kind="admitted"
     ).order_by(RoomEvent.seq.desc()).all()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, delete, exists, false, select, update
 from sqlalchemy.exc import IntegrityError
@@ -114,32 +114,47 @@ def events_after(session: Session, last_seq: int,
     return list(db.session.scalars(stmt))
 
 
-def present_users(session: Session) -> list[tuple[User, Modality]]:
+class Person(NamedTuple):
+    """Who someone in or at the room is, as the room shows them."""
+
+    id: int
+    display_name: str
+
+
+class PresentPerson(NamedTuple):
+    id: int
+    display_name: str
+    link: Modality
+
+
+# Columns, not User rows: these run at every arrival and departure, and a whole user (its
+# hashes and settings) cost more to load than the rest of the join.
+
+
+def present_users(session: Session) -> list[PresentPerson]:
     """Who is in the room now (an open attendance interval), with how they are connected."""
     rows = db.session.execute(
-        select(User, AttendanceInterval.modality)
+        select(User.id, User.display_name, AttendanceInterval.modality)
         .join(AttendanceInterval, AttendanceInterval.user_id == User.id)
         .where(AttendanceInterval.session_id == session.id, AttendanceInterval.ended_at.is_(None))
         .order_by(User.display_name)
-    ).all()
-    seen: dict[int, tuple[User, Modality]] = {}
-    for user, modality in rows:
-        seen[user.id] = (user, modality)
-    return list(seen.values())
-
-
-def waiting_users(session: Session) -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(RoomParticipant, RoomParticipant.user_id == User.id)
-            .where(
-                RoomParticipant.session_id == session.id,
-                RoomParticipant.state == ParticipantState.WAITING,
-            )
-            .order_by(RoomParticipant.knocked_at)
-        )
     )
+    # One entry per person, however many sockets they have open.
+    return list({row.id: PresentPerson(*row) for row in rows}.values())
+
+
+def waiting_users(session: Session) -> list[Person]:
+    """Who knocks, first come first."""
+    rows = db.session.execute(
+        select(User.id, User.display_name)
+        .join(RoomParticipant, RoomParticipant.user_id == User.id)
+        .where(
+            RoomParticipant.session_id == session.id,
+            RoomParticipant.state == ParticipantState.WAITING,
+        )
+        .order_by(RoomParticipant.knocked_at)
+    )
+    return [Person(*row) for row in rows]
 
 
 def hand_queue(session: Session) -> list[int]:
@@ -180,11 +195,14 @@ def _append(session: Session, kind: str, actor: User | None, payload: dict[str, 
     return event
 
 
-def knock(session: Session, user: User) -> tuple[str, RoomEvent | None]:
-    """Enter the room (staff, or a client admitted earlier) or its waiting room.
+class Knock(NamedTuple):
+    state: str  # "joined" or "waiting"
+    event: RoomEvent | None  # stored, to publish
+    staff: bool  # moderates this session
 
-    Returns ("joined" | "waiting", the stored event to publish or None).
-    """
+
+def knock(session: Session, user: User) -> Knock:
+    """Enter the room (staff, or a client admitted earlier) or its waiting room."""
     if not policy.can(user, policy.Action.JOIN_SESSION, session):
         raise RoomError("forbidden", "not a member of this session")
     now = clock.now()
@@ -198,7 +216,7 @@ def knock(session: Session, user: User) -> tuple[str, RoomEvent | None]:
     if member is not None and member.state == ParticipantState.REMOVED:
         raise RoomError("removed", "you were removed from this session")
     if member is not None and member.state == ParticipantState.ADMITTED:
-        return "joined", None  # a reconnect: never back to the waiting room
+        return Knock("joined", None, staff)  # a reconnect: never back to the waiting room
     if staff:
         member = member or RoomParticipant(session_id=session.id, user_id=user.id,
                                            state=ParticipantState.WAITING, knocked_at=now)
@@ -207,7 +225,7 @@ def knock(session: Session, user: User) -> tuple[str, RoomEvent | None]:
         db.session.add(member)
         event = _append(session, "admitted", user, {"user_id": user.id, "by": user.id})
         db.session.commit()
-        return "joined", event
+        return Knock("joined", event, staff)
     if session.locked:
         raise RoomError("locked", "the room is locked")
     if member is None:
@@ -215,7 +233,7 @@ def knock(session: Session, user: User) -> tuple[str, RoomEvent | None]:
                                        state=ParticipantState.WAITING, knocked_at=now))
         _audit(user, "join", session, user.id)
         db.session.commit()
-    return "waiting", None
+    return Knock("waiting", None, staff)
 
 
 def admit(session: Session, staff: User, user_id: int) -> RoomEvent:
@@ -280,7 +298,8 @@ def post_chat(session_id: int, user_id: int, client_id: str, text: str) -> Outco
     own transaction (a login recheck's read, say) ends first: the group commit yields, and a
     transaction held across a yield would hold SQLite's write lock for everyone meanwhile.
     """
-    db.session.commit()
+    if db.session().in_transaction():  # (a commit with none open would begin one to end it)
+        db.session.commit()
     return _chat_writer.submit(_Chat(session_id, user_id, client_id, text))
 
 
