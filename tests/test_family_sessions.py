@@ -418,6 +418,8 @@ def test_bad_scheduling_input_is_422_naming_the_field_and_nothing_changes(fam):
         ({"duration_minutes": 5}, "duration_minutes"),
         ({"title": "x" * 201}, "title"),
         ({"group_id": fam["group"].id}, "client_id"),
+        # Other clients of a group never consented to a guest hearing them (Part 2).
+        ({"client_id": None, "group_id": fam["group"].id}, "family"),
         ({"client_id": None}, "client_id"),
         ({"colour": "blue"}, "colour"),
     ]

@@ -73,8 +73,8 @@ class SessionBody(Strict):
                                                  "before)")
     duration_minutes: int = Field(60, ge=15, le=600)
     family: StrictBool = Field(False, description=(
-        "A family session: family members a client of it invited may join (waiting room, "
-        "admitted by staff) while that client's consent for family sessions is in force"))
+        "A family session (1:1 only): family members the client invited may join (waiting "
+        "room, admitted by staff) while the client's consent for family sessions is in force"))
 
 
 @registry.route(
@@ -87,6 +87,11 @@ def create_session(body: SessionBody) -> tuple[dict[str, Any], int]:
         raise ApiProblem(403, "Not allowed", "Only counselors schedule sessions.")
     if (body.client_id is None) == (body.group_id is None):
         raise field_problem("client_id", "Name the client (a 1:1) or the group, one of them.")
+    if body.family and body.group_id is not None:
+        # A guest in a group would hear the other clients, whose consents (42 CFR Part 2) name
+        # their own family only.
+        raise field_problem("family", "A family session is a 1:1 with one client: in a group, "
+                            "a family member would hear clients who have not consented to that.")
     now = clock.now()
     starts_at = body.starts_at.astimezone(UTC)
     if starts_at > now + SCHEDULE_AHEAD:

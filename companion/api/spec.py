@@ -208,11 +208,14 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
         # JSON only: a cross-site HTML form cannot send it, which also guards the login form.
         raise ApiProblem(415, "Unsupported media type", "Send the body as application/json.")
     data = request.get_json(silent=True)
-    if data is None:
+    if data is None and request.get_data().strip() != b"null":
         raise ApiProblem(
             400, "Malformed JSON", "The body is not valid JSON.",
             [{"field": "body", "message": "not valid JSON"}],
         )
+    if not isinstance(data, dict):  # null, a list, a number: valid JSON, but not a request
+        raise ApiProblem(422, "Invalid request", "The body must be a JSON object.",
+                         [{"field": "body", "message": "must be a JSON object"}])
     _refuse_nul(data)
     try:
         parsed = model.model_validate(data)
