@@ -110,9 +110,9 @@ def client_proc(spec: dict[str, Any], conn: Any) -> None:
 
 
 def run_case(name: str, n: int, video: bool, slots: int, profile: str, args: Any) -> dict:
-    from tests.media_helpers import WorkerProcess
+    from tests.media_helpers import start_worker
 
-    worker = WorkerProcess({"COMPANION_MEDIA_OPUS_COMPLEXITY": str(args.complexity)})
+    worker = start_worker({"COMPANION_MEDIA_OPUS_COMPLEXITY": str(args.complexity)})
     try:
         peers = [[str(i + 1), 200 + 50 * (i % 17), video, slots] for i in range(n)]
         pipes, procs = [], []

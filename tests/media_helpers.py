@@ -5,11 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fractions
-import json
 import os
-import select
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -27,6 +23,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from av import AudioFrame, VideoFrame
 
 from companion.media.client import MediaClient
+from companion.media.process import WorkerProcess
 
 # Client peers offer only 127.0.0.1 (aioice never offers loopback by itself), and no STUN.
 aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"]
@@ -215,39 +212,19 @@ async def wait_for(predicate: Any, timeout: float, interval: float = 0.1) -> boo
     return bool(predicate())
 
 
-class WorkerProcess:
-    """``python -m companion.media.worker`` on 127.0.0.1 with an OS-chosen port."""
-
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        full_env = {**os.environ, "COMPANION_MEDIA_HOST_ADDRESSES": "127.0.0.1",
-                    "COMPANION_ICE_SERVERS": "[]", **(env or {})}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "companion.media.worker", "--host", "127.0.0.1",
-             "--port", "0", "--announce", "--log-level", "WARNING"],
-            stdout=subprocess.PIPE, env=full_env)
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], 20)
-        if not ready:
-            self.proc.kill()
-            raise RuntimeError("media worker did not start in 20 s")
-        line = self.proc.stdout.readline()
-        self.host, self.port = json.loads(line)["listening"]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+def start_worker(env: dict[str, str] | None = None) -> WorkerProcess:
+    """The product's media worker process (``companion.media.process``) on 127.0.0.1, at a
+    port the OS chooses, with no STUN servers and quiet logs; the caller stops it."""
+    worker = WorkerProcess("127.0.0.1", 0, {
+        **os.environ, "COMPANION_MEDIA_HOST_ADDRESSES": "127.0.0.1",
+        "COMPANION_ICE_SERVERS": "[]", "COMPANION_MEDIA_LOG": "WARNING", **(env or {})})
+    worker.start()
+    return worker
 
 
 @contextlib.contextmanager
 def worker_process(env: dict[str, str] | None = None) -> Iterator[WorkerProcess]:
-    w = WorkerProcess(env)
+    w = start_worker(env)
     try:
         yield w
     finally:

@@ -113,11 +113,11 @@ def run_janus(mode: str, n: int, k: int | None, a: argparse.Namespace) -> dict[s
 def run_ours(mode: str, groups: int, n: int, k: int, a: argparse.Namespace,
              workers: int = 1, talkers: int | None = None) -> dict[str, Any]:
     from companion.media.client import MediaClient
-    from tests.media_helpers import WorkerProcess
+    from tests.media_helpers import start_worker
 
     la = loadavg()
     env = {"COMPANION_MEDIA_OPUS_COMPLEXITY": str(a.complexity)}
-    pool = [WorkerProcess(env) for _ in range(workers)]  # group g on worker g % workers
+    pool = [start_worker(env) for _ in range(workers)]  # group g on worker g % workers
     load: LoadProcesses | None = None
     try:
         peers = [[f"bench:{mode}:{g}", i, pool[g % workers].host, pool[g % workers].port]
@@ -206,13 +206,13 @@ def run_ours(mode: str, groups: int, n: int, k: int, a: argparse.Namespace,
 def run_delay(a: argparse.Namespace) -> list[dict[str, Any]]:
     import probe
 
-    from tests.media_helpers import WorkerProcess
+    from tests.media_helpers import start_worker
 
     out = []
     la = loadavg()
     out.append({"server": "direct", "case": "delay", "loadavg": la,
                 **asyncio.run(probe.direct(a.delay_seconds))})
-    worker = WorkerProcess({"COMPANION_MEDIA_OPUS_COMPLEXITY": str(a.complexity)})
+    worker = start_worker({"COMPANION_MEDIA_OPUS_COMPLEXITY": str(a.complexity)})
     try:
         out.append({"server": "ours", "case": "delay", "loadavg": loadavg(),
                     **asyncio.run(probe.through_worker(worker.host, worker.port,
