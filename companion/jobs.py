@@ -1,4 +1,5 @@
-"""Periodic work of a running server: escalating overdue alerts, erasing expired room chat.
+"""Periodic work of a running server: escalating overdue alerts, erasing expired room chat,
+closing the media rooms of sessions that are over.
 
 Started once per web process by ``companion serve``; each job is safe to run on several
 processes at once (the services claim their rows atomically).
@@ -29,8 +30,15 @@ def _purge_chat() -> None:
     rooms.purge_expired_chat()
 
 
+def _close_ended_media_rooms() -> None:
+    from companion.realtime import media
+
+    media.close_ended_rooms()
+
+
 # (every N seconds, job)
-JOBS: list[tuple[float, Callable[[], None]]] = [(30.0, _escalate), (600.0, _purge_chat)]
+JOBS: list[tuple[float, Callable[[], None]]] = [
+    (30.0, _escalate), (600.0, _purge_chat), (60.0, _close_ended_media_rooms)]
 
 
 def start(app: Flask) -> None:

@@ -3,6 +3,7 @@ who may send them, payload errors, relaying worker events, mutes, attendance mod
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -40,6 +41,9 @@ class FakePool:
         if op == "profile":
             return {"needs_offer": fields["profile"] == "standard"}
         return {}
+
+    def forget(self, room_id: str) -> None:
+        self.store.delete(room_id)
 
     def hooks(self) -> MediaHooks:
         return MediaHooks(self, lambda sid: f"session:{sid}")  # type: ignore[arg-type]
@@ -235,3 +239,34 @@ def test_sends_video_reads_directions() -> None:
     assert media.sends_video(OFFER)
     assert not media.sends_video(AUDIO_ONLY_OFFER)
     assert not media.sends_video(OFFER.replace("a=sendonly", "a=inactive"))
+
+
+def test_media_rooms_of_sessions_that_are_over_are_closed(room, pool, world):  # noqa: F811
+    """Sessions usually end by the clock, which has no hook: the sweep closes their rooms on
+    the worker and forgets the pins, which would otherwise pile up and skew placement."""
+    from companion import clock
+
+    now = clock.now()
+    group = room["group"]
+    running = room["session"]
+    overran = world.session(group, starts_in=-timedelta(minutes=65), length=timedelta(hours=1))
+    long_over = world.session(group, starts_in=-timedelta(hours=3), length=timedelta(hours=1))
+    ended_early = world.session(group, starts_in=-timedelta(minutes=30))
+    ended_early.ended_at = now
+    db.session.commit()
+    pins = {running.id, overran.id, long_over.id, ended_early.id, 999_999}
+    for session_id in pins:
+        pool.store.set_if_absent(media.media_room(session_id), "w1")
+    pool.store.set_if_absent("bench:other", "w1")  # not a session's room: left alone
+
+    closed = media.close_ended_rooms()
+
+    assert closed == sorted([long_over.id, ended_early.id, 999_999])
+    assert sorted(r for r, op, _ in pool.requests if op == "close_room") == sorted(
+        media.media_room(s) for s in closed)
+    assert {room_id for room_id, _ in pool.store.items()} == {
+        media.media_room(running.id), media.media_room(overran.id), "bench:other"}
+    # Ten minutes after its end the session that ran over goes too; nothing is asked twice.
+    clock.advance(media.ROOM_CLOSES_AFTER_END)
+    assert media.close_ended_rooms() == [overran.id]
+    assert len([1 for _, op, _ in pool.requests if op == "close_room"]) == 4

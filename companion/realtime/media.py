@@ -18,11 +18,14 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from flask import Flask
 from pydantic import StringConstraints
+from sqlalchemy import select
 
+from companion import clock
 from companion.extensions import db, socketio
 from companion.models import Modality, Session, User
 from companion.realtime import handlers
@@ -304,6 +307,30 @@ def _admitted_here(name: str, conn: Connection, user: User,
     if plane.pool is None:
         return _fail(name, "no_media", "audio and video are not available on this server")
     return None
+
+
+# A session that ran past its end keeps its audio this long before the worker closes the room
+# (a counselor finishing a sentence); chat stops at the end itself.
+ROOM_CLOSES_AFTER_END = timedelta(minutes=10)
+
+
+def close_ended_rooms() -> list[int]:
+    """Close the media rooms of sessions that are over (ended by the counselor's button, whose
+    hook closes them at once, or just by the clock, which has no hook) and forget their pins, so
+    pins do not pile up and skew where new rooms go. Returns the sessions closed."""
+    if plane.pool is None:
+        return []
+    pinned = {sid for room, _ in plane.pool.store.items()
+              if (sid := session_of(room)) is not None}
+    if not pinned:
+        return []
+    cutoff = clock.now() - ROOM_CLOSES_AFTER_END
+    running = set(db.session.scalars(select(Session.id).where(
+        Session.id.in_(pinned), Session.ended_at.is_(None), Session.ends_at > cutoff)))
+    over = sorted(pinned - running)  # ended, or no longer there at all
+    for session_id in over:
+        handlers.media_hooks.closed(session_id)
+    return over
 
 
 def _end_transaction() -> None:
