@@ -275,6 +275,50 @@ def test_reset_is_for_staff_of_the_admins_clinic(world, make_auth):
     assert _audit(world, "mfa_reset") == []
 
 
+def test_admin_lists_only_staff_for_the_reset_card(world, make_auth):
+    admin_user = world.user(Role.ADMIN)
+    counselor = world.user(Role.COUNSELOR)
+    peer = world.user(Role.PEER_SUPPORTER)
+    client = world.user(Role.CLIENT)
+    admin = make_auth(admin_user)
+    staff_query = "/api/v1/users?role=counselor&role=peer_supporter&role=admin"
+
+    response = admin.get(staff_query)
+    assert response.status_code == 200
+    assert {u["id"] for u in response.get_json()["items"]} == {
+        admin_user.id, counselor.id, peer.id}
+    only_clients = admin.get("/api/v1/users?role=client").get_json()["items"]
+    assert [u["id"] for u in only_clients] == [client.id]
+    everyone = {u["id"] for u in admin.get("/api/v1/users").get_json()["items"]}
+    assert client.id in everyone and counselor.id in everyone
+    # The next page keeps the filter.
+    first = admin.get(f"{staff_query}&limit=2").get_json()
+    assert len(first["items"]) == 2 and first["next"].count("role=") == 3
+    rest = admin.get(first["next"]).get_json()
+    assert {u["id"] for u in first["items"] + rest["items"]} == {
+        admin_user.id, counselor.id, peer.id}
+
+
+@pytest.mark.parametrize("role", [Role.CLIENT, Role.COUNSELOR, Role.PEER_SUPPORTER])
+def test_only_an_admin_lists_staff(world, make_auth, role):
+    someone = make_auth(world.user(role))
+    response = someone.get("/api/v1/users?role=counselor&role=admin")
+    assert response.status_code == 403
+    assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("query", ["role=nurse", "role=counselor&role=staff", "role=",
+                                   "role=COUNSELOR"])
+def test_an_unknown_role_filter_is_a_clear_error(world, make_auth, query):
+    admin = make_auth(world.user(Role.ADMIN))
+    response = admin.get(f"/api/v1/users?{query}")
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert response.mimetype == "application/problem+json"
+    [error] = problem["errors"]
+    assert error["field"].startswith("role.") and "counselor" in error["message"]
+
+
 # --- secrets stay secret -------------------------------------------------------------------
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator, Field
 from sqlalchemy import select
 
 from companion import policy
@@ -12,9 +13,9 @@ from companion.api.auth import user_json
 from companion.api.guards import authorize, me
 from companion.api.pagination import PageQuery, page
 from companion.api.problems import Problem
-from companion.api.schemas import ProgramPage, UserPage
+from companion.api.schemas import AccountRole, ProgramPage, UserPage
 from companion.api.spec import registry
-from companion.models import Program, User
+from companion.models import Program, Role, User
 
 
 @registry.route(api, "/programs", "GET", summary="Programs of my clinic", tag="programs",
@@ -27,9 +28,23 @@ def list_programs(query: PageQuery) -> dict[str, Any]:
     })
 
 
+def _as_list(value: Any) -> Any:
+    # One ?role= arrives as a string, a repeated one as a list (spec._parse_query).
+    return [value] if isinstance(value, str) else value
+
+
+class UserQuery(PageQuery):
+    role: Annotated[list[AccountRole], BeforeValidator(_as_list)] = Field(
+        default_factory=list,
+        description="Only people with one of these roles (repeat for several); default: everyone",
+    )
+
+
 @registry.route(api, "/users", "GET", summary="People of my clinic (admin)", tag="programs",
-                query=PageQuery, responses={200: UserPage, 403: Problem})
-def list_users(query: PageQuery) -> dict[str, Any]:
+                query=UserQuery, responses={200: UserPage, 403: Problem})
+def list_users(query: UserQuery) -> dict[str, Any]:
     authorize(policy.Action.MANAGE_USERS)
     stmt = select(User).where(User.clinic_id == me().clinic_id).order_by(User.id)
+    if query.role:
+        stmt = stmt.where(User.role.in_({Role(r) for r in query.role}))
     return page(stmt, query, user_json)

@@ -6,6 +6,11 @@ import { careLinksCard, familyHome } from './care.js';
 const STATE_TEXT = {
   scheduled: 'Scheduled', open: 'Room open', in_progress: 'In progress', ended: 'Ended',
 };
+const ROLE_TEXT = {
+  client: 'Client', counselor: 'Counselor', peer_supporter: 'Peer supporter', admin: 'Program admin',
+};
+// The roles that sign in with a code from an authenticator app (companion/services/mfa.py).
+const STAFF_ROLES = ['counselor', 'peer_supporter', 'admin'];
 
 export async function homeView(me) {
   const page = h('section', {}, h('h1', {}, `Hello, ${me.display_name}`));
@@ -145,14 +150,14 @@ async function peerHome(me) {
 }
 
 async function adminHome(me) {
-  const { items: programs } = await get('/api/v1/programs');
+  const [{ items: programs }, staff] = await Promise.all([get('/api/v1/programs'), staffCodesCard(me)]);
   const result = h('div', { role: 'status', 'aria-live': 'polite' });
   const form = h('form', { class: 'card', novalidate: true },
     h('h2', {}, 'Invite someone'),
     field('Email address', { name: 'email', type: 'email', required: true, autocomplete: 'off' }),
     field('Role', {
       name: 'role', tag: 'select',
-      options: [['client', 'Client'], ['counselor', 'Counselor'], ['peer_supporter', 'Peer supporter'], ['admin', 'Program admin']],
+      options: Object.entries(ROLE_TEXT),
     }),
     field('Program', { name: 'program_id', tag: 'select', options: programs.map((p) => [String(p.id), p.name]) }),
     field('Name to show (optional; they can change it)', { name: 'display_name', maxlength: 80 }),
@@ -165,7 +170,7 @@ async function adminHome(me) {
     const { items } = await get('/api/v1/invitations?limit=20');
     invitations.replaceChildren(h('h2', {}, 'Invitations'), items.length
       ? h('ul', { class: 'list' }, items.map((i) => h('li', {}, h('div', { class: 'row' },
-        h('span', {}, i.email, ' ', h('span', { class: 'muted' }, i.role.replace('_', ' '))),
+        h('span', {}, i.email, ' ', h('span', { class: 'muted' }, i.purpose === 'mfa_reset' ? 'new sign-in code' : i.role.replace('_', ' '))),
         h('span', { class: 'tag' }, i.state)))))
       : h('p', { class: 'muted' }, 'No invitations yet.'));
   };
@@ -193,6 +198,57 @@ async function adminHome(me) {
       showProblem(form, err instanceof ApiError ? err.problem : { detail: String(err) });
     }
   });
+  // A reset issues a link too: it shows in the invitations at once.
+  staff.addEventListener('reset', drawInvitations);
   await drawInvitations();
-  return [h('div', { class: 'grid' }, form, invitations)];
+  return [h('div', { class: 'grid' }, form, invitations, staff)];
+}
+
+// Admin: a staff member who lost the phone with their authenticator app gets a link to set up
+// a new sign-in code. Not for one's own account: the reset would sign the admin out.
+async function staffCodesCard(me) {
+  const card = h('div', { class: 'card' }, h('h2', {}, 'Staff sign-in codes'),
+    h('p', { class: 'muted' }, 'Someone lost the phone with their authenticator app? Reset their sign-in code: they are signed out everywhere and get a link to set up the app again.'));
+  let staff;
+  try {
+    staff = await get(`/api/v1/users?${STAFF_ROLES.map((r) => `role=${r}`).join('&')}&limit=200`);
+  } catch (err) {
+    card.append(h('p', { class: 'error', role: 'alert' }, err.message));
+    return card;
+  }
+  const result = h('div', { role: 'status', 'aria-live': 'polite' });
+  let busy = false;
+  // Not disabling the button while it works: a disabled button drops the keyboard focus.
+  const reset = async (person) => {
+    if (busy) return;
+    if (!window.confirm(`Reset the sign-in code of ${person.display_name} (${person.email})?\n\n`
+      + 'This signs them out everywhere at once. They get a link to set up their authenticator app again, and cannot sign in until they do.')) return;
+    busy = true;
+    clearProblem(card);
+    result.replaceChildren();
+    try {
+      const link = await post(`/api/v1/users/${person.id}/mfa-reset`);
+      result.append(h('p', { class: 'success' }, link.emailed
+        ? `Emailed a link to ${person.display_name} (${link.email}).`
+        : `No mail server is set up: give ${person.display_name} this link yourself.`),
+      h('p', { class: 'copy' }, link.url));
+      card.dispatchEvent(new Event('reset'));
+    } catch (err) {
+      showProblem(card, err instanceof ApiError ? err.problem : { detail: String(err) });
+    } finally {
+      busy = false;
+    }
+  };
+  const people = [...staff.items].sort((a, b) => a.display_name.localeCompare(b.display_name));
+  card.append(result, h('ul', { class: 'list' }, people.map((p) => h('li', { class: 'row' },
+    h('div', { class: 'who' }, h('strong', {}, p.display_name), ' ', h('span', { class: 'muted' }, ROLE_TEXT[p.role]),
+      h('div', { class: 'muted' }, p.email)),
+    p.id === me.id
+      ? h('span', { class: 'muted' }, 'You: another admin can reset yours')
+      : h('button', {
+        type: 'button', class: 'secondary', 'aria-label': `Reset sign-in code for ${p.display_name}`,
+        onclick: () => reset(p),
+      }, 'Reset sign-in code')))));
+  if (staff.next) card.append(h('p', { class: 'muted' }, 'Showing the first 200 staff.'));
+  return card;
 }
