@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from companion import clock
-from companion.extensions import socketio
+from companion.extensions import db, socketio
 from companion.models import AttendanceInterval, Role, RoomEvent
 from companion.realtime import connections
 
@@ -262,6 +262,33 @@ def test_reconnect_replays_missed_events_in_order_and_is_not_sent_back_to_waitin
     assert [m["name"] for m in got] == ["chat", "chat", "chat", "hand_raised"]
     assert [m["text"] for m in got[:3]] == ["missed 0", "missed 1", "missed 2"]
     assert [m["seq"] for m in got] == sorted(m["seq"] for m in got)
+
+
+def test_joining_again_on_the_same_socket_only_replays(room):
+    """What a client does on `resync` (docs/realtime.md): the missed events come again, in
+    order, but the person is not entered twice (one attendance interval, no new presence)."""
+    sid = room["session"].id
+    counselor = _join_admitted(room, room["counselor"])
+    alex = _join_admitted(room, room["clients"][0], counselor)
+    held = alex.emit("chat", session_id=sid, id="a1", text="held")["seq"]
+    counselor.emit("chat", session_id=sid, id="c1", text="missed")
+    alex.received()
+    counselor.received()
+    ack = alex.emit("join_session", session_id=sid, last_seq=held)
+    assert ack == {"ok": True, "state": "joined", "seq": held + 1}
+    import time
+
+    got: list[dict[str, Any]] = []
+    for _ in range(50):  # the replay runs right after the ack
+        got += alex.received("chat")
+        if got:
+            break
+        time.sleep(0.05)
+    assert [(m["seq"], m["text"]) for m in got] == [(held + 1, "missed")]
+    assert not counselor.received("presence")
+    open_intervals = db.session.query(AttendanceInterval).filter_by(
+        session_id=sid, user_id=room["clients"][0].id, ended_at=None).count()
+    assert open_intervals == 1
 
 
 def test_hands_queue_in_order_and_the_moderator_clears_them(room):

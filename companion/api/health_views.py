@@ -11,19 +11,37 @@ from sqlalchemy.exc import SQLAlchemyError
 from companion.api import api, health
 from companion.api.schemas import CrisisResources, Health
 from companion.api.spec import registry
-from companion.extensions import db
+from companion.extensions import db, socketio
 
 
 @registry.route(health, "/healthz", "GET", summary="Is the service and its database up?",
                 tag="health", auth=False, responses={200: Health, 503: Health})
 def healthz() -> tuple[dict[str, Any], int]:
+    """503 only without the database (the record). Without the message queue the process still
+    serves and stores everything, for its own sockets: 200, "degraded", so a load balancer keeps
+    it (if Redis is down for all, taking every process out would be a full outage) and
+    monitoring alerts on the body (docs/realtime.md, "Message queue outages")."""
+    body: dict[str, Any] = {"status": "ok", "database": "ok"}
     try:
         db.session.execute(text("SELECT 1"))
         db.session.rollback()
     except SQLAlchemyError:
         db.session.rollback()
-        return {"status": "unavailable", "database": "unavailable"}, 503
-    return {"status": "ok", "database": "ok"}, 200
+        body = {"status": "unavailable", "database": "unavailable"}
+    queue = _message_queue()
+    if queue is not None:
+        body["message_queue"] = "ok" if queue.reachable() else "unavailable"
+        if body["message_queue"] != "ok" and body["status"] == "ok":
+            body["status"] = "degraded"
+    return body, 503 if body["status"] == "unavailable" else 200
+
+
+def _message_queue() -> Any:
+    """This process's Redis message queue, or None when REDIS_URL is unset."""
+    from companion.realtime.message_queue import MessageQueue  # the realtime layer loads later
+
+    manager = socketio.server.manager if socketio.server is not None else None
+    return manager if isinstance(manager, MessageQueue) else None
 
 
 @registry.route(api, "/crisis-resources", "GET", summary="Crisis lines (public)",

@@ -190,5 +190,9 @@ class CrisisResources(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok", "unavailable"]
+    status: Literal["ok", "degraded", "unavailable"] = Field(
+        description="unavailable (503): the database cannot be reached; degraded (200): the "
+        "message queue cannot, and this process serves its own sockets only")
     database: Literal["ok", "unavailable"]
+    message_queue: Literal["ok", "unavailable"] | None = Field(
+        None, description="with REDIS_URL set: this process's link to the other web processes")

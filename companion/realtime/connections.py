@@ -55,6 +55,15 @@ def members_room(session_id: int) -> str:
     return f"members:{session_id}"
 
 
+_SESSION_ROOM_KINDS = ("session", "members", "staff", "counselors")
+
+
+def session_of_room(room: str) -> int | None:
+    """The session a room above belongs to (None for a user's, a login's or a socket's)."""
+    kind, _, number = room.partition(":")
+    return int(number) if kind in _SESSION_ROOM_KINDS and number.isdigit() else None
+
+
 @dataclass
 class Connection:
     sid: str

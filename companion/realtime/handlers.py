@@ -239,7 +239,10 @@ def join_session(conn: Connection, user: User, room_session: Session,
                                 "name": user.display_name}, to=staff_room(room_session.id))
         _publish_presence(room_session)
         return {"ok": True, "state": "waiting", "seq": room_session.last_seq}
-    _enter(conn, user, room_session, staff=knocked.staff)
+    if room_session.id not in conn.joined:
+        _enter(conn, user, room_session, staff=knocked.staff)
+    # else: already in the room on this socket (a `resync`): no second attendance interval,
+    # only the replay below.
     if knocked.event is not None:
         _publish_event(knocked.event)
     if payload.last_seq is not None and payload.last_seq < room_session.last_seq:

@@ -41,8 +41,12 @@ class Room {
     this.staff = info.role === 'staff';
     // A family member a client invited: no check-in round (the server never sends it either).
     this.guest = info.role === 'family';
-    this.lastSeq = 0;
-    this.seen = new Set(); // seq numbers already drawn (replays may repeat)
+    this.seen = new Set(); // events already drawn (replays may repeat)
+    // Every event up to heldThrough is here or on its way (a replay follows the join's ack),
+    // so a rejoin asks from there; events may arrive out of order around a replay, so held
+    // keeps the seqs seen above it. null: not in the room yet (no history before entering).
+    this.heldThrough = null;
+    this.held = new Set();
     this.names = new Map();
     this.queue = [];
     this.build();
@@ -119,6 +123,11 @@ class Room {
     }
     s.on('presence', (data) => this.drawPresence(data.present));
     s.on('waiting', (data) => this.drawWaiting(data.waiting));
+    // The server lost its message queue to the other web processes for a while: ask again
+    // for what may not have reached this socket (docs/realtime.md, "Message queue outages").
+    s.on('resync', (data) => {
+      if (data.session_id === this.info.id && this.heldThrough !== null && !this.over) this.join();
+    });
     s.on('knock', (data) => this.setStatus(`${data.name} is waiting to be admitted.`, true));
     s.on('reaction', (data) => { this.reactionsShown.textContent = `${this.nameOf(data.user_id)} ${data.emoji}`; });
     s.on('error', (data) => this.setStatus(`Could not do that: ${data.detail || data.error}`, true));
@@ -136,7 +145,7 @@ class Room {
 
   async join() {
     const payload = { session_id: this.info.id };
-    if (this.lastSeq) payload.last_seq = this.lastSeq;
+    if (this.heldThrough !== null) payload.last_seq = this.heldThrough;
     const ack = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('join_session', payload).catch(() => null);
     if (!ack) return this.setStatus('The server did not answer; retrying…');
     if (!ack.ok) return this.refused(ack.error);
@@ -144,8 +153,14 @@ class Room {
       this.setStatus('You are in the waiting room. Your counselor will let you in shortly.');
       this.inRoom.hidden = true;
     } else {
+      this.advance(Math.max(this.heldThrough ?? 0, ack.seq));
       this.enterRoom();
     }
+  }
+
+  advance(through) {
+    while (this.held.has(through + 1)) through += 1;
+    this.heldThrough = through;
   }
 
   enterRoom() {
@@ -187,7 +202,11 @@ class Room {
       const key = `${name}:${data.seq}`;
       if (this.seen.has(key)) return;
       this.seen.add(key);
-      this.lastSeq = Math.max(this.lastSeq, data.seq);
+      this.held.add(data.seq);
+      if (name === 'admitted' && data.user_id === this.me.id && this.heldThrough === null) {
+        this.heldThrough = data.seq; // in the room from here on
+      }
+      if (this.heldThrough !== null) this.advance(this.heldThrough);
     }
     this.remember(data.from);
     this.remember(data.user);
