@@ -41,6 +41,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,
         RATELIMIT_STORAGE_URI=settings["REDIS_URL"] or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
+        # Redis down must not lock everyone out (login is rate-limited): each process counts
+        # in memory until it is back (per process, so the limits are looser meanwhile), and a
+        # cut-off Redis answers within 2 s rather than hanging the request.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 2, "socket_timeout": 2}
+        if settings["REDIS_URL"] else {},
         # The shell and its assets are compressed for rural links (about a third of their
         # size). API JSON is not: responses that carry secrets (the CSRF token) and echo user
         # input must not be compressed together (BREACH).

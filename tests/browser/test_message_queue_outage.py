@@ -22,7 +22,13 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import fresh_database, login, start_server, stop_server
+from tests.browser.conftest import (
+    fresh_database,
+    login,
+    login_body,
+    start_server,
+    stop_server,
+)
 from tests.browser.test_scale_out import Peer
 from tests.tcp_proxy import TcpProxy
 
@@ -182,6 +188,12 @@ def test_chats_sent_while_redis_is_cut_reach_the_other_process_after(tmp_path, b
         assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
         # The member on the same process gets them live.
         assert on_a.pump(lambda: set(outage) <= set(on_a.chat_ids()), 10)
+        # People can still log in (the rate limits count in memory meanwhile).
+        started = time.monotonic()
+        late = requests.post(f"{second.url}/api/v1/auth/login",
+                             json=login_body("client3@demo.test"), timeout=15)
+        assert late.status_code == 200, late.text
+        print(f"login with Redis cut: {time.monotonic() - started:.1f} s")
         # The member on the other process does not, for now (nothing to carry them).
         on_b.pump(lambda: False, 1.0)
         assert not set(outage) & set(on_b.chat_ids())
