@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from sqlalchemy.exc import OperationalError
 
 from companion import policy
 from companion.events import publish, user_room
@@ -115,6 +116,18 @@ def room_event(model: type[Payload], *, loads: bool = True
 
         @functools.wraps(fn)
         def handler(data: Any = None) -> dict[str, Any]:
+            try:
+                return checked(data)
+            except OperationalError as err:
+                # The database is unreachable: say so at once (the client retries with the same
+                # id), and log the error's type only: its message can quote the statement's
+                # parameters, a chat's text among them.
+                db.session.rollback()
+                log.error("%s: database unavailable (%s)", name, type(err.orig).__name__)
+                return _fail(name, "unavailable", "the server cannot store this right now; "
+                             "send it again")
+
+        def checked(data: Any) -> dict[str, Any]:
             sid = request.sid  # type: ignore[attr-defined]
             conn = conns.connections.get(sid)
             if conn is None or not conns.login_alive(conn):

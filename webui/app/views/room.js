@@ -279,7 +279,8 @@ class Room {
     for (let attempt = 0; attempt < 20; attempt += 1) {
       const ack = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('chat', message).catch(() => null);
       if (ack?.ok) return;
-      if (ack && !ack.ok && ack.error !== 'rate_limited') {
+      // Not stored yet, for now only (too fast, or the server's database is unreachable).
+      if (ack && !ack.ok && !['rate_limited', 'unavailable'].includes(ack.error)) {
         this.setStatus(ack.error === 'muted' ? 'A moderator has muted your chat.' : `Message not sent: ${ack.detail || ack.error}`, true);
         return;
       }
