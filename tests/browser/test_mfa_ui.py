@@ -123,7 +123,7 @@ def test_admin_resets_a_counselors_sign_in_code_by_keyboard(live_server, browser
             has=admin.get_by_role("heading", name="Staff sign-in codes"))
         expect(card.get_by_text(name)).to_be_visible()
         expect(card.get_by_text(email)).to_be_visible()
-        expect(card.get_by_text("counselor@demo.test")).to_be_visible()
+        expect(card.get_by_text("counselor@demo.test", exact=True)).to_be_visible()
         # Staff only: no client is listed, and no button resets the admin's own code.
         expect(card.get_by_text("client1@demo.test")).to_have_count(0)
         expect(card.get_by_role("button", name="Reset sign-in code for Dana (admin)")
