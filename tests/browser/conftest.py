@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import socket
 import subprocess
@@ -192,3 +193,18 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
         {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
         for v in result if v["impact"] in ("serious", "critical")
     ]
+
+
+def wait_for_event(events: queue.Queue[tuple[str, Any]], name: str,
+                   match: Any = lambda d: True, timeout: float = 10) -> Any:
+    """The first ``name`` event (an (event, data) pair a Socket.IO client queued) whose data
+    ``match`` accepts; earlier events are dropped. AssertionError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            event, data = events.get(timeout=max(0.05, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if event == name and match(data):
+            return data
+    raise AssertionError(f"no {name} event within {timeout} s")

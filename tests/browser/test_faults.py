@@ -26,6 +26,7 @@ from tests.browser.conftest import (
     login_body,
     start_server,
     stop_server,
+    wait_for_event,
 )
 from tests.tcp_proxy import TcpProxy
 
@@ -73,15 +74,7 @@ class Account:
         return self.sio.call(event, payload, timeout=timeout)
 
     def wait_for(self, name: str, match: Any = lambda d: True, timeout: float = 10) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                event, data = self.events.get(timeout=max(0.05, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if event == name and match(data):
-                return data
-        raise AssertionError(f"{self.email}: no {name} event within {timeout} s")
+        return wait_for_event(self.events, name, match, timeout)
 
     def close_socket(self) -> None:
         if self.sio is not None:

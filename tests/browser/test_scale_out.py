@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 import queue
-import time
 from typing import Any
 
 import pytest
 import requests
 import socketio
 
-from tests.browser.conftest import fresh_database, login_body, start_server, stop_server
+from tests.browser.conftest import (
+    fresh_database,
+    login_body,
+    start_server,
+    stop_server,
+    wait_for_event,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,15 +44,7 @@ class Peer:
         return self.sio.call(event, payload, timeout=10)
 
     def wait_for(self, name: str, match: Any = lambda d: True, timeout: float = 10) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                event, data = self.events.get(timeout=max(0.05, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if event == name and match(data):
-                return data
-        raise AssertionError(f"no {name} event within {timeout} s")
+        return wait_for_event(self.events, name, match, timeout)
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="scale-out needs REDIS_URL (set by .ci/run)")
