@@ -4,18 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup test-setup lint check pytest clean bench-realtime bench-shell bench-media
+.PHONY: run test setup test-setup lint check pytest clean lock bench-realtime bench-shell bench-media
 
 run: setup
 	$(BIN)/companion serve
 
 test: test-setup lint pytest
 
-# A virtualenv with Companion and its pinned dependencies; redone when pyproject.toml changes.
-$(STAMP): pyproject.toml
+# A virtualenv with exactly the versions in requirements.lock (what the suite last passed with),
+# then Companion itself on top without resolving anything again; redone when either file changes.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -47,6 +49,12 @@ bench-realtime: setup
 # Options: make bench-media ARGS="--cases audio,video --duration 20 --rounds 2".
 bench-media: setup
 	bench/media/run.sh $(ARGS)
+
+# Refresh requirements.lock from pyproject.toml's ranges (then run `make test` before committing it).
+lock: setup
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --upgrade --extra test --strip-extras --no-emit-index-url \
+	  --no-emit-find-links --output-file requirements.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) tests/browser/node_modules .pytest_cache .mypy_cache .ruff_cache
