@@ -75,8 +75,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # among them); an app without REDIS_URL must not inherit one from another app made in the
     # same process (tests, CLI commands).
     socketio.server_options.pop("client_manager", None)
+    queue: dict[str, Any] = {}
+    if settings["REDIS_URL"]:
+        from companion.realtime.message_queue import MessageQueue
+
+        # Says when Redis is cut off and makes the rooms catch up when it is back; on the
+        # channel Flask-SocketIO's own Redis queue uses, so processes of any release agree.
+        queue["client_manager"] = MessageQueue(settings["REDIS_URL"], app, channel="flask-socketio")
     socketio.init_app(
         app,
+        **queue,
         async_mode=settings["ASYNC_MODE"],
         message_queue=settings["REDIS_URL"],
         cors_allowed_origins=settings["ALLOWED_ORIGINS"] or None,

@@ -1,8 +1,5 @@
 """Flask extensions, created bare here and attached to the app in ``create_app``."""
 
-from typing import Any
-
-from flask import Flask
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -19,19 +16,7 @@ login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 
-class CompanionSocketIO(SocketIO):
-    """Flask-SocketIO whose Redis message queue says when it is cut off and makes the rooms
-    catch up when it is back (companion/realtime/message_queue.py)."""
-
-    def init_app(self, app: Flask, **kwargs: Any) -> None:
-        url = kwargs.get("message_queue")
-        if url and url.startswith(("redis://", "rediss://")) and "client_manager" not in kwargs:
-            from companion.realtime.message_queue import MessageQueue
-
-            # The channel Flask-SocketIO's own Redis queue uses: any release's processes agree.
-            kwargs["client_manager"] = MessageQueue(url, app, channel="flask-socketio")
-        super().init_app(app, **kwargs)
-
-
-socketio = CompanionSocketIO()
+# Its Redis message queue (when REDIS_URL is set) is built by create_app and handed in as the
+# client manager: this module imports nothing of the app.
+socketio = SocketIO()
 compress = Compress()
