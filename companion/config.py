@@ -105,6 +105,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "LOGIN_LIMITS": env.get("COMPANION_LOGIN_LIMITS", "10 per 5 minutes"),
         # Wrong second-factor codes per staff account, from any address (SECURITY.md).
         "OTP_LIMITS": env.get("COMPANION_OTP_LIMITS", "20 per hour"),
+        # Invitations (and second-factor resets) an inviter may issue, from any address: each
+        # one mails someone from the clinic's server.
+        "INVITATION_LIMITS": env.get("COMPANION_INVITATION_LIMITS", "20 per hour;100 per day"),
         # Encrypts staff's TOTP secrets at rest; derived from SECRET_KEY when not set.
         "MFA_KEY": env.get("COMPANION_MFA_KEY", ""),
         "ALLOWED_ORIGINS": [
