@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 from flask_login import current_user
 from sqlalchemy import select
 
 from companion import clock, policy, realtime
 from companion.api import api
-from companion.api.auth import login_json
+from companion.api.auth import login_json, password_attempts
 from companion.api.guards import authorize, me
 from companion.api.pagination import PageQuery, page
 from companion.api.problems import ApiProblem, Problem
@@ -134,17 +134,29 @@ def preview_invitation(body: TokenBody) -> dict[str, Any]:
     return preview
 
 
+def _invited_email() -> str:
+    """The address an invitation token is for: a second-factor reset link checks that
+    account's password, and its failures count with the login's (auth.password_attempts)."""
+    data = request.get_json(silent=True)
+    token = data.get("token") if isinstance(data, dict) else None
+    return accounts.invited_email(token) if isinstance(token, str) else ""
+
+
 @registry.route(
     api, "/invitations/accept", "POST", summary="Accept an invitation: set a password, log in",
     tag="invitations", auth=False, body=AcceptBody,
-    responses={201: LoginOut, 404: Problem, 409: Problem},
+    responses={201: LoginOut, 404: Problem, 409: Problem, 429: Problem},
 )
 @limiter.limit("30 per minute")
+@password_attempts(_invited_email)
 def accept_invitation(body: AcceptBody) -> tuple[dict[str, Any], int]:
     try:
         user = accounts.accept_invitation(
             body.token, body.password, body.display_name, request.remote_addr, otp=body.otp
         )
+    except accounts.WrongPassword as error:
+        g.password_failed = True
+        raise _account_error(error) from None
     except accounts.AccountError as error:
         raise _account_error(error) from None
     login_session = accounts.start_login_session(user, request.remote_addr)

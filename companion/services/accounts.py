@@ -59,6 +59,14 @@ class AccountError(Exception):
         self.status = status
 
 
+class WrongPassword(AccountError):
+    """The password of an existing account did not match: a guess, counted like a failed
+    login."""
+
+    def __init__(self) -> None:
+        super().__init__("password", "That is not the password of this account.")
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
@@ -284,6 +292,13 @@ def _send(message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
+def invited_email(token: str) -> str:
+    """The address of the invitation with this token ("" when there is none)."""
+    email = db.session.scalar(select(Invitation.email).where(
+        Invitation.token_hash == token_hash(token)))
+    return email or ""
+
+
 def find_invitation(token: str) -> Invitation:
     """The pending invitation for this token; any other kind is refused the same way."""
     invitation = db.session.scalar(
@@ -400,7 +415,7 @@ def _enrol_again(invitation: Invitation, password: str, otp: str | None, ip: str
     try:
         _hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
-        raise AccountError("password", "That is not the password of this account.") from None
+        raise WrongPassword from None
     secret, step = _enrolment_code(invitation, otp)
     assert secret is not None  # reset links are only issued to staff
     invitation.accepted_at = clock.now()
