@@ -29,6 +29,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(WEBUI_PATH),
     )
     app.config.update(settings)
+    from companion.inputs import RequestJSONProvider
+
+    app.json = RequestJSONProvider(app)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings["DATABASE_URL"], settings["ASYNC_MODE"]),
