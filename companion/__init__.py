@@ -29,6 +29,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(WEBUI_PATH),
     )
     app.config.update(settings)
+    from companion.inputs import RequestJSONProvider
+
+    app.json = RequestJSONProvider(app)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings["DATABASE_URL"], settings["ASYNC_MODE"]),
@@ -98,6 +101,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.session_interface = SocketAwareSessionInterface()
     if not settings["WEBSOCKET_COMPRESSION"]:
         app.wsgi_app = without_websocket_compression(app.wsgi_app)  # type: ignore[method-assign,assignment]
+    if settings["PROXY_HOPS"] > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Outermost, so that rate limits, audit rows and Socket.IO all see the client's own
+        # address (and scheme), taken only from the hops this deployment trusts.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings["PROXY_HOPS"], x_proto=settings["PROXY_HOPS"])
     from companion import realtime  # noqa: F401  (Socket.IO handlers)
     from companion.api import handle_app_errors, health
     from companion.api.spec import RecordIdConverter

@@ -103,8 +103,15 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAIL_URL": env.get("COMPANION_MAIL_URL", ""),
         "MAIL_FROM": env.get("COMPANION_MAIL_FROM", "companion@localhost"),
         "LOGIN_LIMITS": env.get("COMPANION_LOGIN_LIMITS", "10 per 5 minutes"),
+        # Reverse proxies in front that append X-Forwarded-For: the client's address is taken
+        # that many hops back (Werkzeug's ProxyFix). 0: the connecting address is the client's
+        # and the header is ignored (anyone can send one).
+        "PROXY_HOPS": int(env.get("COMPANION_PROXY_HOPS", "0")),
         # Wrong second-factor codes per staff account, from any address (SECURITY.md).
         "OTP_LIMITS": env.get("COMPANION_OTP_LIMITS", "20 per hour"),
+        # Invitations (and second-factor resets) an inviter may issue, from any address: each
+        # one mails someone from the clinic's server.
+        "INVITATION_LIMITS": env.get("COMPANION_INVITATION_LIMITS", "20 per hour;100 per day"),
         # Encrypts staff's TOTP secrets at rest; derived from SECRET_KEY when not set.
         "MFA_KEY": env.get("COMPANION_MFA_KEY", ""),
         "ALLOWED_ORIGINS": [

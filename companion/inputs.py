@@ -2,7 +2,56 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Annotated, Any
+
+from flask.json.provider import DefaultJSONProvider
+from pydantic import Field
+
+# Row ids are `integer` columns (PostgreSQL's 32 bits). A larger number names no record, and one
+# past 64 bits would overflow the database driver (a 500) if it reached a query.
+MAX_ID = 2**31 - 1
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+# No request of the API nests deeper than a few levels. A body nested a thousand levels deep
+# overflows the parser's (and any recursive check's) stack: refused before anything walks it.
+MAX_JSON_DEPTH = 32
+
+
+class NestedTooDeep(ValueError):
+    """A JSON document nested deeper than MAX_JSON_DEPTH."""
+
+
+def loads_request_json(data: str | bytes) -> Any:
+    """``json.loads`` for what a client sent: NestedTooDeep past MAX_JSON_DEPTH levels,
+    ValueError for anything that is not JSON."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise NestedTooDeep from None
+    if _nested_deeper_than(value, MAX_JSON_DEPTH):
+        raise NestedTooDeep
+    return value
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    # A loop, not recursion: the point is not to need the stack.
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+class RequestJSONProvider(DefaultJSONProvider):
+    """The app's JSON: every ``request.get_json()`` (rate-limit keys included) parses through
+    ``loads_request_json``, so no code path meets a body nested past MAX_JSON_DEPTH."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return loads_request_json(s)
 
 
 def nul_path(value: Any, path: str = "") -> str | None:

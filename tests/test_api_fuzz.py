@@ -230,6 +230,10 @@ NOT_AN_OBJECT = [
     ("application/json", b"42", {422}),
     ("application/json", b"true", {422}),
     ("application/json; charset=utf-8", b"[1, 2]", {422}),
+    # Nested far deeper than any request: refused before it reaches a recursive check.
+    ("application/json", b"[" * 1000 + b"]" * 1000, {422}),
+    ("application/json", b'{"a":' * 1000 + b"1" + b"}" * 1000, {422}),
+    ("application/json", b'{"a": ' + b"[" * 40 + b"]" * 40 + b"}", {422}),
 ]
 BODY_OPERATIONS = [op for op in OPERATIONS if op.body and op.method.upper() in {"POST", "PUT"}]
 
@@ -251,7 +255,7 @@ def test_bodies_that_are_not_json_objects_get_a_problem(app: Any, world: Any,
                 headers["Content-Type"] = content_type
             response = auth.client.open(path, method=operation.method.upper(), data=data,
                                         headers=headers)
-            where = f"{operation.label} with {content_type} {data!r}"
+            where = f"{operation.label} with {content_type} {data[:60]!r}"
             assert response.status_code in expected, f"{where}: {response.status_code}"
             check_response(response.status_code, response.mimetype, response.get_json(silent=True)
                            if response.mimetype == PROBLEM else None, where)
@@ -259,3 +263,137 @@ def test_bodies_that_are_not_json_objects_get_a_problem(app: Any, world: Any,
                 assert [e["field"] for e in response.get_json()["errors"]] == ["body"], where
     # Nothing half-written: a refused body leaves no trace but the logins' audit rows.
     assert world.db.session.query(AuditEvent).count() == audit_rows
+
+
+
+# --- odd inputs found by hand: each once answered a 500 or no ack at all ------------------
+
+
+def test_a_second_factor_code_in_other_digits_is_an_ordinary_answer(app, world):
+    """Arabic-Indic, fullwidth or superscript digits: the code they spell logs in, any other
+    is a wrong code (401 otp_invalid), never a 500."""
+    from companion import clock
+    from companion.services import mfa
+    from tests.conftest import PASSWORD, TOTP_SECRET
+
+    staff = world.user(Role.COUNSELOR)
+    wrong = f"{(int(mfa.code_for(TOTP_SECRET, mfa.step_at(clock.now()))) + 1) % 10**6:06d}"
+    other_digits = [str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"),
+                    str.maketrans("0123456789", "０１２３４５６７８９")]
+    for otp in [wrong.translate(t) for t in other_digits] + ["¹²³⁴⁵⁶", "①②③④⑤⑥"]:
+        response = app.test_client().post("/api/v1/auth/login", json={
+            "email": staff.email, "password": PASSWORD, "otp": otp})
+        check_response(response.status_code, response.mimetype, response.get_json(), otp)
+        assert (response.status_code, response.get_json()["code"]) == (401, "otp_invalid"), otp
+    right = mfa.code_for(TOTP_SECRET, mfa.step_at(clock.now())).translate(other_digits[0])
+    assert app.test_client().post("/api/v1/auth/login", json={
+        "email": staff.email, "password": PASSWORD, "otp": right}).status_code == 200
+
+
+def _date_parameters(operation: Any) -> list[str]:
+    """The query parameters of an operation that take a date (or a date and time)."""
+    import json
+
+    return [p.name for p in operation.query
+            if '"format": "date' in json.dumps(p.definition.get("schema", p.definition))]
+
+
+DATE_OPERATIONS = [(op, name) for op in OPERATIONS if op.method.upper() == "GET"
+                   for name in _date_parameters(op)]
+
+
+@pytest.mark.parametrize("far_day", ["9999-12-31", "0001-01-01", "9999-12-31T23:59:59+00:00"])
+def test_days_out_of_range_in_a_query_name_the_parameter(app, world, make_auth, far_day):
+    # ?from=9999-12-31 and ?week=9999-12-31 overflowed date arithmetic (a 500).
+    assert {name for _, name in DATE_OPERATIONS} >= {"from", "to", "week"}
+    seeded = Seeded(app, world, make_auth)
+    for operation, name in DATE_OPERATIONS:
+        if "T" in far_day and name == "week":
+            continue  # a week is a day: a date and time is refused for its format anyway
+        auth = seeded.auths[Role.ADMIN]
+        required = {p.name: seeded.ids[p.name] for p in operation.query
+                    if p.is_required and p.name != name}
+        path = operation.path.format(**{p.name: seeded.ids.get(p.name, 1)
+                                        for p in operation.path_parameters})
+        response = auth.get(path, query_string={**required, name: far_day})
+        where = f"{operation.label}?{name}={far_day}"
+        check_response(response.status_code, response.mimetype, response.get_json(), where)
+        assert response.status_code == 422, where
+        assert [e["field"] for e in response.get_json()["errors"]] == [name], where
+
+
+def test_a_database_pool_timeout_answers_503(app, world, make_auth, monkeypatch):
+    """Every connection of the pool busy past its timeout: the 503 of an unreachable
+    database (the client retries), not a 500; on a socket, the 'unavailable' ack."""
+    from sqlalchemy.pool import QueuePool
+
+    from companion.extensions import db, socketio
+
+    counselor = world.user(Role.COUNSELOR)
+    session_id = world.session(world.group(counselor, [])).id
+    auth = make_auth(counselor)
+    sio = socketio.test_client(app, flask_test_client=auth.client)
+    engine = db.engine
+    one = QueuePool(engine.pool._creator, pool_size=1, max_overflow=0, timeout=0.05)
+    monkeypatch.setattr(engine, "pool", one)
+    db.session.remove()
+    held = engine.connect()  # the pool's only connection
+    try:
+        response = auth.get("/api/v1/sessions")
+        assert response.status_code == 503 and response.mimetype == PROBLEM
+        ack = _emit(sio, "join_session", {"session_id": session_id})
+        assert ack["ok"] is False and ack["error"] == "unavailable"
+    finally:
+        held.close()
+    assert auth.get("/api/v1/sessions").status_code == 200
+
+
+# A valid value for each field of a room event's payload; every event is sent with each of its
+# integer fields past a row id (2**63): an error ack naming the field, never silence.
+ROOM_EVENT_FIELDS: dict[str, Any] = {
+    "id": "c-1", "text": "hi", "user_id": None, "what": "chat", "locked": True, "seq": 1,
+    "emoji": "👍", "mood": 3, "craving": 2, "word": "", "last_seq": 0, "sdp": "v=0 offer",
+    "type": "offer", "profile": "standard",
+}
+
+
+def test_room_events_with_numbers_past_a_row_id_get_an_error_ack(app, world, make_auth,
+                                                                 monkeypatch):
+    from companion.extensions import socketio
+    from companion.realtime import connections
+
+    # Some forty events in a row: the socket's rate limit has its own test (test_rooms.py).
+    monkeypatch.setattr(connections.Connection, "take_token", lambda self: True)
+
+    counselor = world.user(Role.COUNSELOR)
+    session = world.session(world.group(counselor, []))
+    auth = make_auth(counselor)
+    sio = socketio.test_client(app, flask_test_client=auth.client)
+    assert _emit(sio, "join_session", {"session_id": session.id})["ok"]
+    from companion.realtime.handlers import PAYLOADS
+
+    registered = {event for event in socketio.server.handlers["/"]}
+    assert set(PAYLOADS) == registered - {"connect", "disconnect", "heartbeat"}
+    for event, model in sorted(PAYLOADS.items()):
+        valid = {"session_id": session.id} | {
+            name: (counselor.id if name == "user_id" else ROOM_EVENT_FIELDS[name])
+            for name in model.model_fields if name != "session_id"}
+        properties = model.model_json_schema()["properties"]
+        numbers = [name for name, schema in properties.items() if '"integer"' in str(schema)
+                   or "'integer'" in str(schema)]
+        assert "session_id" in numbers, event
+        for name in numbers:
+            ack = _emit(sio, event, valid | {name: 2**63})
+            assert isinstance(ack, dict), f"{event} with {name}=2**63: no ack"
+            assert (ack["ok"], ack["error"], ack.get("field")) == (False, "invalid", name), (
+                event, name, ack)
+    assert sio.is_connected()
+
+
+def _emit(sio: Any, event: str, payload: Any) -> Any:
+    """Emit in a fresh app context, as a server runs each event (tests/test_rooms.py)."""
+    from companion.extensions import db
+
+    db.session.commit()  # SQLite: the test's session lets go of the write lock
+    with sio.app.app_context():
+        return sio.emit(event, payload, callback=True)

@@ -144,3 +144,23 @@ def test_a_program_id_past_a_row_id_names_the_field(world, make_auth):
         response = auth.get(f"/api/v1/attendance/{path}?program_id={2**63}&week=2026-11-16")
         assert response.status_code == 422
         assert response.get_json()["errors"][0]["field"] == "program_id"
+
+
+def test_hostile_names_in_the_week_csv_are_not_formulas(world, make_auth):
+    from tests.test_spreadsheet_csv import HOSTILE, starts_a_formula
+
+    counselor, alex, sam, sessions = _week_setup(world)
+    alex.display_name = HOSTILE[0]
+    sam.display_name = HOSTILE[1]
+    counselor.display_name = "@SUM(1+1)*cmd|' /C calc'!A0"
+    world.db.session.commit()
+    assert make_auth(counselor).post(f"/api/v1/sessions/{sessions[0].id}/attest") \
+        .status_code == 200
+    response = make_auth(world.user(Role.ADMIN)).get(
+        f"/api/v1/attendance/weekly.csv?program_id={world.program.id}&week=2026-11-16")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    cells = [cell for row in rows for cell in row]
+    assert [c for c in cells if starts_a_formula(c)] == []
+    # Still the names, as text: the quote is the only change.
+    assert {r[1] for r in rows[1:]} == {"'" + HOSTILE[0], "'" + HOSTILE[1]}
+    assert "'@SUM(1+1)*cmd|' /C calc'!A0" in {r[7] for r in rows[1:]}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from companion import clock
 from companion.models import LoginSession, Role, User
 from companion.services import accounts
@@ -176,3 +178,70 @@ def test_login_is_audited(world, auth):
     row = world.db.session.query(AuditEvent).one()
     assert (row.actor_id, row.action, row.record_type) == (user.id, "login", "user")
     assert isinstance(world.db.session.get(User, user.id), User)
+
+
+# --- brute force: per (account, address) and per address, behind trusted proxies only -------
+
+ATTACKER, VICTIM, PROXY = "203.0.113.9", "198.51.100.7", "10.0.0.2"
+
+
+def _attempt(client, user, password, remote=None, forwarded=None):
+    environ = {"REMOTE_ADDR": remote} if remote else {}
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    return client.post("/api/v1/auth/login", json={"email": user.email, "password": password},
+                       environ_base=environ, headers=headers)
+
+
+@pytest.fixture
+def behind_one_proxy(app, database_url, tmp_path):
+    """The same server behind one reverse proxy it trusts (COMPANION_PROXY_HOPS=1)."""
+    from companion import create_app
+    from tests.conftest import RequestContextClient, _test_config
+
+    proxied = create_app(_test_config(database_url, tmp_path / "proxied") | {"PROXY_HOPS": 1})
+    proxied.test_client_class = RequestContextClient
+    yield proxied
+    with proxied.app_context():
+        from companion.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_failures_from_one_address_do_not_lock_the_client_out_elsewhere(client, world):
+    user = world.user()
+    for _ in range(10):
+        assert _attempt(client, user, "wrong password", ATTACKER).status_code == 401
+    assert _attempt(client, user, PASSWORD, ATTACKER).status_code == 429
+    assert _attempt(client, user, PASSWORD, VICTIM).status_code == 200
+
+
+def test_behind_a_trusted_proxy_each_client_address_counts_on_its_own(world, behind_one_proxy):
+    user = world.user()
+    proxied = behind_one_proxy.test_client()
+    # Every request comes from the proxy; X-Forwarded-For carries the client's address. The
+    # attacker also sends a forged one naming the victim: the proxy appends the real one.
+    for _ in range(10):
+        assert _attempt(proxied, user, "wrong password", PROXY,
+                        f"{VICTIM}, {ATTACKER}").status_code == 401
+    assert _attempt(proxied, user, PASSWORD, PROXY, ATTACKER).status_code == 429
+    assert _attempt(proxied, user, PASSWORD, PROXY, VICTIM).status_code == 200
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(client, world):
+    user = world.user()
+    # A new forged address each time buys no new attempts from the real one.
+    for i in range(10):
+        assert _attempt(client, user, "wrong password", ATTACKER,
+                        f"192.0.2.{i}").status_code == 401
+    assert _attempt(client, user, PASSWORD, ATTACKER, "192.0.2.99").status_code == 429
+    # Nor does naming the victim's address lock the victim out.
+    assert _attempt(client, user, PASSWORD, VICTIM).status_code == 200
+
+
+def test_proxy_hops_come_from_the_environment(monkeypatch):
+    from companion.config import load_config
+
+    assert load_config({"SECRET_KEY": "k", "DATABASE_URL": "sqlite://"})["PROXY_HOPS"] == 0
+    monkeypatch.setenv("COMPANION_PROXY_HOPS", "2")
+    assert load_config({"SECRET_KEY": "k", "DATABASE_URL": "sqlite://"})["PROXY_HOPS"] == 2

@@ -182,3 +182,138 @@ def test_family_invitations_are_listed_and_previewed_as_documented(world, auth, 
     preview = app.test_client().post("/api/v1/invitations/preview",
                                      json={"token": _token(invited.get_json()["url"])})
     assert InvitationPreviewOut.model_validate(preview.get_json()).role == "family"
+
+
+# --- nobody learns from an invitation whether an address has an account -------------------
+
+
+def _same_shape(body: dict) -> dict:
+    """An invitation's answer without what differs between any two invitations (its id, the
+    address, the moment, the token in the link), keeping whether there is a link."""
+    kept = {k: v for k, v in body.items()
+            if k not in {"id", "email", "url", "created_at", "expires_at"}}
+    return kept | {"has_link": body.get("url") is not None}
+
+
+class _Outbox:
+    """A fake SMTP server: the messages Companion sent, as (to, subject, text)."""
+
+    def __init__(self, monkeypatch, app) -> None:
+        import smtplib
+
+        self.sent: list[tuple[str, str, str]] = []
+        outbox = self
+
+        class FakeSMTP:
+            def __init__(self, host, port, timeout):
+                pass
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+            def send_message(self, message):
+                outbox.sent.append((message["To"], message["Subject"], message.get_content()))
+
+        monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+        app.config["MAIL_URL"] = "smtp://mail.example.test:2525"
+
+
+def _invite_family(auth, email: str):
+    return auth.post("/api/v1/family", json={
+        "email": email, "display_name": "Sam", "relationship": "brother"})
+
+
+def test_a_family_invitation_answers_the_same_whether_the_address_has_an_account(
+        world, make_auth, app):
+    from companion.models import Clinic
+
+    elsewhere = Clinic(name="Elsewhere")
+    world.db.session.add(elsewhere)
+    world.db.session.commit()
+    patient_elsewhere = world.user(Role.CLIENT, clinic_id=elsewhere.id)
+    patient_here = world.user(Role.CLIENT)
+    inviter = make_auth(world.user(Role.CLIENT))
+    new = _invite_family(inviter, "nobody-yet@example.test")
+    for existing in (patient_elsewhere.email, patient_here.email.upper()):
+        answer = _invite_family(inviter, existing)
+        assert (answer.status_code, answer.mimetype) == (new.status_code, new.mimetype) == (
+            201, "application/json")
+        assert _same_shape(answer.get_json()) == _same_shape(new.get_json())
+    # The list says the same of each: invited, pending.
+    listed = inviter.get("/api/v1/family").get_json()["items"]
+    assert [i["state"] for i in listed] == ["pending"] * 3
+
+
+def test_with_mail_the_existing_account_gets_a_notice_and_the_inviter_no_link(
+        world, make_auth, app, monkeypatch):
+    outbox = _Outbox(monkeypatch, app)
+    existing = world.user(Role.CLIENT)
+    inviter = make_auth(world.user(Role.CLIENT))
+    new = _invite_family(inviter, "sister@example.test").get_json()
+    known = _invite_family(inviter, existing.email).get_json()
+    assert _same_shape(known) == _same_shape(new)
+    assert new["emailed"] is known["emailed"] is True
+    # The link is mailed, never handed to the inviter: opening it themselves would tell them.
+    assert new["url"] is None and known["url"] is None
+    (to_new, _, invitation), (to_known, _, notice) = outbox.sent
+    assert to_new == "sister@example.test" and "/invite#token=" in invitation
+    assert to_known == existing.email
+    assert "already has" in notice and "/invite#token=" not in notice
+    # Nothing changed on the existing account.
+    world.db.session.refresh(existing)
+    assert existing.role == Role.CLIENT and existing.active
+
+
+def test_accepting_an_invitation_to_an_address_with_an_account_creates_nothing(
+        world, make_auth, app):
+    existing = world.user(Role.CLIENT)
+    url = _invite_family(make_auth(world.user(Role.CLIENT)), existing.email).get_json()["url"]
+    response = app.test_client().post("/api/v1/invitations/accept", json={
+        "token": _token(url), "password": "my own long passphrase", "display_name": "Sam"})
+    assert response.status_code == 409
+    assert response.get_json()["errors"][0]["field"] == "email"
+    assert "already has a Companion account" in response.get_json()["detail"]
+    assert world.db.session.query(User).filter_by(email=existing.email).count() == 1
+
+
+def test_an_admin_learns_nothing_about_addresses_of_another_clinic(world, auth):
+    from companion.models import Clinic
+
+    elsewhere = Clinic(name="Elsewhere")
+    world.db.session.add(elsewhere)
+    world.db.session.commit()
+    theirs = world.user(Role.CLIENT, clinic_id=elsewhere.id)
+    auth.login(world.user(Role.ADMIN))
+    invite = {"role": "client", "program_id": world.program.id, "display_name": "Jo"}
+    new = auth.post("/api/v1/invitations", json={**invite, "email": "fresh@example.test"})
+    known = auth.post("/api/v1/invitations", json={**invite, "email": theirs.email})
+    assert new.status_code == known.status_code == 201
+    assert _same_shape(known.get_json()) == _same_shape(new.get_json())
+
+
+def test_invitations_are_limited_per_inviter_from_any_address(world, make_auth, app):
+    app.config["INVITATION_LIMITS"] = "3 per hour"
+    inviter = make_auth(world.user(Role.CLIENT))
+    for i in range(3):
+        response = inviter.post("/api/v1/family", environ_base={"REMOTE_ADDR": f"203.0.113.{i}"},
+                                json={"email": f"f{i}@example.test", "display_name": "F",
+                                      "relationship": "friend"})
+        assert response.status_code == 201
+    refused = inviter.post("/api/v1/family", environ_base={"REMOTE_ADDR": "198.51.100.9"},
+                           json={"email": "f9@example.test", "display_name": "F",
+                                 "relationship": "friend"})
+    assert refused.status_code == 429 and refused.mimetype == "application/problem+json"
+    assert world.db.session.query(Invitation).count() == 3
+    # Another inviter is not held back by the first one's count.
+    other = make_auth(world.user(Role.CLIENT))
+    assert _invite_family(other, "g@example.test").status_code == 201
+    # An admin's invitations share the rule.
+    admin = make_auth(world.user(Role.ADMIN))
+    for i in range(3):
+        assert admin.post("/api/v1/invitations", json={
+            "email": f"c{i}@example.test", "role": "counselor"}).status_code == 201
+    assert admin.post("/api/v1/invitations", json={
+        "email": "c9@example.test", "role": "counselor"}).status_code == 429

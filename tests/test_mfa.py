@@ -493,3 +493,28 @@ def test_migration_runs_down_and_up(tmp_path):
         assert db.session.query(User).one().totp_secret is None
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_reset_link_password_check_counts_with_the_login_failures(world, make_auth, app):
+    # The reset link takes the account's password: it must give a guesser no more tries than
+    # the login does, from the same address, and share the count with it.
+    counselor = world.user(Role.COUNSELOR)
+    issued = make_auth(world.user(Role.ADMIN)).post(
+        f"/api/v1/users/{counselor.id}/mfa-reset").get_json()
+    token = _token(issued["url"])
+    page = app.test_client()
+    secret = page.post("/api/v1/invitations/preview", json={"token": token}).get_json()["mfa"][
+        "secret"]
+    for _ in range(5):
+        assert _login(page, counselor.email, password="not my password").status_code == 401
+    for _ in range(5):
+        wrong = page.post("/api/v1/invitations/accept", json={
+            "token": token, "password": "not my password", "otp": _code(secret)})
+        assert wrong.status_code == 422 and wrong.get_json()["errors"][0]["field"] == "password"
+    right = {"token": token, "password": PASSWORD, "otp": _code(secret)}
+    assert page.post("/api/v1/invitations/accept", json=right).status_code == 429
+    assert _login(page, counselor.email).status_code == 429
+    # From another address the link still works: nobody elsewhere can lock them out.
+    elsewhere = page.post("/api/v1/invitations/accept", json=right,
+                          environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert elsewhere.status_code == 201

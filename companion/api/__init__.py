@@ -7,6 +7,7 @@ import traceback
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from companion.api.problems import ApiProblem, problem_response
@@ -50,8 +51,10 @@ def handle_app_errors(error: Exception) -> Response | HTTPException:
     db.session.rollback()
     if isinstance(error, ApiProblem):
         return _api_problem(error)
-    if isinstance(error, OperationalError):
-        log.error("database unavailable: %s", type(error.orig).__name__)
+    if isinstance(error, OperationalError | PoolTimeout):
+        # A pool timeout: every connection busy past its wait, as unavailable as a cut one.
+        reason = error.orig if isinstance(error, OperationalError) else error
+        log.error("database unavailable: %s", type(reason).__name__)
         return problem_response(503, "Service unavailable", "The database cannot be reached.")
     if isinstance(error, HTTPException):
         headers = {}

@@ -13,7 +13,7 @@ from companion.api import api
 from companion.api.guards import audit_access, authorize, me
 from companion.api.pagination import PageQuery, page_of_list
 from companion.api.problems import ApiProblem, Problem
-from companion.api.schemas import RecordId
+from companion.api.schemas import Day, RecordId
 from companion.api.spec import registry
 from companion.extensions import db
 from companion.models import Program, Role, Session, User
@@ -65,7 +65,7 @@ class WeekPage(BaseModel):
 
 class WeekQuery(PageQuery):
     program_id: RecordId
-    week: date = Field(description="The Monday the week starts on (program's time zone)")
+    week: Day = Field(description="The Monday the week starts on (program's time zone)")
 
 
 def _session(session_id: int) -> Session:

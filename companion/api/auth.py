@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, g, request, session
@@ -37,46 +38,60 @@ def user_json(user: User) -> dict[str, Any]:
     }
 
 
-def _login_account_key() -> str:
-    """Limit failures per (address, IP): an attacker elsewhere cannot lock a client out."""
+def _login_email() -> str:
     data = request.get_json(silent=True) or {}
     email = data.get("email") if isinstance(data, dict) else None
-    return f"{accounts.normalise_email(str(email or ''))}|{request.remote_addr}"
+    return accounts.normalise_email(str(email or ""))
 
 
-def _login_failed(response: Any) -> bool:
-    # Asking a staff member for their code is a step of the login, not a failed guess.
-    return bool(response.status_code == 401 and not g.get("login_challenge"))
+def _password_failed(response: Any) -> bool:
+    # Set by the view on a wrong password or code only: asking a staff member for their code
+    # is a step of the login, and a refused body guessed nothing.
+    return bool(g.get("password_failed"))
+
+
+def password_attempts(account: Callable[[], str]) -> Callable[[Any], Any]:
+    """The limits on guessing a password, shared by every route that checks one (the login,
+    the second-factor reset link): failures per (account, address), so an attacker elsewhere
+    cannot lock a client out, and per address (a clinic's shared NAT stays well under it).
+
+    No limit counts an account's failures from every address: that would be a lockout tool
+    (docs/security.md). Addresses are the client's own behind COMPANION_PROXY_HOPS trusted
+    proxies (companion.create_app), so a proxy's users do not share one count.
+    """
+    per_account = limiter.shared_limit(
+        lambda: current_app.config["LOGIN_LIMITS"], scope="password",
+        key_func=lambda: f"{account()}|{request.remote_addr}", deduct_when=_password_failed)
+    per_address = limiter.shared_limit(
+        "100 per 5 minutes", scope="password-address", key_func=lambda: request.remote_addr or "",
+        deduct_when=_password_failed)
+
+    def decorate(view: Any) -> Any:
+        return per_account(per_address(view))
+
+    return decorate
 
 
 def _login_email_key() -> str:
-    data = request.get_json(silent=True) or {}
-    email = data.get("email") if isinstance(data, dict) else None
-    return f"otp|{accounts.normalise_email(str(email or ''))}"
+    return f"otp|{_login_email()}"
 
 
 def _otp_failed(response: Any) -> bool:
     return bool(response.status_code == 401 and g.get("otp_failed"))
 
 
-def _limit(key: Any = None) -> Any:
-    return limiter.limit(
-        lambda: current_app.config["LOGIN_LIMITS"], key_func=key, deduct_when=_login_failed
-    )
-
-
 @registry.route(
     api, "/auth/login", "POST", summary="Log in", tag="auth", auth=False, body=LoginBody,
     responses={200: LoginOut, 401: Problem, 429: Problem},
 )
-@_limit(_login_account_key)
-@limiter.limit("100 per 5 minutes", deduct_when=_login_failed)  # per IP, a clinic's shared NAT
+@password_attempts(_login_email)
 # Wrong codes per account from any address: whoever guesses codes already has the password.
 @limiter.limit(lambda: current_app.config["OTP_LIMITS"], key_func=_login_email_key,
                deduct_when=_otp_failed)
 def login(body: LoginBody) -> tuple[dict[str, Any], int]:
     user = accounts.authenticate(body.email, body.password)
     if user is None:
+        g.password_failed = True
         raise ApiProblem(401, "Login failed", BAD_LOGIN)
     if mfa.required_for(user.role):
         _second_factor(user, body.otp)
@@ -90,15 +105,13 @@ def login(body: LoginBody) -> tuple[dict[str, Any], int]:
 def _second_factor(user: User, otp: str | None) -> None:
     """Staff: the password was right; now their authenticator's code (SECURITY.md)."""
     if mfa.unseal(user.totp_secret) is None:
-        g.login_challenge = True
         raise ApiProblem(401, "Second factor needed", MFA_ENROLMENT_REQUIRED,
                          code="mfa_enrolment_required")
     if not otp:
-        g.login_challenge = True
         raise ApiProblem(401, "Code needed", OTP_REQUIRED,
                          [{"field": "otp", "message": OTP_REQUIRED}], code="otp_required")
     if not mfa.use_login_code(user, otp):
-        g.otp_failed = True
+        g.otp_failed = g.password_failed = True  # a wrong code counts as a failed login
         raise ApiProblem(401, "Login failed", OTP_INVALID,
                          [{"field": "otp", "message": OTP_INVALID}], code="otp_invalid")
 

@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from companion import policy, realtime
 from companion.api import api
 from companion.api.guards import audit_access, authorize, client_record, me, subject, writer
+from companion.api.invitations import per_inviter_limit
 from companion.api.pagination import PageQuery, page
 from companion.api.problems import ApiProblem, Problem
 from companion.api.schemas import EmailAddress, RecordId
@@ -267,7 +268,8 @@ class FamilyMemberOut(BaseModel):
 
 
 class FamilyInviteOut(FamilyMemberOut):
-    url: str = Field(description="The invitation link (also emailed when mail is set up)")
+    url: str | None = Field(description="The invitation link when no mail server is set up "
+                            "(the client hands it over); null when it was emailed")
     emailed: bool
 
 
@@ -278,8 +280,12 @@ class FamilyPage(BaseModel):
 
 @registry.route(api, "/family", "POST", tag="consents", body=FamilyInviteBody,
                 summary="Invite a family member (a guest: sees nothing of you without consent)",
-                responses={201: FamilyInviteOut, 403: Problem, 409: Problem})
+                responses={201: FamilyInviteOut, 403: Problem, 429: Problem})
+@per_inviter_limit
 def invite_family(body: FamilyInviteBody) -> tuple[dict[str, Any], int]:
+    """The same answer whether or not the address has an account (companion.services.accounts
+    .invite), and the link only when no mail server carries it: a client who could open it
+    would learn at its end whether the address has an account."""
     client = writer()
     base_url = current_app.config["PUBLIC_URL"] or request.host_url
     try:
@@ -289,8 +295,8 @@ def invite_family(body: FamilyInviteBody) -> tuple[dict[str, Any], int]:
         title = {409: "Conflict"}.get(error.status, "Invalid request")
         raise ApiProblem(error.status, title, error.message,
                          [{"field": error.field, "message": error.message}]) from None
-    return {**consents.link_json(link, issued.invitation), "url": issued.url,
-            "emailed": issued.emailed}, 201
+    return {**consents.link_json(link, issued.invitation),
+            "url": None if issued.emailed else issued.url, "emailed": issued.emailed}, 201
 
 
 @registry.route(api, "/family", "GET", tag="consents", query=ClientPageQuery,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,7 +11,7 @@ from companion.api import api
 from companion.api.guards import audit_access, authorize, me
 from companion.api.pagination import PageQuery, page_of_list
 from companion.api.problems import ApiProblem, Problem
-from companion.api.schemas import RecordId
+from companion.api.schemas import Day, RecordId
 from companion.api.spec import registry
 from companion.extensions import db
 from companion.models import Program, Role, User
@@ -43,7 +42,7 @@ class DashboardPage(BaseModel):
 
 class ReportQuery(BaseModel):
     program_id: RecordId
-    week: date
+    week: Day
 
 
 class ProgramReport(BaseModel):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request, session
+from flask import current_app, g, request, session
+from flask_login import current_user
 from sqlalchemy import select
 
 from companion import clock, policy, realtime
 from companion.api import api
-from companion.api.auth import login_json
+from companion.api.auth import login_json, password_attempts
 from companion.api.guards import authorize, me
 from companion.api.pagination import PageQuery, page
 from companion.api.problems import ApiProblem, Problem
@@ -48,10 +49,25 @@ def _account_error(error: accounts.AccountError) -> ApiProblem:
                       [{"field": error.field, "message": error.message}])
 
 
+def _inviter_key() -> str:
+    return f"invite|{current_user.id}" if current_user.is_authenticated else (
+        request.remote_addr or "")
+
+
+# Each invitation sends a mail from the clinic's server: counted per inviter, from any address,
+# and only when one was issued (a refused form costs nothing).
+per_inviter_limit = limiter.limit(
+    lambda: current_app.config["INVITATION_LIMITS"], key_func=_inviter_key,
+    deduct_when=lambda response: response.status_code == 201,
+)
+
+
 @registry.route(
     api, "/invitations", "POST", summary="Invite someone by email (admin)", tag="invitations",
-    body=InvitationBody, responses={201: IssuedInvitationOut, 403: Problem, 409: Problem},
+    body=InvitationBody,
+    responses={201: IssuedInvitationOut, 403: Problem, 409: Problem, 429: Problem},
 )
+@per_inviter_limit
 def create_invitation(body: InvitationBody) -> tuple[dict[str, Any], int]:
     authorize(policy.Action.INVITE)
     base_url = request.host_url if not _public_url() else _public_url()
@@ -60,6 +76,8 @@ def create_invitation(body: InvitationBody) -> tuple[dict[str, Any], int]:
             me(), str(body.email), Role(body.role), base_url,
             display_name=body.display_name, program_id=body.program_id,
             adolescent=body.adolescent, ip=request.remote_addr,
+            # An admin lists their clinic's accounts anyway; other clinics' stay unknown.
+            sees_clinic_accounts=policy.can(me(), policy.Action.MANAGE_USERS),
         )
     except accounts.AccountError as error:
         raise _account_error(error) from None
@@ -116,17 +134,29 @@ def preview_invitation(body: TokenBody) -> dict[str, Any]:
     return preview
 
 
+def _invited_email() -> str:
+    """The address an invitation token is for: a second-factor reset link checks that
+    account's password, and its failures count with the login's (auth.password_attempts)."""
+    data = request.get_json(silent=True)
+    token = data.get("token") if isinstance(data, dict) else None
+    return accounts.invited_email(token) if isinstance(token, str) else ""
+
+
 @registry.route(
     api, "/invitations/accept", "POST", summary="Accept an invitation: set a password, log in",
     tag="invitations", auth=False, body=AcceptBody,
-    responses={201: LoginOut, 404: Problem, 409: Problem},
+    responses={201: LoginOut, 404: Problem, 409: Problem, 429: Problem},
 )
 @limiter.limit("30 per minute")
+@password_attempts(_invited_email)
 def accept_invitation(body: AcceptBody) -> tuple[dict[str, Any], int]:
     try:
         user = accounts.accept_invitation(
             body.token, body.password, body.display_name, request.remote_addr, otp=body.otp
         )
+    except accounts.WrongPassword as error:
+        g.password_failed = True
+        raise _account_error(error) from None
     except accounts.AccountError as error:
         raise _account_error(error) from None
     login_session = accounts.start_login_session(user, request.remote_addr)
@@ -139,8 +169,9 @@ def accept_invitation(body: AcceptBody) -> tuple[dict[str, Any], int]:
     api, "/users/<int:user_id>/mfa-reset", "POST",
     summary="Reset a staff member's second factor (admin): logs them out, issues a link to "
     "enrol a new one", tag="invitations",
-    responses={201: IssuedInvitationOut, 403: Problem, 404: Problem, 409: Problem},
+    responses={201: IssuedInvitationOut, 403: Problem, 404: Problem, 409: Problem, 429: Problem},
 )
+@per_inviter_limit
 def reset_second_factor(user_id: int) -> tuple[dict[str, Any], int]:
     authorize(policy.Action.MANAGE_USERS)
     target = db.session.get(User, user_id)

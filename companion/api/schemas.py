@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+# Row ids (MAX_ID, RecordId) are checked the same in Socket.IO payloads.
+from companion.inputs import MAX_ID, RecordId  # noqa: F401
 
 # Deliverability is the mail server's business; this only catches what is plainly not an address.
 # (email-validator would refuse reserved domains such as the demo clinic's .test.)
@@ -14,10 +17,12 @@ EmailAddress = Annotated[
     StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
 ]
 
-# Row ids are `integer` columns (PostgreSQL's 32 bits). A larger number names no record, and one
-# past 64 bits would overflow the database driver (a 500) if it reached a query.
-MAX_ID = 2**31 - 1
-RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Days and moments a query may name: wide enough for any record, and far enough from year 1
+# and 9999 that a week's end or a time zone's offset stays a date (past them, a 500).
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2199, 12, 31)
+Day = Annotated[date, Field(ge=EARLIEST_DAY, le=LATEST_DAY)]
+Timestamp = Annotated[AwareDatetime, Field(ge=datetime(1900, 1, 1, tzinfo=UTC),
+                                           le=datetime(2200, 1, 1, tzinfo=UTC))]
 
 # Roles an admin invites; family members come in through a client's own invitation instead.
 RoleName = Literal["client", "counselor", "peer_supporter", "admin"]

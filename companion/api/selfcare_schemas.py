@@ -18,7 +18,7 @@ from pydantic import (
 
 from companion import clock
 from companion.api.pagination import PageQuery
-from companion.api.schemas import RecordId, Strict
+from companion.api.schemas import Day, RecordId, Strict, Timestamp
 from companion.services import selfcare_content
 
 # A device clock a little ahead of the server's is not "the future".
@@ -199,11 +199,11 @@ class EntryListQuery(PageQuery):
     client_id: RecordId | None = Field(
         None, description="Whose records (staff: a client they treat; clients: themselves)"
     )
-    from_: AwareDatetime | date | None = Field(
+    from_: Timestamp | Day | None = Field(
         None, alias="from",
         description="Earliest moment (inclusive); a date means that day in the client's zone",
     )
-    to: AwareDatetime | date | None = Field(
+    to: Timestamp | Day | None = Field(
         None, description="Latest moment (exclusive); a date includes that whole day"
     )
 

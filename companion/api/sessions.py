@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ from companion.api import api
 from companion.api.guards import me
 from companion.api.pagination import PageQuery, page_of_list
 from companion.api.problems import ApiProblem, Problem, field_problem
-from companion.api.schemas import RecordId, SessionOut, SessionPage, Strict
+from companion.api.schemas import Day, RecordId, SessionOut, SessionPage, Strict
 from companion.api.spec import registry
 from companion.extensions import db
 from companion.models import Group, Role, Session, User
@@ -22,9 +22,9 @@ from companion.services import schedule
 
 
 class SessionQuery(PageQuery):
-    from_: date | None = Field(None, alias="from",
-                               description="First day (in your time zone); includes ended ones")
-    to: date | None = Field(None, description="Last day (in your time zone), inclusive")
+    from_: Day | None = Field(None, alias="from",
+                              description="First day (in your time zone); includes ended ones")
+    to: Day | None = Field(None, description="Last day (in your time zone), inclusive")
 
 
 @registry.route(

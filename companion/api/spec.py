@@ -17,7 +17,7 @@ from werkzeug.routing import IntegerConverter
 
 from companion.api.problems import ApiProblem, Problem, validation_errors
 from companion.api.schemas import MAX_ID
-from companion.inputs import nul_path
+from companion.inputs import MAX_JSON_DEPTH, NestedTooDeep, loads_request_json, nul_path
 
 _REF = "#/components/schemas/{model}"
 _STATUS_TEXT = {
@@ -207,12 +207,17 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
     if not request.is_json:
         # JSON only: a cross-site HTML form cannot send it, which also guards the login form.
         raise ApiProblem(415, "Unsupported media type", "Send the body as application/json.")
-    data = request.get_json(silent=True)
-    if data is None and request.get_data().strip() != b"null":
+    try:
+        data = loads_request_json(request.get_data())
+    except NestedTooDeep:
+        message = f"nested deeper than {MAX_JSON_DEPTH} levels"
+        raise ApiProblem(422, "Invalid request", f"The body is {message}.",
+                         [{"field": "body", "message": message}]) from None
+    except ValueError:
         raise ApiProblem(
             400, "Malformed JSON", "The body is not valid JSON.",
             [{"field": "body", "message": "not valid JSON"}],
-        )
+        ) from None
     if not isinstance(data, dict):  # null, a list, a number: valid JSON, but not a request
         raise ApiProblem(422, "Invalid request", "The body must be a JSON object.",
                          [{"field": "body", "message": "must be a JSON object"}])
@@ -243,9 +248,15 @@ def _parse_query(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as error:
+        # The field at fault is the parameter (and which of its repeats), whichever branch of
+        # a union refused it (``from``, a date or a moment, is refused by both: one error).
+        errors: dict[str, dict[str, str]] = {}
+        for item in validation_errors(error):
+            name, *rest = item["field"].split(".")
+            field = ".".join([name, *(part for part in rest if part.isdigit())])
+            errors.setdefault(field, {"field": field, "message": item["message"]})
         raise ApiProblem(
-            422, "Invalid request", "Some query parameters are not valid.",
-            validation_errors(error),
+            422, "Invalid request", "Some query parameters are not valid.", list(errors.values()),
         ) from None
 
 

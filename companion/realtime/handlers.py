@@ -16,11 +16,12 @@ from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from companion import policy
 from companion.events import publish, user_room
 from companion.extensions import db, socketio
-from companion.inputs import nul_path
+from companion.inputs import MAX_ID, RecordId, nul_path
 from companion.models import RoomEvent, Session, User
 from companion.realtime import connections as conns
 from companion.realtime.connections import (
@@ -39,13 +40,20 @@ ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 REACTIONS = {"👍", "❤️", "👏", "🙏", "😊", "💪"}
 
 
+# Every event's payload model, by event name (tests/test_api_fuzz.py sends each odd values).
+PAYLOADS: dict[str, type[BaseModel]] = {}
+# A room's event numbers are `integer` columns, like row ids.
+Seq = Annotated[int, Field(ge=0, le=MAX_ID)]
+
+
 class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    session_id: int
+    # Bounded like the API's ids: a number past 64 bits would overflow the database driver.
+    session_id: RecordId
 
 
 class JoinPayload(Payload):
-    last_seq: int | None = Field(None, ge=0)
+    last_seq: Seq | None = None
 
 
 class ChatPayload(Payload):
@@ -55,11 +63,11 @@ class ChatPayload(Payload):
 
 
 class HandPayload(Payload):
-    user_id: int | None = None
+    user_id: RecordId | None = None
 
 
 class UserPayload(Payload):
-    user_id: int
+    user_id: RecordId
 
 
 class MutePayload(UserPayload):
@@ -71,7 +79,7 @@ class LockPayload(Payload):
 
 
 class SeqPayload(Payload):
-    seq: int
+    seq: Seq
 
 
 class ReactionPayload(Payload):
@@ -113,17 +121,19 @@ def room_event(model: type[Payload], *, loads: bool = True
 
     def decorator(fn: Callable[..., dict[str, Any]]) -> Any:
         name = fn.__name__
+        PAYLOADS[name] = model
 
         @functools.wraps(fn)
         def handler(data: Any = None) -> dict[str, Any]:
             try:
                 return checked(data)
-            except OperationalError as err:
-                # The database is unreachable: say so at once (the client retries with the same
-                # id), and log the error's type only: its message can quote the statement's
-                # parameters, a chat's text among them.
+            except (OperationalError, PoolTimeout) as err:
+                # The database is unreachable (or its pool busy past the wait): say so at once
+                # (the client retries with the same id), and log the error's type only: its
+                # message can quote the statement's parameters, a chat's text among them.
                 db.session.rollback()
-                log.error("%s: database unavailable (%s)", name, type(err.orig).__name__)
+                reason = err.orig if isinstance(err, OperationalError) else err
+                log.error("%s: database unavailable (%s)", name, type(reason).__name__)
                 return _fail(name, "unavailable", "the server cannot store this right now; "
                              "send it again")
 

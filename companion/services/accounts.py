@@ -59,6 +59,14 @@ class AccountError(Exception):
         self.status = status
 
 
+class WrongPassword(AccountError):
+    """The password of an existing account did not match: a guess, counted like a failed
+    login."""
+
+    def __init__(self) -> None:
+        super().__init__("password", "That is not the password of this account.")
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
@@ -172,11 +180,20 @@ def invite(
     program_id: int | None = None,
     adolescent: bool = False,
     ip: str | None = None,
+    sees_clinic_accounts: bool = False,
 ) -> IssuedInvitation:
-    """Invite someone to the inviter's clinic; the link is mailed, or shown when no mail is set."""
+    """Invite someone to the inviter's clinic; the link is mailed, or shown when no mail is set.
+
+    Whether the address already has an account (a patient, in any clinic) is itself protected
+    (42 CFR Part 2): the inviter gets the same answer either way, and the owner of an existing
+    account gets a notice instead of the link. Only an inviter who may list the clinic's
+    accounts (``sees_clinic_accounts``) is told about an account of their own clinic.
+    """
     email = normalise_email(email)
-    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise AccountError("email", "This address already has an account.", status=409)
+    existing = db.session.scalar(select(User).where(User.email == email))
+    if existing is not None and sees_clinic_accounts and existing.clinic_id == inviter.clinic_id:
+        raise AccountError("email", "This address already has an account in your clinic.",
+                           status=409)
     if role == Role.CLIENT and program_id is None:
         raise AccountError("program_id", "A client is invited into a program.")
     if program_id is not None:
@@ -205,18 +222,44 @@ def invite(
     db.session.commit()
     # The token travels in the fragment, which browsers never send to a server or its logs.
     url = f"{base_url.rstrip('/')}/invite#token={token}"
-    emailed = _send_invitation(invitation, url)
+    if existing is not None:
+        emailed = _send_existing_account_notice(invitation, url, base_url)
+    else:
+        emailed = _send_invitation(invitation, url)
     return IssuedInvitation(invitation, url, emailed)
 
 
-def _send_invitation(invitation: Invitation, url: str) -> bool:
-    mail_url = current_app.config["MAIL_URL"]
-    if not mail_url:
-        # Embedded default: no mail server. The link goes to the server's console (no address,
-        # no name: the link alone says nothing about who it is for).
-        log.warning("No mail server set: invitation %s link: %s", invitation.id, url)
+def _no_mail_server(invitation: Invitation, url: str) -> bool:
+    """Embedded default: no mail server. The link goes to the server's console (no address,
+    no name: the link alone says nothing about who it is for); True if that is the case."""
+    if current_app.config["MAIL_URL"]:
         return False
-    parts = urlsplit(mail_url)
+    log.warning("No mail server set: invitation %s link: %s", invitation.id, url)
+    return True
+
+
+def _send_existing_account_notice(invitation: Invitation, url: str, base_url: str) -> bool:
+    """The address has an account: its owner hears of the invitation, and gets no link (an
+    account per address; the inviter's answer was the same as for a new address)."""
+    if _no_mail_server(invitation, url):
+        return False
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = invitation.email
+    message["Subject"] = "Your invitation to Companion"
+    message.set_content(
+        "Someone invited this address to Companion, but it already has a Companion account, "
+        "so nothing was changed.\n\n"
+        f"Sign in as usual at {base_url.rstrip('/')}/ . If you did not expect this message, "
+        "you can ignore it.\n"
+    )
+    _send(message)
+    return True
+
+
+def _send_invitation(invitation: Invitation, url: str) -> bool:
+    if _no_mail_server(invitation, url):
+        return False
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = invitation.email
@@ -234,6 +277,12 @@ def _send_invitation(invitation: Invitation, url: str) -> bool:
             "You have been invited to Companion.\n\n"
             f"Open this link to set your password (valid {days} days):\n{url}\n"
         )
+    _send(message)
+    return True
+
+
+def _send(message: EmailMessage) -> None:
+    parts = urlsplit(current_app.config["MAIL_URL"])
     smtp_cls = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
     with smtp_cls(parts.hostname or "localhost", parts.port or 25, timeout=10) as smtp:
         if parts.scheme == "smtp+starttls":
@@ -241,7 +290,13 @@ def _send_invitation(invitation: Invitation, url: str) -> bool:
         if parts.username:
             smtp.login(parts.username, parts.password or "")
         smtp.send_message(message)
-    return True
+
+
+def invited_email(token: str) -> str:
+    """The address of the invitation with this token ("" when there is none)."""
+    email = db.session.scalar(select(Invitation.email).where(
+        Invitation.token_hash == token_hash(token)))
+    return email or ""
 
 
 def find_invitation(token: str) -> Invitation:
@@ -262,6 +317,12 @@ def accept_invitation(
     invitation = find_invitation(token)
     if invitation.purpose == "mfa_reset":
         return _enrol_again(invitation, password, otp, ip)
+    if db.session.scalar(select(User.id).where(User.email == invitation.email)) is not None:
+        # Invited while it had an account (the inviter was not told), or accepted twice.
+        raise AccountError(
+            "email", "This address already has a Companion account, so this invitation cannot "
+            "make another. Sign in with that account, or ask for an invitation to a different "
+            "address.", status=409)
     check_password_rules(password)
     name = display_name.strip() or invitation.display_name
     if not name:
@@ -354,7 +415,7 @@ def _enrol_again(invitation: Invitation, password: str, otp: str | None, ip: str
     try:
         _hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
-        raise AccountError("password", "That is not the password of this account.") from None
+        raise WrongPassword from None
     secret, step = _enrolment_code(invitation, otp)
     assert secret is not None  # reset links are only issued to staff
     invitation.accepted_at = clock.now()

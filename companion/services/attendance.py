@@ -8,8 +8,6 @@ dropped rural link is not a departure); longer gaps are breaks and do not count.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -29,6 +27,7 @@ from companion.models import (
     Session,
     User,
 )
+from companion.spreadsheet_csv import csv_text
 
 MERGE_GAP = timedelta(minutes=5)
 SHORT_DAY_MINUTES = 180  # H0015: at least 3 hours on a day of service
@@ -216,16 +215,11 @@ def week_report(program: Program, week_start: date, clients: list[User]) -> list
 def week_csv(program: Program, week: list[ClientWeek]) -> str:
     """One row per client-day: the record a program bills from."""
     zone = ZoneInfo(program.timezone)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["client_id", "client", "date", "start", "stop", "minutes", "modality",
-                     "attested_by"])
-    for row in week:
-        for day in row.days:
-            writer.writerow([
-                row.client.id, row.client.display_name, day.day.isoformat(),
-                day.start.astimezone(zone).strftime("%H:%M"),
-                day.stop.astimezone(zone).strftime("%H:%M"),
-                day.minutes, day.modality.value, "; ".join(day.attested_by),
-            ])
-    return out.getvalue()
+    rows = [
+        [row.client.id, row.client.display_name, day.day.isoformat(),
+         day.start.astimezone(zone).strftime("%H:%M"), day.stop.astimezone(zone).strftime("%H:%M"),
+         day.minutes, day.modality.value, "; ".join(day.attested_by)]
+        for row in week for day in row.days
+    ]
+    return csv_text(["client_id", "client", "date", "start", "stop", "minutes", "modality",
+                     "attested_by"], rows)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hmac
 import logging
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -87,8 +88,11 @@ def code_for(secret: str, step: int) -> str:
 
 def matching_step(secret: str, code: str, after_step: int | None = None) -> int | None:
     """The step near now whose code this is, if it is later than ``after_step``; else None."""
-    code = "".join(code.split())  # "123 456" as some apps show it
-    if len(code) != DIGITS or not code.isdigit():
+    # "123 456" as some apps show it, and the digits of any script as a phone keyboard types
+    # them (Arabic-Indic, fullwidth); what is still not six ASCII digits is no code.
+    typed = "".join(code.split())
+    code = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in typed)
+    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
         return None
     now = step_at(clock.now())
     found = None
