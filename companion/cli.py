@@ -77,9 +77,13 @@ def serve(host: str, port: int, no_seed: bool, media_workers: int | None) -> Non
         url = f"http://{host}:{port}/"
         if not production:
             click.echo(demo.logins_text(url) if (seeded_now or demo.is_seeded()) else url)
+    from companion.media.config import MediaConfigError
     from companion.media.process import default_worker_count
 
-    run(app, host, port, default_worker_count() if media_workers is None else media_workers)
+    try:
+        run(app, host, port, default_worker_count() if media_workers is None else media_workers)
+    except MediaConfigError as error:  # raised at start, before anything is served
+        raise click.ClickException(f"The media plane did not start: {error}.") from None
 
 
 @main.command("seed-demo")

@@ -163,6 +163,18 @@ def test_embedded_workers_generate_the_secret_and_bind_loopback(app, monkeypatch
         media.plane.workers = None
 
 
+def test_a_web_process_with_workers_elsewhere_needs_a_configured_secret(app, monkeypatch):
+    """The instance folder's secret is this machine's: a worker on another cannot hold it."""
+    from companion.media.config import MediaConfigError
+    from companion.realtime import media
+
+    monkeypatch.delenv("COMPANION_MEDIA_SECRET", raising=False)
+    monkeypatch.setenv("COMPANION_MEDIA_WORKERS", "10.0.0.5:7990")
+    with pytest.raises(MediaConfigError, match="COMPANION_MEDIA_SECRET"):
+        media.start(app, 0)
+    assert media.plane.pool is None
+
+
 # --- scale-out workers (`companion media`) ---------------------------------------------------
 
 

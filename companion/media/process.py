@@ -7,11 +7,10 @@
 
 Each worker is ``python -m companion.media.worker --port 0 --announce --parent-pid PID``: it
 binds a free loopback port and prints it, and it stops by itself if the web process dies. It
-gets the channel secret in its environment (``COMPANION_MEDIA_SECRET``; a secret made up for
-it when none is given), so it answers only the process that spawned it and whoever else
-holds that secret. A
-restarted worker comes back on the same port; the pool has moved its rooms away meanwhile and
-uses it again for new rooms.
+gets the channel secret in its environment (``COMPANION_MEDIA_SECRET``; one made up for it
+when none is given), so it answers only a process that holds that secret. A restarted worker
+comes back on the same port, with the same secret; the pool has moved its rooms away meanwhile
+and uses it again for new rooms.
 """
 
 from __future__ import annotations
@@ -145,7 +144,7 @@ def default_worker_count() -> int:
 def spawn_workers(count: int = 1, host: str = "127.0.0.1", base_port: int = 0,
                   env: Mapping[str, str] | None = None,
                   secret: str | None = None) -> WorkerProcesses:
-    """Start ``count`` media workers (``companion serve --media-workers N``) on loopback, all
+    """Start ``count`` media workers (``companion serve --media-workers N``) on ``host``, all
     with ``secret`` (``.secret``); they are stopped at interpreter exit, and stop by
     themselves if this process dies."""
     return WorkerProcesses(count, host, base_port, env, secret).start()

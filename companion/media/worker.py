@@ -1,7 +1,9 @@
 """A media worker: one asyncio loop with aiortc, serving rooms to the web process.
 
 Run one with ``companion media`` (or ``python -m companion.media.worker``). It listens on a
-loopback TCP port for newline-delimited JSON requests from the web process (see docs/media.md):
+loopback TCP port for newline-delimited JSON requests from the web process (see docs/media.md),
+once that process has proved it holds the channel secret (handshake.py; anyone else gets
+nothing and is closed):
 
     {"id": 1, "op": "offer", "room": "session:12", "peer": "7", "sdp": "...", "type": "offer",
      "profile": "standard"}        -> {"id": 1, "ok": true, "sdp": ..., "type": "answer"}
