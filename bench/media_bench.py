@@ -21,12 +21,16 @@ import fractions
 import json
 import multiprocessing as mp
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+# The media channel's secret: the bench's workers and its load processes inherit it.
+os.environ.setdefault("COMPANION_MEDIA_SECRET", secrets.token_urlsafe(32))
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -77,7 +81,8 @@ def client_proc(spec: dict[str, Any], conn: Any) -> None:
             return frame
 
     async def main() -> None:
-        client = MediaClient(spec["host"], spec["port"])
+        client = MediaClient(spec["host"], spec["port"],
+                             secret=os.environ["COMPANION_MEDIA_SECRET"])
         peers = [ClientPeer(name, freq=freq, slots=slots,
                             video_track=PatternTrack(int(name)) if video else None)
                  for name, freq, video, slots in spec["peers"]]
@@ -132,7 +137,7 @@ def run_case(name: str, n: int, video: bool, slots: int, profile: str, args: Any
         time.sleep(args.warmup)
         from companion.media.client import MediaClient
 
-        mc = MediaClient(worker.host, worker.port)
+        mc = MediaClient(worker.host, worker.port, secret=worker.secret)
         p0 = mc.ping()
         c0, t0 = proc_cpu(worker.proc.pid), time.monotonic()
         for pipe in pipes:

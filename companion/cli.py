@@ -1,10 +1,12 @@
-"""The `companion` command: serve, media, seed-demo, db upgrade, audit verify, create-admin,
+"""The `companion` command: serve, media, seed-demo, db upgrade, audit verify/head, create-admin,
 mfa-reset, demo-code, import-meetings, refresh-meetings."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 
 import click
 from flask import Flask
@@ -18,6 +20,19 @@ def _gevent_patch() -> None:
     monkey.patch_all()
 
 
+@contextlib.contextmanager
+def _database() -> Iterator[None]:
+    """An app context whose pooled database connections do not outlive the command."""
+    from companion.extensions import db as database
+
+    with _app().app_context():
+        try:
+            yield
+        finally:
+            database.session.remove()
+            database.engine.dispose()
+
+
 @click.group()
 def main() -> None:
     """Companion: telehealth companion for Intensive Outpatient Programs."""
@@ -25,8 +40,12 @@ def main() -> None:
 
 def _app() -> Flask:
     from companion import create_app
+    from companion.config import ConfigError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @main.command()
@@ -58,9 +77,13 @@ def serve(host: str, port: int, no_seed: bool, media_workers: int | None) -> Non
         url = f"http://{host}:{port}/"
         if not production:
             click.echo(demo.logins_text(url) if (seeded_now or demo.is_seeded()) else url)
+    from companion.media.config import MediaConfigError
     from companion.media.process import default_worker_count
 
-    run(app, host, port, default_worker_count() if media_workers is None else media_workers)
+    try:
+        run(app, host, port, default_worker_count() if media_workers is None else media_workers)
+    except MediaConfigError as error:  # raised at start, before anything is served
+        raise click.ClickException(f"The media plane did not start: {error}.") from None
 
 
 @main.command("seed-demo")
@@ -113,16 +136,48 @@ def audit() -> None:
 
 
 @audit.command("verify")
-def audit_verify() -> None:
-    """Check that no audit row was changed or removed (the hash chain is intact)."""
+@click.option("--head", "heads", multiple=True, metavar="HEAD",
+              help="A head printed by `companion audit head` and kept elsewhere: the log must "
+              "still hold it. May be given more than once.")
+def audit_verify(heads: tuple[str, ...]) -> None:
+    """Check the audit log: every row's MAC under the audit key, and that it still holds every
+    checkpoint in the instance folder (and each --head). Records a checkpoint when intact."""
     from companion.services import audit as audit_service
 
-    with _app().app_context():
-        intact, bad_id = audit_service.verify()
-    if not intact:
-        click.echo(f"audit chain BROKEN at row {bad_id}", err=True)
+    parsed = []
+    for head in heads:
+        try:
+            parsed.append(audit_service.parse_head(head))
+        except ValueError:
+            raise click.BadParameter(
+                "give the whole line `companion audit head` printed, in quotes "
+                f"(\"{audit_service.HEAD_VERSION} rows=... mac=... at=... sig=...\").",
+                param_hint="--head") from None
+    with _database():
+        result = audit_service.verify(parsed)
+        if result.intact:
+            audit_service.checkpoint()
+    if not result.intact:
+        click.echo(f"The audit log is NOT intact. {result.problem}", err=True)
         sys.exit(1)
-    click.echo("audit chain intact")
+    if result.latest is not None:
+        held = (f"it holds the {result.checkpoints} checkpoint(s) in the instance folder "
+                f"(the latest of {result.latest.when}, {result.latest.rows} rows)")
+    else:
+        held = "there was no checkpoint yet"
+    given = f" and the head you gave ({len(parsed)})" if parsed else ""
+    click.echo(f"audit log intact: {result.rows} rows, every MAC right; {held}{given}. "
+               "Checkpoint recorded.")
+
+
+@audit.command("head")
+def audit_head() -> None:
+    """Print the audit log's current head, signed (also appended to the checkpoints): keep it
+    somewhere the server cannot write, and check against it with `audit verify --head`."""
+    from companion.services import audit as audit_service
+
+    with _database():
+        click.echo(str(audit_service.checkpoint()))
 
 
 @main.command("create-admin")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,20 +51,45 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
-def _load_or_create_secret(instance_path: Path) -> str:
-    """Keep a generated secret in the instance folder so sessions survive restarts."""
-    key_file = instance_path / "secret_key"
-    if key_file.exists():
-        return key_file.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    key_file.write_text(key)
-    key_file.chmod(0o600)
-    return key
-
-
 class ConfigError(RuntimeError):
     """The environment does not describe a configuration Companion can run with."""
+
+
+def instance_path_from_env(env: Mapping[str, str] | None = None) -> Path:
+    """The instance folder (``COMPANION_INSTANCE_PATH``, default ``instance/``)."""
+    env = os.environ if env is None else env
+    return Path(env.get("COMPANION_INSTANCE_PATH", "instance")).resolve()
+
+
+def load_or_create_secret_file(path: Path) -> str:
+    """A secret kept in a file of the instance folder: generated the first time, readable by
+    its owner only, and the same for every process of this installation from then on."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole under a temporary name (mkstemp makes it 0600), then linked into
+        # place: a process starting at the same moment reads a complete secret or makes none.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):  # another process was first: use theirs
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    value = path.read_text().strip()
+    if not value:
+        raise ConfigError(f"{path} is empty; restore it from a backup (or remove it if nothing "
+                          "depends on it yet)")
+    return value
+
+
+def _load_or_create_secret(instance_path: Path) -> str:
+    """Keep a generated secret in the instance folder so sessions survive restarts."""
+    return load_or_create_secret_file(instance_path / "secret_key")
+
+
+# An HMAC key of fewer characters than this is too easy to guess.
+MIN_KEY_LENGTH = 32
 
 
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -69,9 +97,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     env = os.environ
     overrides = dict(overrides or {})
     production = (overrides.get("ENV") or env.get("COMPANION_ENV", "development")) == "production"
-    instance_path = Path(
-        overrides.get("INSTANCE_PATH") or env.get("COMPANION_INSTANCE_PATH", "instance")
-    ).resolve()
+    instance_path = (Path(overrides["INSTANCE_PATH"]).resolve() if overrides.get("INSTANCE_PATH")
+                     else instance_path_from_env(env))
 
     database_url = overrides.get("DATABASE_URL") or env.get("DATABASE_URL")
     if not database_url:
@@ -86,11 +113,24 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             raise ConfigError("SECRET_KEY is required in production")
         secret_key = _load_or_create_secret(instance_path)
 
+    # Keys the audit log's MAC chain and its checkpoints (companion/services/audit.py); kept out
+    # of the database, so that a copy or an editor of the database cannot recompute the chain.
+    # Every web process must share it: in production it comes from the environment.
+    audit_key = overrides.get("AUDIT_KEY") or env.get("COMPANION_AUDIT_KEY")
+    if not audit_key:
+        if production:
+            raise ConfigError("COMPANION_AUDIT_KEY is required in production (the same on every "
+                              "web process)")
+        audit_key = load_or_create_secret_file(instance_path / "audit_key")
+    elif len(audit_key) < MIN_KEY_LENGTH:
+        raise ConfigError(f"COMPANION_AUDIT_KEY must be at least {MIN_KEY_LENGTH} characters")
+
     redis_url = overrides.get("REDIS_URL", env.get("REDIS_URL") or None)
     config: dict[str, Any] = {
         "ENV": "production" if production else "development",
         "INSTANCE_PATH": str(instance_path),
         "SECRET_KEY": secret_key,
+        "AUDIT_KEY": audit_key,
         "DATABASE_URL": _normalise_database_url(database_url),
         "REDIS_URL": redis_url,
         # Behind HTTPS (a proxy that terminates TLS) cookies get the Secure flag and HSTS is sent.

@@ -1,5 +1,5 @@
 """Periodic work of a running server: escalating overdue alerts, erasing expired room chat,
-closing the media rooms of sessions that are over.
+closing the media rooms of sessions that are over, checkpointing the audit log's head.
 
 Started once per web process by ``companion serve``; each job is safe to run on several
 processes at once (the services claim their rows atomically).
@@ -36,9 +36,16 @@ def _close_ended_media_rooms() -> None:
     media.close_ended_rooms()
 
 
+def _checkpoint_audit() -> None:
+    from companion.services import audit
+
+    audit.checkpoint_if_moved()  # a cut tail below this checkpoint fails `audit verify`
+
+
 # (every N seconds, job)
 JOBS: list[tuple[float, Callable[[], None]]] = [
-    (30.0, _escalate), (600.0, _purge_chat), (60.0, _close_ended_media_rooms)]
+    (30.0, _escalate), (600.0, _purge_chat), (60.0, _close_ended_media_rooms),
+    (600.0, _checkpoint_audit)]
 
 
 def start(app: Flask) -> None:

@@ -36,6 +36,7 @@ PASSWORD = "correct horse battery"
 # Every staff member World.user() makes has this second factor (TOTP); Auth.login types its
 # current code for them, so tests of other things log staff in as before.
 TOTP_SECRET = "TESTSTAFFTOTPSECRETTESTSTAFFTOTP"
+AUDIT_KEY = "test-audit-key-test-audit-key-test-audit-key"
 # argon2id at full cost is 50-450 ms per login on a busy 2-core box, and the suite logs in
 # hundreds of times: tests use the same algorithm with the smallest parameters.
 accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
@@ -79,6 +80,8 @@ def _test_config(url: str, instance: Path) -> dict[str, Any]:
         "DATABASE_URL": url,
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": "test-secret",
+        # One audit key for every app of the run, so the command line and the test's app agree.
+        "AUDIT_KEY": AUDIT_KEY,
         "ASYNC_MODE": "threading",
         "REDIS_URL": None,
         "TESTING": True,

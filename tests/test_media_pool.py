@@ -15,10 +15,13 @@ from companion.media.pool import MediaPool
 from companion.media.process import spawn_workers
 from tests.media_helpers import ClientPeer, run_async, wait_for, worker_process
 
+SECRET = "pool-test-channel-secret-0123456789abcdef"
+
 
 @pytest.mark.slow
 def test_dead_worker_rooms_move_and_clients_reconnect() -> None:
-    with worker_process() as w1, worker_process() as w2:
+    env = {"COMPANION_MEDIA_SECRET": SECRET}
+    with worker_process(env) as w1, worker_process(env) as w2:
         moved: list[str] = []
         moved_event = threading.Event()
 
@@ -27,7 +30,7 @@ def test_dead_worker_rooms_move_and_clients_reconnect() -> None:
             moved_event.set()
 
         pool = MediaPool([(w1.host, w1.port), (w2.host, w2.port)], on_rooms_moved=on_moved,
-                         ping_interval=0.5, ping_timeout=1.0)
+                         ping_interval=0.5, ping_timeout=1.0, secret=SECRET)
         pool.start()
         room = "session:42"
         try:
@@ -80,7 +83,7 @@ def test_dead_worker_rooms_move_and_clients_reconnect() -> None:
 def test_spawned_workers_start_and_stop() -> None:
     workers = spawn_workers(1)
     try:
-        pool = MediaPool(workers.addresses, ping_interval=0.5)
+        pool = MediaPool(workers.addresses, ping_interval=0.5, secret=workers.secret)
         assert pool.check() == []
         assert pool.workers[f"{workers.addresses[0][0]}:{workers.addresses[0][1]}"].alive
         pool.stop()
@@ -93,7 +96,7 @@ def test_rooms_spread_over_spawned_workers() -> None:
     """``companion serve --media-workers 2``: 3 rooms land 2 + 1 on the two workers (fewest rooms
     first), and a closed room's place is reused."""
     workers = spawn_workers(2)
-    pool = MediaPool(workers.addresses, ping_interval=0.5)
+    pool = MediaPool(workers.addresses, ping_interval=0.5, secret=workers.secret)
     try:
         assert pool.check() == []
         keys = [pool.worker_key_for(f"session:{i}") for i in range(3)]

@@ -216,7 +216,8 @@ def test_config_from_env() -> None:
 
 def test_pool_pins_rooms_and_spreads_them() -> None:
     assert parse_addresses("127.0.0.1:7990, [::1]:7991") == [("127.0.0.1", 7990), ("::1", 7991)]
-    pool = MediaPool([("127.0.0.1", 1), ("127.0.0.1", 2)], store=MemoryRoomStore())
+    pool = MediaPool([("127.0.0.1", 1), ("127.0.0.1", 2)], store=MemoryRoomStore(),
+                     secret="unit-test-channel-secret-0123456789abcdef")
     first = pool.worker_key_for("session:1")
     assert pool.worker_key_for("session:1") == first
     assert pool.worker_key_for("session:2") != first

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -24,6 +25,9 @@ from harness import LoadProcesses, loadavg, proc_cpu, sys_busy
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+
+# The media channel's secret: the bench's workers and its load processes inherit it.
+os.environ.setdefault("COMPANION_MEDIA_SECRET", secrets.token_urlsafe(32))
 
 
 def _udp_drops() -> int:
@@ -50,7 +54,7 @@ def run_capacity(groups: int, n: int, workers: int, talkers: int, duration: floa
            "COMPANION_MEDIA_LOG": os.environ.get("MEDIA_BENCH_WORKER_LOG", "WARNING"),
            "COMPANION_MEDIA_OPUS_COMPLEXITY": str(complexity)}
     pool_procs = spawn_workers(workers, env=env)
-    pool = MediaPool(pool_procs.addresses)
+    pool = MediaPool(pool_procs.addresses, secret=pool_procs.secret)
     rooms = [f"bench:capacity:{g}" for g in range(groups)]
     placement = {room: pool.worker_key_for(room) for room in rooms}  # the product's placement
     load: LoadProcesses | None = None
@@ -67,7 +71,8 @@ def run_capacity(groups: int, n: int, workers: int, talkers: int, duration: floa
         ready = expect("ready")
         setup_s = time.time() - t_setup
         time.sleep(warmup)
-        mcs = {key: MediaClient(key.rsplit(":", 1)[0], int(key.rsplit(":", 1)[1]))
+        mcs = {key: MediaClient(key.rsplit(":", 1)[0], int(key.rsplit(":", 1)[1]),
+                                secret=pool_procs.secret)
                for key in pool.workers}
         pids = {key: mc.ping()["pid"] for key, mc in mcs.items()}
         p0 = {key: mc.ping() for key, mc in mcs.items()}

@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -41,6 +42,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 from harness import LoadProcesses, loadavg, proc_cpu, sys_busy  # noqa: E402
+
+# The media channel's secret: the bench's workers and its load processes inherit it.
+os.environ.setdefault("COMPANION_MEDIA_SECRET", secrets.token_urlsafe(32))
 
 JANUS_HARNESS = Path(os.environ.get("JANUS_HARNESS", ROOT.parent / "shared/bench/janus"))
 CORES = os.cpu_count() or 1
@@ -130,7 +134,7 @@ def run_ours(mode: str, groups: int, n: int, k: int, a: argparse.Namespace,
         expect("ready")
         setup_s = time.time() - t_setup
         time.sleep(a.warmup)
-        mcs = [MediaClient(w.host, w.port) for w in pool]
+        mcs = [MediaClient(w.host, w.port, secret=w.secret) for w in pool]
         pids = [w.proc.pid for w in pool]
         p0s = [mc.ping() for mc in mcs]
         tell("start")
@@ -215,7 +219,7 @@ def run_delay(a: argparse.Namespace) -> list[dict[str, Any]]:
     worker = start_worker({"COMPANION_MEDIA_OPUS_COMPLEXITY": str(a.complexity)})
     try:
         out.append({"server": "ours", "case": "delay", "loadavg": loadavg(),
-                    **asyncio.run(probe.through_worker(worker.host, worker.port,
+                    **asyncio.run(probe.through_worker(worker.host, worker.port, worker.secret,
                                                        a.delay_seconds))})
     finally:
         worker.stop()

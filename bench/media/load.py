@@ -334,7 +334,8 @@ class Load:
         clients: dict[tuple[str, int], MediaClient] = {}
         for room, idx, host, port in spec["peers"]:  # one at a time (answers wait for ICE)
             if (host, port) not in clients:
-                clients[host, port] = MediaClient(host, port)
+                clients[host, port] = MediaClient(
+                    host, port, secret=os.environ["COMPANION_MEDIA_SECRET"])
             await self.peer(clients[host, port], room, idx, loops)
         t_end = time.time() + spec["setup_timeout"]
         missing = 0

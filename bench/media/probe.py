@@ -129,11 +129,11 @@ async def direct(seconds: float) -> dict[str, Any]:
         await b.close()
 
 
-async def through_worker(host: str, port: int, seconds: float) -> dict[str, Any]:
+async def through_worker(host: str, port: int, secret: str, seconds: float) -> dict[str, Any]:
     """Talker and listener in one room of our media worker."""
     from companion.media.client import MediaClient
 
-    client = MediaClient(host, port)
+    client = MediaClient(host, port, secret=secret)
     talker, listener = ClickTrack(), ClickListener()
     pcs = []
     try:

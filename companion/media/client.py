@@ -3,7 +3,7 @@
 Works in a gevent-patched process (the threads become greenlets, the sockets cooperative) and
 in a plain threaded one. No asyncio here.
 
-    client = MediaClient("127.0.0.1", 7990, on_event=relay)
+    client = MediaClient("127.0.0.1", 7990, on_event=relay, secret=channel_secret)
     answer = client.request("offer", room="session:12", peer="7", sdp=sdp, type="offer",
                             profile="standard", timeout=15)
 
@@ -12,6 +12,9 @@ in a plain threaded one. No asyncio here.
 :class:`MediaWorkerUnavailable` (no connection, the connection dropped, or no answer in time).
 Events (``{"event": ...}``) go to ``on_event(event)``, called on the client's reader thread:
 keep it short (hand off to a queue or emit and return).
+
+Each connection starts with the handshake (handshake.py): the client proves it holds the
+channel secret, and uses the connection only once the worker has proved it holds it too.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from companion.media import handshake
 
 log = logging.getLogger("companion.media.client")
 
@@ -53,7 +58,7 @@ class MediaClient:
         port: int,
         on_event: EventCallback | None = None,
         *,
-        secret: str | None = None,
+        secret: str,
         connect_timeout: float = 2.0,
         reconnect: bool = True,
         on_connection_change: Callable[[bool], None] | None = None,
@@ -63,7 +68,9 @@ class MediaClient:
         self.key = f"{host}:{port}"
         self.on_event = on_event
         self.on_connection_change = on_connection_change
-        self.secret = secret
+        if not secret:
+            raise ValueError("a media client needs the channel secret")
+        self._secret = secret
         self.connect_timeout = connect_timeout
         self.reconnect = reconnect
         self._sock: socket.socket | None = None
@@ -136,26 +143,53 @@ class MediaClient:
             self._backoff = min(max(self._backoff * 2, 0.2), 5.0)
             self._next_attempt = now + self._backoff
             raise MediaWorkerUnavailable(f"media worker {self.key} unreachable: {exc}") from exc
-        sock.settimeout(None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with _suppress_oserror():
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        try:
+            leftover = self._handshake(sock)
+        except (OSError, ValueError) as exc:
+            with _suppress_oserror():
+                sock.close()
+            self._backoff = min(max(self._backoff * 2, 0.2), 5.0)
+            self._next_attempt = now + self._backoff
+            raise MediaWorkerUnavailable(
+                f"media worker {self.key} did not complete the channel handshake ({exc}): the "
+                "channel secrets differ (COMPANION_MEDIA_SECRET, or the instance folder's "
+                "media_secret), or it is not a Companion media worker") from exc
+        sock.settimeout(None)
         self._backoff = 0.0
         self._sock = sock
-        self._reader = threading.Thread(target=self._read_loop, args=(sock,),
+        self._reader = threading.Thread(target=self._read_loop, args=(sock, leftover),
                                         name=f"media-client-{self.key}", daemon=True)
         self._reader.start()
-        if self.secret is not None:
-            rid = next(self._ids)
-            pending = _Pending()
-            self._pending[rid] = pending
-            sock.sendall(json.dumps({"id": rid, "op": "hello", "secret": self.secret}).encode()
-                         + b"\n")
         self._notify(True)
         return sock
 
-    def _read_loop(self, sock: socket.socket) -> None:
+    def _handshake(self, sock: socket.socket) -> bytes:
+        """Say hello; return what came after the worker's welcome (events may follow it at
+        once). Raises ValueError when the welcome does not prove the worker holds the secret."""
+        line, nonce = handshake.hello(self._secret)
+        sock.settimeout(self.connect_timeout)
+        sock.sendall(line)
         buf = b""
+        while b"\n" not in buf:
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise ValueError("closed without a welcome")
+            buf += chunk
+            if len(buf) > 64 * 1024:
+                raise ValueError("no welcome")
+        answer, leftover = buf.split(b"\n", 1)
+        try:
+            welcome = json.loads(answer)
+        except ValueError:
+            welcome = None
+        if not handshake.welcome_is_genuine(self._secret, nonce, welcome):
+            raise ValueError("a welcome without the proof")
+        return leftover
+
+    def _read_loop(self, sock: socket.socket, buf: bytes) -> None:
         reason = "closed by the worker"
         try:
             while True:

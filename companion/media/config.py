@@ -11,7 +11,10 @@
 * ``COMPANION_MEDIA_OPUS_BITRATE`` (default 32000), ``COMPANION_MEDIA_OPUS_COMPLEXITY`` (0–10,
   default 4 like Janus AudioBridge) — the mixes the workers encode.
 * ``COMPANION_MEDIA_CONNECT_TIMEOUT`` — seconds a new connection may take (default 30).
-* ``COMPANION_MEDIA_SECRET`` — when set, a client must present it before any other request.
+* ``COMPANION_MEDIA_SECRET`` — the channel secret (at least 32 characters): a web process
+  proves it holds it before a worker answers anything (handshake.py). Not set: the web process
+  and the workers on its machine share one generated into ``media_secret`` in the instance
+  folder, and a worker refuses to listen beyond loopback (:func:`worker_secret`).
 * ``COMPANION_MEDIA_HOST`` / ``COMPANION_MEDIA_PORT`` — where a worker listens (127.0.0.1:7990).
 * ``COMPANION_TURN_URLS``, ``COMPANION_TURN_SECRET``, ``COMPANION_TURN_TTL`` — a TURN relay
   (coturn ``use-auth-secret``) for which the web process mints time-limited credentials per user
@@ -23,15 +26,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from companion.config import ConfigError, instance_path_from_env, load_or_create_secret_file
 
 DEFAULT_CHANNEL_HOST = "127.0.0.1"
 DEFAULT_CHANNEL_PORT = 7990
+SECRET_FILE = "media_secret"
+MIN_SECRET_LENGTH = 32
 
 
 class MediaConfigError(ValueError):
@@ -90,7 +99,7 @@ class MediaConfig:
     opus_bitrate: int = 32000
     opus_complexity: int = 4
     connect_timeout: float = 30.0
-    secret: str | None = None
+    secret: str | None = field(default=None, repr=False)  # a logged config never shows it
     channel_host: str = DEFAULT_CHANNEL_HOST
     channel_port: int = DEFAULT_CHANNEL_PORT
 
@@ -109,7 +118,7 @@ class MediaConfig:
                 opus_bitrate=int(env.get("COMPANION_MEDIA_OPUS_BITRATE", "32000")),
                 opus_complexity=int(env.get("COMPANION_MEDIA_OPUS_COMPLEXITY", "4")),
                 connect_timeout=float(env.get("COMPANION_MEDIA_CONNECT_TIMEOUT", "30")),
-                secret=env.get("COMPANION_MEDIA_SECRET") or None,
+                secret=_checked_secret(env.get("COMPANION_MEDIA_SECRET") or None),
                 channel_host=env.get("COMPANION_MEDIA_HOST", DEFAULT_CHANNEL_HOST),
                 channel_port=int(env.get("COMPANION_MEDIA_PORT", str(DEFAULT_CHANNEL_PORT))),
             )
@@ -117,6 +126,61 @@ class MediaConfig:
             if isinstance(exc, MediaConfigError):
                 raise
             raise MediaConfigError(f"bad media setting: {exc}") from exc
+
+
+def _checked_secret(secret: str | None) -> str | None:
+    if secret is not None and len(secret) < MIN_SECRET_LENGTH:
+        raise MediaConfigError(f"COMPANION_MEDIA_SECRET must be at least {MIN_SECRET_LENGTH} "
+                               "characters")
+    return secret
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on ``host`` keeps the channel on this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name (or "" / 0.0.0.0: every interface)
+
+
+def instance_secret(instance_path: Path) -> str:
+    """The channel secret generated into the instance folder (owner-only), made if missing."""
+    try:
+        return load_or_create_secret_file(instance_path / SECRET_FILE)
+    except (OSError, ConfigError) as exc:
+        raise MediaConfigError(f"cannot read or create {instance_path / SECRET_FILE}: "
+                               f"{exc}") from exc
+
+
+def web_secret(instance_path: Path, worker_hosts: list[str],
+               env: Mapping[str, str] | None = None) -> str:
+    """The secret a web process presents to its workers: ``COMPANION_MEDIA_SECRET``, else the
+    instance folder's, which only workers on this same machine can read."""
+    secret = MediaConfig.from_env(env).secret
+    if secret:
+        return secret
+    remote = [h for h in worker_hosts if not is_loopback(h)]
+    if remote:
+        raise MediaConfigError(f"COMPANION_MEDIA_WORKERS lists {remote[0]}, which is not on "
+                               "this machine: set COMPANION_MEDIA_SECRET (at least "
+                               f"{MIN_SECRET_LENGTH} characters, the same on its workers)")
+    return instance_secret(instance_path)
+
+
+def worker_secret(config: MediaConfig, host: str) -> str:
+    """The secret a worker listening on ``host`` requires: ``COMPANION_MEDIA_SECRET``, else,
+    on loopback only, the instance folder's (shared with the web process of this machine). A
+    worker that would listen beyond loopback without a configured secret does not start."""
+    if config.secret:
+        return config.secret
+    if not is_loopback(host):
+        raise MediaConfigError(f"it would listen on {host or 'every interface'} without a "
+                               "channel secret; set COMPANION_MEDIA_SECRET (at least "
+                               f"{MIN_SECRET_LENGTH} characters, the same on every web "
+                               "process), or listen on 127.0.0.1")
+    return instance_secret(instance_path_from_env())
 
 
 DEFAULT_TURN_TTL = 4 * 3600  # covers a 3-hour IOP session that opens 15 minutes early

@@ -1,6 +1,7 @@
 """Which media worker holds which room, for the web process (stdlib threads; gevent-safe).
 
-    pool = MediaPool([("127.0.0.1", 7990)], on_event=relay, on_rooms_moved=restart_rooms)
+    pool = MediaPool([("127.0.0.1", 7990)], secret=channel_secret, on_event=relay,
+                     on_rooms_moved=restart_rooms)
     pool.start()                       # health monitor: pings every worker every second
     answer = pool.request("session:12", "offer", peer="7", sdp=..., type="offer",
                           profile="standard")
@@ -141,7 +142,7 @@ class MediaPool:
         on_rooms_moved: Callable[[list[str]], None] | None = None,
         *,
         store: RoomStore | None = None,
-        secret: str | None = None,
+        secret: str,
         ping_interval: float = 1.0,
         ping_timeout: float = 1.5,
         failures_to_dead: int = 2,
@@ -165,15 +166,15 @@ class MediaPool:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_env(cls, addresses: Sequence[Address] | None = None, **kwargs: Any) -> MediaPool:
+    def from_env(cls, addresses: Sequence[Address] | None = None, *, secret: str,
+                 **kwargs: Any) -> MediaPool:
         """Workers from ``COMPANION_MEDIA_WORKERS`` (host:port,...) unless given; pins in Redis
-        when ``REDIS_URL`` is set; the channel secret from ``COMPANION_MEDIA_SECRET``."""
+        when ``REDIS_URL`` is set."""
         if addresses is None:
             addresses = parse_addresses(os.environ.get("COMPANION_MEDIA_WORKERS", ""))
         if "store" not in kwargs and os.environ.get("REDIS_URL"):
             kwargs["store"] = RedisRoomStore(os.environ["REDIS_URL"])
-        kwargs.setdefault("secret", os.environ.get("COMPANION_MEDIA_SECRET") or None)
-        return cls(addresses, **kwargs)
+        return cls(addresses, secret=secret, **kwargs)
 
     # ------------------------------------------------------------ routing
     def live_workers(self) -> list[str]:

@@ -1,14 +1,16 @@
 """Embedded media workers: subprocesses of ``companion serve`` (stdlib only; gevent-safe).
 
-    workers = spawn_workers(1)                 # ``--media-workers N``; stopped at exit
-    pool = MediaPool(workers.addresses, on_event=..., on_rooms_moved=...)
+    workers = spawn_workers(1, secret=secret)  # ``--media-workers N``; stopped at exit
+    pool = MediaPool(workers.addresses, secret=secret, on_event=..., on_rooms_moved=...)
     pool.start()
     workers.start_supervisor()                 # optional: restart a worker that died
 
 Each worker is ``python -m companion.media.worker --port 0 --announce --parent-pid PID``: it
-binds a free loopback port and prints it, and it stops by itself if the web process dies. A
-restarted worker comes back on the same port; the pool has moved its rooms away meanwhile and
-uses it again for new rooms.
+binds a free loopback port and prints it, and it stops by itself if the web process dies. It
+gets the channel secret in its environment (``COMPANION_MEDIA_SECRET``; one made up for it
+when none is given), so it answers only a process that holds that secret. A restarted worker
+comes back on the same port, with the same secret; the pool has moved its rooms away meanwhile
+and uses it again for new rooms.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import atexit
 import json
 import logging
 import os
+import secrets
 import select
 import subprocess
 import sys
@@ -28,11 +31,14 @@ log = logging.getLogger("companion.media.process")
 
 
 class WorkerProcess:
-    def __init__(self, host: str, port: int, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, host: str, port: int, env: Mapping[str, str] | None = None,
+                 secret: str | None = None) -> None:
         self.host = host
         self.requested_port = port
         self.port = port
         self.env = dict(env or os.environ)
+        self.secret = secret or self.env.get("COMPANION_MEDIA_SECRET") or secrets.token_urlsafe(32)
+        self.env["COMPANION_MEDIA_SECRET"] = self.secret
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20.0) -> None:
@@ -76,8 +82,10 @@ class WorkerProcess:
 
 class WorkerProcesses:
     def __init__(self, count: int, host: str = "127.0.0.1", base_port: int = 0,
-                 env: Mapping[str, str] | None = None) -> None:
-        self.workers = [WorkerProcess(host, base_port + i if base_port else 0, env)
+                 env: Mapping[str, str] | None = None, secret: str | None = None) -> None:
+        env = dict(env or os.environ)
+        self.secret = secret or env.get("COMPANION_MEDIA_SECRET") or secrets.token_urlsafe(32)
+        self.workers = [WorkerProcess(host, base_port + i if base_port else 0, env, self.secret)
                         for i in range(count)]
         self._stop = threading.Event()
         self._supervisor: threading.Thread | None = None
@@ -134,7 +142,9 @@ def default_worker_count() -> int:
 
 
 def spawn_workers(count: int = 1, host: str = "127.0.0.1", base_port: int = 0,
-                  env: Mapping[str, str] | None = None) -> WorkerProcesses:
-    """Start ``count`` media workers (``companion serve --media-workers N``); they are stopped
-    at interpreter exit, and stop by themselves if this process dies."""
-    return WorkerProcesses(count, host, base_port, env).start()
+                  env: Mapping[str, str] | None = None,
+                  secret: str | None = None) -> WorkerProcesses:
+    """Start ``count`` media workers (``companion serve --media-workers N``) on ``host``, all
+    with ``secret`` (``.secret``); they are stopped at interpreter exit, and stop by
+    themselves if this process dies."""
+    return WorkerProcesses(count, host, base_port, env, secret).start()

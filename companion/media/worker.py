@@ -1,7 +1,9 @@
 """A media worker: one asyncio loop with aiortc, serving rooms to the web process.
 
 Run one with ``companion media`` (or ``python -m companion.media.worker``). It listens on a
-loopback TCP port for newline-delimited JSON requests from the web process (see docs/media.md):
+loopback TCP port for newline-delimited JSON requests from the web process (see docs/media.md),
+once that process has proved it holds the channel secret (handshake.py; anyone else gets
+nothing and is closed):
 
     {"id": 1, "op": "offer", "room": "session:12", "peer": "7", "sdp": "...", "type": "offer",
      "profile": "standard"}        -> {"id": 1, "ok": true, "sdp": ..., "type": "answer"}
@@ -23,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import os
@@ -46,7 +47,12 @@ from aiortc.codecs import h264, opus, vpx
 from aiortc.rtcconfiguration import RTCBundlePolicy
 
 from companion.media import PROFILES, consent
-from companion.media.config import MediaConfig, default_host_addresses
+from companion.media.config import (
+    MediaConfig,
+    MediaConfigError,
+    default_host_addresses,
+    worker_secret,
+)
 from companion.media.forward import (
     EncodedFrame,
     EncodedTrack,
@@ -61,6 +67,7 @@ from companion.media.forward import (
     tap_receiver,
     vp8_is_keyframe,
 )
+from companion.media.handshake import HELLO_TIMEOUT, MAX_HELLO_BYTES, HelloChecker
 from companion.media.mixer import (
     FRAME_SAMPLES,
     NoiseGate,
@@ -373,6 +380,9 @@ class MediaWorker:
 
     # -- lifecycle
     async def start(self, host: str | None = None, port: int | None = None) -> tuple[str, int]:
+        if not self.config.secret:
+            raise MediaConfigError("a media worker needs the channel secret before it listens")
+        self.hellos = HelloChecker(self.config.secret)
         self.server = await asyncio.start_server(
             self._on_connection,
             host or self.config.channel_host,
@@ -739,12 +749,18 @@ class MediaWorker:
     async def _on_connection(self, reader: asyncio.StreamReader,
                              writer: asyncio.StreamWriter) -> None:
         conn = ChannelConnection(self, reader, writer)
-        self.connections.add(conn)
         try:
+            if not await conn.handshake():
+                log.warning("channel connection from %s refused: no valid hello",
+                            writer.get_extra_info("peername"))
+                conn.close()
+                return
+            self.connections.add(conn)
             await conn.run()
         except asyncio.CancelledError:
             pass
         finally:
+            conn.close()
             self.connections.discard(conn)
             for room in self.rooms.values():
                 room.subscribers.discard(conn)
@@ -759,7 +775,6 @@ class ChannelConnection:
         self.reader = reader
         self.writer = writer
         self.closed = False
-        self.authenticated = worker.config.secret is None
         self.tasks: set[asyncio.Task[None]] = set()
 
     def send(self, message: dict[str, Any]) -> None:
@@ -775,6 +790,33 @@ class ChannelConnection:
             self.closed = True
             with contextlib.suppress(Exception):
                 self.writer.close()
+
+    async def handshake(self) -> bool:
+        """Read the hello (handshake.py) and welcome a web process that proved it holds the
+        secret. Whoever does not gets not a byte back: no error, no ping, nothing."""
+        try:
+            line = await asyncio.wait_for(self._hello_line(), HELLO_TIMEOUT)
+        except (TimeoutError, ConnectionError):
+            return False
+        answer = self.worker.hellos.welcome(line) if line is not None else None
+        if answer is None:
+            return False
+        self.writer.write(answer)
+        return True
+
+    async def _hello_line(self) -> bytes | None:
+        """The first line, at most MAX_HELLO_BYTES, with nothing sent after it: the web
+        process waits for the welcome before its first request."""
+        buf = b""
+        while b"\n" not in buf:
+            chunk = await self.reader.read(MAX_HELLO_BYTES + 1 - len(buf))
+            if not chunk:
+                return None
+            buf += chunk
+            if len(buf) > MAX_HELLO_BYTES:
+                return None
+        line, rest = buf.split(b"\n", 1)
+        return None if rest else line
 
     async def run(self) -> None:
         try:
@@ -792,33 +834,16 @@ class ChannelConnection:
                 except ValueError:
                     self.send({"ok": False, "error": "not a JSON object"})
                     continue
-                if not self.authenticated:
-                    self._hello(msg)
-                    continue
                 task = asyncio.ensure_future(self._answer(msg))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
         finally:
             self.close()
 
-    def _hello(self, msg: dict[str, Any]) -> None:
-        secret = self.worker.config.secret or ""
-        given = msg.get("secret")
-        if msg.get("op") == "hello" and isinstance(given, str) and hmac.compare_digest(
-                given.encode(), secret.encode()):
-            self.authenticated = True
-            self.send({"id": msg.get("id"), "ok": True})
-        else:
-            self.send({"id": msg.get("id"), "ok": False, "error": "unauthenticated"})
-            self.close()
-
     async def _answer(self, msg: dict[str, Any]) -> None:
         rid = msg.get("id")
         try:
-            if msg.get("op") == "hello":
-                result: dict[str, Any] = {}
-            else:
-                result = await self.worker.handle(self, msg)
+            result = await self.worker.handle(self, msg)
             self.send({"id": rid, "ok": True, **result})
         except RequestError as exc:
             self.send({"id": rid, "ok": False, "error": str(exc)})
@@ -838,7 +863,9 @@ def setup_logging(level: str = "INFO") -> None:
 async def serve(host: str | None = None, port: int | None = None,
                 parent_pid: int | None = None, announce: bool = False) -> None:
     """Run a worker until SIGTERM/SIGINT (or until ``parent_pid`` is gone)."""
-    worker = MediaWorker()
+    config = MediaConfig.from_env()
+    config.secret = worker_secret(config, host or config.channel_host)
+    worker = MediaWorker(config)
     bound_host, bound_port = await worker.start(host, port)
     log.info("media worker listening on %s:%d", bound_host, bound_port)
     if announce:  # the spawning process reads the port (useful with --port 0)
@@ -871,7 +898,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default=os.environ.get("COMPANION_MEDIA_LOG", "INFO"))
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
-    asyncio.run(serve(args.host, args.port, args.parent_pid, args.announce))
+    try:
+        asyncio.run(serve(args.host, args.port, args.parent_pid, args.announce))
+    except MediaConfigError as error:
+        sys.exit(f"The media worker did not start: {error}.")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from flask import Flask
@@ -143,22 +144,26 @@ def start(app: Flask, count: int) -> Any:
     """``companion serve --media-workers N``: spawn N embedded workers (or use the scale-out
     ones in ``COMPANION_MEDIA_WORKERS``), wire the pool, and watch for restarted workers.
     Returns the pool, or None when media is off (N = 0 and no workers listed)."""
-    from companion.media.config import MediaConfig, TurnConfig
-    from companion.media.pool import MediaPool
+    from companion.media.config import MediaConfig, TurnConfig, web_secret
+    from companion.media.pool import MediaPool, parse_addresses
     from companion.media.process import spawn_workers
 
     MediaConfig.from_env()  # refuse a bad configuration now, not at the first offer
     TurnConfig.from_env()
-    listed = os.environ.get("COMPANION_MEDIA_WORKERS", "").strip()
+    listed = parse_addresses(os.environ.get("COMPANION_MEDIA_WORKERS", ""))
+    if not listed and count <= 0:
+        return None
+    # Every worker answers only a process that proves it holds this (media/handshake.py).
+    secret = web_secret(Path(app.config["INSTANCE_PATH"]), [host for host, _ in listed])
     if listed:
-        pool = MediaPool.from_env(on_event=relay_event, on_rooms_moved=restart_rooms)
-    elif count > 0:
-        plane.workers = spawn_workers(count)
-        plane.workers.start_supervisor(interval=0.5)
-        pool = MediaPool.from_env(addresses=plane.workers.addresses, on_event=relay_event,
+        pool = MediaPool.from_env(listed, secret=secret, on_event=relay_event,
                                   on_rooms_moved=restart_rooms)
     else:
-        return None
+        # Embedded workers listen on 127.0.0.1 only, whatever COMPANION_MEDIA_HOST says.
+        plane.workers = spawn_workers(count, host="127.0.0.1", secret=secret)
+        plane.workers.start_supervisor(interval=0.5)
+        pool = MediaPool.from_env(plane.workers.addresses, secret=secret, on_event=relay_event,
+                                  on_rooms_moved=restart_rooms)
     install(app, pool)
     pool.start()
     socketio.start_background_task(_watch_restarts, pool)
