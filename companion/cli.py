@@ -222,7 +222,7 @@ def mfa_reset(email: str) -> None:
             if user is None:
                 raise click.ClickException(f"no account {email}")
             # A running server's enforcer drops the sockets of the logins this ends.
-            issued, _ended = accounts.reset_second_factor(
+            issued = accounts.reset_second_factor(
                 None, user, app.config["PUBLIC_URL"] or "http://127.0.0.1:5000/", channel="cli"
             )
         except accounts.AccountError as error:

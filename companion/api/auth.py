@@ -8,7 +8,6 @@ from typing import Any
 from flask import current_app, g, request, session
 from flask_login import current_user
 
-from companion import realtime
 from companion.api import api
 from companion.api.problems import ApiProblem, Problem
 from companion.api.schemas import LoginBody, LoginOut, MeOut
@@ -122,7 +121,6 @@ def _second_factor(user: User, otp: str | None) -> None:
 )
 def logout() -> tuple[str, int, dict[str, str]]:
     accounts.end_login_session(g.login_session, "logout")
-    realtime.sign_out(g.login_session.id)
     session.clear()
     # Wipes the offline queue and caches of this origin in the browser (SECURITY.md).
     return "", 204, {"Clear-Site-Data": '"cache", "storage"'}

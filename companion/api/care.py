@@ -10,7 +10,7 @@ from uuid import UUID
 from flask import Response, current_app, json, request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from companion import policy, realtime
+from companion import policy
 from companion.api import api
 from companion.api.guards import audit_access, authorize, client_record, me, subject, writer
 from companion.api.invitations import per_inviter_limit
@@ -318,9 +318,6 @@ def list_family(query: ClientPageQuery) -> dict[str, Any]:
 def end_family_link(link_id: int) -> dict[str, Any]:
     link = client_record(FamilyLink, link_id, policy.Action.WRITE_CLIENT_RECORD)
     consents.end_family_link(me(), link, request.remote_addr)
-    guest_id = consents.linked_user_id(link)
-    if guest_id is not None:
-        realtime.family_access_changed(guest_id)
     invitation = db.session.get(Invitation, link.invitation_id)
     assert invitation is not None
     return consents.link_json(link, invitation)
@@ -396,9 +393,6 @@ def list_consents(query: ClientPageQuery) -> dict[str, Any]:
 def revoke_consent(consent_id: int) -> dict[str, Any]:
     consent = client_record(Consent, consent_id, policy.Action.WRITE_CLIENT_RECORD)
     revoked = consents.consent_json(consents.revoke(me(), consent, request.remote_addr))
-    if consent.recipient_user_id is not None:
-        # A family member in a family session on this consent leaves the room now.
-        realtime.family_access_changed(consent.recipient_user_id)
     return revoked
 
 

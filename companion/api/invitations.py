@@ -8,7 +8,7 @@ from flask import current_app, g, request, session
 from flask_login import current_user
 from sqlalchemy import select
 
-from companion import clock, policy, realtime
+from companion import clock, policy
 from companion.api import api
 from companion.api.auth import login_json, password_attempts
 from companion.api.guards import authorize, me
@@ -179,11 +179,9 @@ def reset_second_factor(user_id: int) -> tuple[dict[str, Any], int]:
         raise ApiProblem(404, "Not found", "No such person in your clinic.")
     base_url = request.host_url if not _public_url() else _public_url()
     try:
-        issued, ended = accounts.reset_second_factor(me(), target, base_url, request.remote_addr)
+        issued = accounts.reset_second_factor(me(), target, base_url, request.remote_addr)
     except accounts.AccountError as error:
         raise _account_error(error) from None
-    for login_id in ended:
-        realtime.sign_out(login_id)
     return {
         **invitation_json(issued.invitation), "url": issued.url, "emailed": issued.emailed,
     }, 201

@@ -4,13 +4,14 @@ module registers the handlers."""
 
 from __future__ import annotations
 
-from companion import policy
+from companion import policy, signals
 from companion.extensions import db, socketio
 from companion.models import Role, User
 from companion.realtime import connections, handlers, media  # noqa: F401  (registers handlers)
 from companion.services import rooms
 
 
+@signals.login_ended.connect
 def sign_out(login_id: str) -> None:
     """A login ended (logout): its sockets here go now; other processes' are told through the
     message queue and dropped by their enforcer within seconds."""
@@ -20,6 +21,7 @@ def sign_out(login_id: str) -> None:
             connections.disconnect(conn.sid, "signed_out")
 
 
+@signals.family_access_changed.connect
 def family_access_changed(user_id: int) -> None:
     """A family member's consent was revoked or their family link ended: out of every room they
     may no longer join, now (even while not connected: they would have to be admitted again);

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask import current_app
 from sqlalchemy import select
 
-from companion import clock
+from companion import clock, signals
 from companion.extensions import db
 from companion.models import (
     ADOLESCENT_WEEKLY_HOURS,
@@ -155,6 +155,7 @@ def end_login_session(login: LoginSession, reason: str) -> None:
         login.ended_at = clock.now()
         login.end_reason = reason
         db.session.commit()
+        signals.login_ended.send(login.id)
 
 
 # --- invitations ------------------------------------------------------------------------------
@@ -426,9 +427,9 @@ def _enrol_again(invitation: Invitation, password: str, otp: str | None, ip: str
 
 def reset_second_factor(
     admin: User | None, user: User, base_url: str, ip: str | None = None, channel: str = "http"
-) -> tuple[IssuedInvitation, list[str]]:
+) -> IssuedInvitation:
     """Forget a staff member's second factor, log them out everywhere and issue a link to
-    enrol a new one; returns it and the ended login sessions' ids (their sockets must go)."""
+    enrol a new one."""
     if not mfa.required_for(user.role):
         raise AccountError("user_id", "Only staff accounts have a second factor.", status=409)
     now = clock.now()
@@ -461,6 +462,8 @@ def reset_second_factor(
     db.session.flush()
     audit.record(admin, "mfa_reset", "user", user.id, subject_id=user.id, channel=channel, ip=ip)
     db.session.commit()
+    for login in live:
+        signals.login_ended.send(login.id)
     url = f"{base_url.rstrip('/')}/invite#token={token}"
     emailed = _send_invitation(invitation, url)
-    return IssuedInvitation(invitation, url, emailed), [login.id for login in live]
+    return IssuedInvitation(invitation, url, emailed)

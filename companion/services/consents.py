@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from companion import clock
+from companion import clock, signals
 from companion.extensions import db
 from companion.models import (
     CONSENT_CATEGORIES,
@@ -79,11 +79,14 @@ def invite_family(client: User, email: str, display_name: str, relationship: str
 
 def end_family_link(client: User, link: FamilyLink, ip: str | None) -> FamilyLink:
     """The client ends a family link: the person keeps their account but no longer joins the
-    client's family sessions (the caller then expels them from rooms: realtime)."""
+    client's family sessions, nor sees anything the link let them see."""
     if link.ended_at is None:
         link.ended_at = clock.now()
         audit.record(client, "end", "family_link", link.id, subject_id=client.id, ip=ip)
         db.session.commit()
+    guest_id = linked_user_id(link)
+    if guest_id is not None:
+        signals.family_access_changed.send(guest_id)
     return link
 
 
@@ -170,6 +173,9 @@ def revoke(client: User, consent: Consent, ip: str | None) -> Consent:
         consent.revoked_at = clock.now()
         audit.record(client, "revoke", "consent", consent.id, subject_id=client.id, ip=ip)
         db.session.commit()
+    if consent.recipient_user_id is not None:
+        # A family member in a family session on this consent leaves the room now.
+        signals.family_access_changed.send(consent.recipient_user_id)
     return consent
 
 
