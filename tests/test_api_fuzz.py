@@ -343,9 +343,12 @@ def test_a_database_pool_timeout_answers_503(app, world, make_auth, monkeypatch)
         assert response.status_code == 503 and response.mimetype == PROBLEM
         ack = _emit(sio, "join_session", {"session_id": session_id})
         assert ack["ok"] is False and ack["error"] == "unavailable"
+        held.close()
+        assert auth.get("/api/v1/sessions").status_code == 200
     finally:
         held.close()
-    assert auth.get("/api/v1/sessions").status_code == 200
+        db.session.remove()
+        one.dispose()  # its connections, before the original pool comes back
 
 
 # A valid value for each field of a room event's payload; every event is sent with each of its

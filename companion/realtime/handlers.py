@@ -40,7 +40,7 @@ ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 REACTIONS = {"👍", "❤️", "👏", "🙏", "😊", "💪"}
 
 
-# Every event's payload model, by event name (tests/test_api_fuzz.py sends each odd values).
+# Every event's payload model, by event name (tests/test_api_fuzz.py sends each one odd values).
 PAYLOADS: dict[str, type[BaseModel]] = {}
 # A room's event numbers are `integer` columns, like row ids.
 Seq = Annotated[int, Field(ge=0, le=MAX_ID)]
