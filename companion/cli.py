@@ -162,12 +162,13 @@ def audit_verify(heads: tuple[str, ...]) -> None:
         sys.exit(1)
     if result.latest is not None:
         held = (f"it holds the {result.checkpoints} checkpoint(s) in the instance folder "
-                f"(the latest of {result.latest.when}, {result.latest.rows} rows)")
+                f"(the latest of {result.latest.when}, "
+                f"{audit_service.count_of_rows(result.latest.rows)})")
     else:
         held = "there was no checkpoint yet"
     given = f" and the head you gave ({len(parsed)})" if parsed else ""
-    click.echo(f"audit log intact: {result.rows} rows, every MAC right; {held}{given}. "
-               "Checkpoint recorded.")
+    click.echo(f"audit log intact: {audit_service.count_of_rows(result.rows)}, every MAC right; "
+               f"{held}{given}. Checkpoint recorded.")
 
 
 @audit.command("head")

@@ -181,6 +181,10 @@ def checkpoint_if_moved() -> Head | None:
     return written
 
 
+def count_of_rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
 # --- verification -----------------------------------------------------------------------------
 
 
@@ -278,6 +282,6 @@ def verify(heads: Iterable[Head] = (), use_checkpoints: bool = True) -> Verifica
     beyond = [e for e in expected if e.head.rows > rows]
     if beyond:
         e = max(beyond, key=lambda x: x.head.rows)
-        return result(f"The audit log has {rows} rows, but {e.name} recorded {e.head.rows}: "
-                      "rows were removed from its end.")
+        return result(f"The audit log has {count_of_rows(rows)}, but {e.name} recorded "
+                      f"{e.head.rows}: rows were removed from its end.")
     return result()
