@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask import current_app
 from sqlalchemy import select
 
-from companion import clock
+from companion import clock, inputs
 from companion.extensions import db
 from companion.models import (
     ADOLESCENT_WEEKLY_HOURS,
@@ -57,6 +57,12 @@ class AccountError(Exception):
         self.field = field
         self.message = message
         self.status = status
+
+
+def check_display_name(name: str) -> None:
+    """Every name an account gets passes here (invitations, family invitations, accepting)."""
+    if not inputs.name_is_plain(name):
+        raise AccountError("display_name", inputs.NAME_REFUSED)
 
 
 def normalise_email(email: str) -> str:
@@ -174,6 +180,7 @@ def invite(
     ip: str | None = None,
 ) -> IssuedInvitation:
     """Invite someone to the inviter's clinic; the link is mailed, or shown when no mail is set."""
+    check_display_name(display_name)
     email = normalise_email(email)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise AccountError("email", "This address already has an account.", status=409)
@@ -266,6 +273,7 @@ def accept_invitation(
     name = display_name.strip() or invitation.display_name
     if not name:
         raise AccountError("display_name", "Tell us what to call you.")
+    check_display_name(name)
     secret, step = _enrolment_code(invitation, otp)
     program = db.session.get(Program, invitation.program_id) if invitation.program_id else None
     user = User(
