@@ -326,21 +326,26 @@ def test_the_enforcer_expels_a_guest_whose_socket_never_joined(guest_room):
     assert back.received("removed")[0]["reason"] == "consent"
 
 
-def test_the_chat_rule_in_sql_agrees_with_the_policy(guest_room, staffed):
+def test_the_chat_rule_in_sql_agrees_with_the_policy(guest_room, staffed, world):
     """The chat statement's own check of the right to a room says what policy.can says, for
     each kind of person and each way the right ends."""
+    from sqlalchemy import bindparam, select
+
     from companion import policy
-    from companion.services import rooms
 
     def both(user_id: int, sid: int) -> tuple[bool, bool]:
         db.session.expire_all()
         user, session = db.session.get(User, user_id), db.session.get(Session, sid)
-        return (policy.can(user, policy.Action.JOIN_SESSION, session),
-                rooms.may_join_now(sid, user_id))
+        in_sql = db.session.scalar(
+            select(policy.may_join_sql(bindparam("user_id", user_id),
+                                       bindparam("now", clock.now())))
+            .where(Session.id == sid))
+        return policy.can(user, policy.Action.JOIN_SESSION, session), bool(in_sql)
 
     s, g = staffed, guest_room
+    outsider = world.user(Role.CLIENT, name="Out")
     everyone = [s["counselor"].id, s["peer"].id, s["alex_user"].id, s["sam_user"].id,
-                g["guest_user"].id]
+                g["guest_user"].id, outsider.id]
     sessions = [s["sid"], g["sid"]]
     for user_id in everyone:
         for sid in sessions:
@@ -351,6 +356,9 @@ def test_the_chat_rule_in_sql_agrees_with_the_policy(guest_room, staffed):
     assert both(g["guest_user"].id, g["sid"]) == (False, False)
     _no_longer_in_group(s, s["alex_user"])
     assert both(s["alex_user"].id, s["sid"]) == (False, False)
+    db.session.get(User, s["peer"].id).active = False
+    db.session.commit()
+    assert both(s["peer"].id, s["sid"]) == (False, False)
 
 
 # --- limits per login and per person ----------------------------------------------------------

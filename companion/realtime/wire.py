@@ -29,7 +29,7 @@ def shown(display_name: str, role: Role) -> Shown:
 
 
 def person_json(user_id: int, person: Shown) -> dict[str, Any]:
-    """{id, display_name, staff?}: ``staff`` only for staff, as the wire has always been."""
+    """{id, display_name, staff?}: ``staff`` for staff only (everyone else's is unchanged)."""
     body: dict[str, Any] = {"id": user_id, "display_name": person.display_name}
     if person.staff:
         body["staff"] = person.staff

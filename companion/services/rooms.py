@@ -296,14 +296,6 @@ _NEXT_CHAT_SEQ = (
 _INSERT_EVENT = _events.insert()
 
 
-def may_join_now(session_id: int, user_id: int) -> bool:
-    """The chat statement's own check of the right to the room, asked alone."""
-    return bool(db.session.scalar(
-        select(policy.may_join_sql(bindparam("user_id", user_id), bindparam("now", clock.now())))
-        .where(Session.id == session_id)
-    ))
-
-
 @dataclass(frozen=True)
 class _Chat:
     session_id: int
