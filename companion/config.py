@@ -160,6 +160,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "CRISIS_RESOURCES": DEFAULT_CRISIS_RESOURCES,
         # gevent measured best for Socket.IO fan-out (docs/benchmarks.md); tests use threading.
         "ASYNC_MODE": env.get("COMPANION_ASYNC_MODE", "gevent"),
+        # Sockets one login may hold open on a web process (tabs, reconnects): docs/realtime.md.
+        "SOCKETS_PER_LOGIN": int(env.get("COMPANION_SOCKETS_PER_LOGIN", "8")),
         # Per-message deflate on Socket.IO's WebSocket: off, see companion/realtime/transport.py.
         "WEBSOCKET_COMPRESSION": env.get("COMPANION_WEBSOCKET_COMPRESSION", "0") == "1",
         # Meeting feeds (docs/meetings.md): fetch limits, and how often `serve` looks for

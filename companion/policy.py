@@ -8,21 +8,27 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import String, and_, case, cast, exists, literal_column, or_, select, true
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from companion.extensions import db
 from companion.models import (
+    Consent,
     Enrollment,
+    FamilyLink,
     Group,
     GroupMember,
     GroupRole,
+    Invitation,
     Program,
     Role,
     Session,
     User,
 )
+from companion.models.consent import FAMILY_SESSIONS
 from companion.models.meetings import Meeting
 
 
@@ -161,13 +167,12 @@ def family_guest_of(guest: User, session: Session) -> int | None:
 
     Right now, all of: the session is a family session; the guest has an open FamilyLink to a
     client of it; that client's consent covering family sessions names the guest and is in
-    force (not revoked, not expired). Asked on every room event but chat (whose rules the
-    database checks against the guest's admission), and for every guest's socket by the
-    enforcer every two seconds; a revocation or an ended link expels the guest at once.
+    force (not revoked, not expired). Asked on every room event but chat (which asks the same
+    in SQL: ``may_join_sql``), and for every connected guest by the enforcer every two
+    seconds; a revocation or an ended link expels the guest at once.
     """
     if guest.role != Role.FAMILY or not guest.active or not session.family:
         return None
-    from companion.models.consent import FAMILY_SESSIONS
     from companion.services.consents import active_consent, clients_of
     from companion.services.rewards import session_clients
 
@@ -177,6 +182,57 @@ def family_guest_of(guest: User, session: Session) -> int | None:
                                                   FAMILY_SESSIONS) is not None:
             return client_id
     return None
+
+
+# may_join_sql's LIKE pattern, written into the statement rather than bound: SQLite prepares a
+# statement whose LIKE pattern is a parameter again at every execution (its LIKE optimisation),
+# which cost the chat statement ten times its time. A constant: no input ever reaches it.
+_FAMILY_SESSIONS_PATTERN: ColumnElement[str] = literal_column(f"""'%"{FAMILY_SESSIONS}"%'""")
+
+
+def may_join_sql(user_id: ColumnElement[int], now: ColumnElement[datetime]
+                 ) -> ColumnElement[bool]:
+    """``can(user, JOIN_SESSION, session)`` as SQL, for a statement on the session's row.
+
+    The chat path numbers a message with one UPDATE of the session's row (companion/services/
+    rooms.py); this is part of its WHERE, so the right to the room is checked at the moment
+    the message is stored, in the statement itself, by whatever process sends it. It must say
+    what ``session_role`` says (tests/test_room_standing.py compares the two).
+    """
+    # Each subquery is correlated to the session's row explicitly: nested two deep, SQLAlchemy
+    # would otherwise add care_session to its FROM (any session would do).
+    member = exists().where(GroupMember.group_id == Session.group_id,
+                            GroupMember.user_id == user_id).correlate(Session)
+    as_member = or_(Session.counselor_id == user_id, Session.client_id == user_id,
+                    and_(Session.client_id.is_(None), member))
+    # family_guest_of: a link still open to a client of the session, whose consent in force
+    # names the guest and covers family sessions. Categories are a JSON list of the fixed
+    # identifiers of CONSENT_CATEGORIES: the quoted name matches that element and no other.
+    group_client = aliased(GroupMember)
+    client_of_session = or_(
+        FamilyLink.client_id == Session.client_id,
+        and_(Session.client_id.is_(None), exists().where(
+            group_client.group_id == Session.group_id,
+            group_client.user_id == FamilyLink.client_id,
+            group_client.role == GroupRole.CLIENT).correlate(Session, FamilyLink)),
+    )
+    consented = (
+        select(FamilyLink.id)
+        .join(Invitation, Invitation.id == FamilyLink.invitation_id)
+        .join(Consent, and_(Consent.client_id == FamilyLink.client_id,
+                            Consent.recipient_user_id == user_id))
+        .where(Invitation.user_id == user_id, FamilyLink.ended_at.is_(None),
+               Consent.revoked_at.is_(None), Consent.expires_at > now,
+               cast(Consent.categories, String).like(_FAMILY_SESSIONS_PATTERN),
+               client_of_session)
+        .correlate(Session)
+    )
+    as_guest = and_(Session.family.is_(true()), exists(consented))
+    # CASE rather than OR: its branches are evaluated lazily, so only a family member's chat
+    # looks at links and consents.
+    return exists().where(User.id == user_id, User.active.is_(true()),
+                          case((User.role == Role.FAMILY, as_guest), else_=as_member)
+                          ).correlate(Session)
 
 
 def can(user: User, action: Action, record: object = None) -> bool:

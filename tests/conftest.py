@@ -140,7 +140,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
 
     limiter.reset()
     clock.reset()
-    connections.connections.clear()
+    connections.forget_all()
     with app.app_context():
         yield app
         db.session.remove()

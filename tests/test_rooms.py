@@ -112,7 +112,8 @@ def test_presence_and_the_waiting_list_show_names_once_per_person(room):
     presence = [m for m in got if m["name"] == "presence"][-1]
     assert presence["present"] == [
         {"id": alex.id, "display_name": "Alex", "link": "chat_only"},
-        {"id": room["counselor"].id, "display_name": "Chris", "link": "chat_only"},
+        {"id": room["counselor"].id, "display_name": "Chris", "link": "chat_only",
+         "staff": "counselor", "lead": True},
     ]
     waiting = [m for m in got if m["name"] == "waiting"][-1]
     assert waiting["waiting"] == [{"id": sam.id, "display_name": "Sam"}]
@@ -341,8 +342,7 @@ def test_remove_takes_the_participant_out_at_once(room):
     counselor.emit("chat", session_id=sid, id="after", text="after removal")
     assert not alex.received("chat")
     assert sam.received("chat")
-    assert alex.emit("chat", session_id=sid, id="x", text="still here?")["error"] \
-        == "not_admitted"
+    assert alex.emit("chat", session_id=sid, id="x", text="still here?")["error"] == "removed"
     # And cannot come back.
     assert alex.emit("join_session", session_id=sid)["error"] == "removed"
     from companion.extensions import db

@@ -4,11 +4,9 @@ module registers the handlers."""
 
 from __future__ import annotations
 
-from companion import policy, signals
-from companion.extensions import db, socketio
-from companion.models import Role, User
+from companion import signals
+from companion.extensions import socketio
 from companion.realtime import connections, handlers, media  # noqa: F401  (registers handlers)
-from companion.services import rooms
 
 
 @signals.login_ended.connect
@@ -26,9 +24,4 @@ def family_access_changed(user_id: int) -> None:
     """A family member's consent was revoked or their family link ended: out of every room they
     may no longer join, now (even while not connected: they would have to be admitted again);
     their sockets on other processes leave on that process's next enforcer pass."""
-    user = db.session.get(User, user_id)
-    if user is None or user.role != Role.FAMILY:
-        return
-    for _, room_session in rooms.guest_participations(user_id):
-        if not policy.can(user, policy.Action.JOIN_SESSION, room_session):
-            handlers.expel_guest(user_id, room_session.id)
+    handlers.expel_guest_where_not_allowed(user_id)

@@ -17,7 +17,7 @@ from flask import Flask, current_app
 from flask_socketio import join_room, leave_room
 from sqlalchemy import select
 
-from companion import clock, policy
+from companion import clock
 from companion.events import user_room
 from companion.extensions import db, socketio
 from companion.models import (
@@ -26,8 +26,8 @@ from companion.models import (
     Role,
     RoomParticipant,
     Session,
-    User,
 )
+from companion.realtime.wire import Shown, shown
 from companion.services import accounts
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,39 @@ log = logging.getLogger(__name__)
 # from idling out); the enforcer ends dead logins' sockets in bulk every ENFORCE_EVERY.
 RECHECK_LOGIN_EVERY = 30.0
 ENFORCE_EVERY = 2.0  # seconds between enforcer passes
+
+# Rate limits on socket events, counted per login and per person, however many sockets they
+# open (each socket its own allowance once let one login send 8,000 chats in 20 s): a login
+# sends LOGIN_RATE events a second in bursts of LOGIN_BURST; all logins of one person together
+# USER_RATE in bursts of USER_BURST (a phone and a laptop in the same session).
+LOGIN_RATE, LOGIN_BURST = 5.0, 20
+USER_RATE, USER_BURST = 8.0, 30
+
+
+class TokenBucket:
+    """``capacity`` events at once, then ``per_second``."""
+
+    __slots__ = ("capacity", "per_second", "tokens", "refilled_at")
+
+    def __init__(self, capacity: float, per_second: float) -> None:
+        self.capacity = capacity
+        self.per_second = per_second
+        self.tokens = capacity
+        self.refilled_at = time.monotonic()
+
+    def refill(self, now: float) -> None:
+        self.tokens = min(self.capacity, self.tokens + (now - self.refilled_at) * self.per_second)
+        self.refilled_at = now
+
+    def full(self, now: float) -> bool:
+        self.refill(now)
+        return self.tokens >= self.capacity
+
+
+# A login's and a person's buckets, shared by their sockets on this process. Kept after their
+# sockets go until they have filled up again: reconnecting never resets an allowance.
+_login_buckets: dict[str, TokenBucket] = {}
+_user_buckets: dict[int, TokenBucket] = {}
 
 
 def session_room(session_id: int) -> str:
@@ -70,42 +103,82 @@ class Connection:
     user_id: int
     login_id: str
     checked_at: float
-    display_name: str  # as chat shows it, read once at connect
+    shown: Shown  # name and staff badge, as chat shows them, read once at connect
     # A family guest's socket: kept out of the check-in round, its right rechecked each pass.
     family: bool = False
     # Sessions this socket is in (admitted) or waiting to be admitted to.
     joined: set[int] = field(default_factory=set)
     waiting: set[int] = field(default_factory=set)
-    # Token bucket: per-socket rate limit on events.
-    tokens: float = 20.0
-    refilled_at: float = field(default_factory=time.monotonic)
+    # The rate limits this socket's events count against: its login's and its person's.
+    login_bucket: TokenBucket = field(default_factory=lambda: TokenBucket(LOGIN_BURST,
+                                                                          LOGIN_RATE))
+    user_bucket: TokenBucket = field(default_factory=lambda: TokenBucket(USER_BURST, USER_RATE))
 
-    def take_token(self, capacity: float = 20.0, per_second: float = 5.0) -> bool:
+    def take_token(self) -> bool:
+        """One event's worth of both allowances, or False (and nothing taken)."""
         now = time.monotonic()
-        self.tokens = min(capacity, self.tokens + (now - self.refilled_at) * per_second)
-        self.refilled_at = now
-        if self.tokens < 1:
+        login, user = self.login_bucket, self.user_bucket
+        login.refill(now)
+        user.refill(now)
+        if login.tokens < 1 or user.tokens < 1:
             return False
-        self.tokens -= 1
+        login.tokens -= 1
+        user.tokens -= 1
         return True
 
 
 # sid -> Connection, for sockets connected to this process only.
 connections: dict[str, Connection] = {}
+# login id -> how many of those sockets it has.
+_sockets_of_login: dict[str, int] = {}
+
+
+def may_open_socket(login_id: str) -> bool:
+    """Whether this login may open one more socket here (COMPANION_SOCKETS_PER_LOGIN)."""
+    return _sockets_of_login.get(login_id, 0) < current_app.config["SOCKETS_PER_LOGIN"]
 
 
 def register(sid: str, login: LoginSession) -> Connection:
-    conn = Connection(sid=sid, user_id=login.user_id, login_id=login.id,
-                      checked_at=time.monotonic(), display_name=login.user.display_name,
-                      family=login.user.role == Role.FAMILY)
+    conn = Connection(
+        sid=sid, user_id=login.user_id, login_id=login.id, checked_at=time.monotonic(),
+        shown=shown(login.user.display_name, login.user.role),
+        family=login.user.role == Role.FAMILY,
+        login_bucket=_login_buckets.setdefault(login.id, TokenBucket(LOGIN_BURST, LOGIN_RATE)),
+        user_bucket=_user_buckets.setdefault(login.user_id, TokenBucket(USER_BURST, USER_RATE)),
+    )
     connections[sid] = conn
+    _sockets_of_login[login.id] = _sockets_of_login.get(login.id, 0) + 1
     join_room(user_room(login.user_id))
     join_room(f"login:{login.id}")
     return conn
 
 
 def forget(sid: str) -> Connection | None:
-    return connections.pop(sid, None)
+    conn = connections.pop(sid, None)
+    if conn is not None:
+        left = _sockets_of_login.pop(conn.login_id, 1) - 1
+        if left > 0:
+            _sockets_of_login[conn.login_id] = left
+    return conn
+
+
+def forget_all() -> None:
+    """This process knows no sockets (and no allowances): a test's clean slate."""
+    connections.clear()
+    _sockets_of_login.clear()
+    _login_buckets.clear()
+    _user_buckets.clear()
+
+
+def _prune_buckets() -> None:
+    """Drop the allowances of logins and people with no socket here once they are full."""
+    now = time.monotonic()
+    logins = {c.login_id for c in connections.values()}
+    users = {c.user_id for c in connections.values()}
+    for key in [k for k, b in _login_buckets.items() if k not in logins and b.full(now)]:
+        del _login_buckets[key]
+    for uid in [k for k, b in _user_buckets.items() if k not in users and b.full(now)]:
+        del _user_buckets[uid]
 
 
 def login_alive(conn: Connection) -> bool:
@@ -170,9 +243,11 @@ def _enforcer_loop(app: Flask) -> None:
 
 def enforce_once() -> None:
     """One pass: end dead logins' sockets, apply admissions and removals made elsewhere."""
+    _prune_buckets()
     if not connections:
         return
     _disconnect_dead_logins()
+    _expel_guests_without_right()
     _sync_room_membership()
 
 
@@ -224,18 +299,18 @@ def _sync_room_membership() -> None:
         state = states.get((session_id, conn.user_id))
         if session_id in ended or state == ParticipantState.REMOVED:
             handlers.drop_from_session(conn, session_id)
-        elif conn.family and not _guest_may_stay(conn.user_id, session_id):
-            handlers.expel_guest(conn.user_id, session_id)
         elif session_id in conn.waiting and state == ParticipantState.ADMITTED:
             handlers.admit_connection(conn, session_id)
 
 
-def _guest_may_stay(user_id: int, session_id: int) -> bool:
-    """A family guest's right to the room, now (a consent expires with no event to say so)."""
-    user = db.session.get(User, user_id)
-    room_session = db.session.get(Session, session_id)
-    return (user is not None and room_session is not None
-            and policy.can(user, policy.Action.JOIN_SESSION, room_session))
+def _expel_guests_without_right() -> None:
+    """Every family guest with a socket here, whether it joined a room or not: out of each
+    room whose right ended (a consent expires with no event to say so). Chat refuses them
+    anyway (its statement checks the consent); this tells the room and stops their media."""
+    from companion.realtime import handlers
+
+    for user_id in {c.user_id for c in connections.values() if c.family}:
+        handlers.expel_guest_where_not_allowed(user_id)
 
 
 def connections_of_user(user_id: int) -> list[Connection]:

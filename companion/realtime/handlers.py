@@ -22,7 +22,7 @@ from companion import policy
 from companion.events import publish, user_room
 from companion.extensions import db, socketio
 from companion.inputs import MAX_ID, RecordId, nul_path
-from companion.models import RoomEvent, Session, User
+from companion.models import Role, RoomEvent, Session, User
 from companion.realtime import connections as conns
 from companion.realtime.connections import (
     Connection,
@@ -30,7 +30,7 @@ from companion.realtime.connections import (
     session_room,
     staff_room,
 )
-from companion.realtime.wire import display_names, render
+from companion.realtime.wire import Shown, display_names, person_json, render, shown
 from companion.services import accounts, rooms
 from companion.services.rooms import RoomError
 
@@ -172,7 +172,7 @@ def room_event(model: type[Payload], *, loads: bool = True
     return decorator
 
 
-def _publish_event(event: RoomEvent, names: dict[int, str] | None = None) -> None:
+def _publish_event(event: RoomEvent, names: dict[int, Shown] | None = None) -> None:
     """Send a stored event to the room; check-in values only to the counselors' room."""
     names = display_names([event]) if names is None else names
     name, public = render(event, names, sees_clinical=False, viewer_id=None)
@@ -185,7 +185,9 @@ def _publish_event(event: RoomEvent, names: dict[int, str] | None = None) -> Non
 
 
 def _publish_presence(room_session: Session) -> None:
-    present = [{"id": p.id, "display_name": p.display_name, "link": p.link.value}
+    # The lead counselor is marked: nobody else mutes or removes them (rooms.set_mute).
+    present = [person_json(p.id, shown(p.display_name, p.role)) | {"link": p.link.value}
+               | ({"lead": True} if p.id == room_session.counselor_id else {})
                for p in rooms.present_users(room_session)]
     socketio.emit("presence", {"session_id": room_session.id, "present": present},
                   to=session_room(room_session.id))
@@ -215,11 +217,15 @@ def _replay(app: Any, sid: str, session_id: int, last_seq: int, user_id: int) ->
 
 @socketio.on("connect")
 def on_connect(auth: Any = None) -> None:
-    """Anyone with a live login session (the API's cookie); anonymous sockets are refused."""
+    """Anyone with a live login session (the API's cookie), up to COMPANION_SOCKETS_PER_LOGIN
+    sockets per login; anonymous sockets are refused."""
     token = session.get("login")
     login = accounts.resume_login_session(token) if token else None
     if login is None:
         raise ConnectionRefusedError("unauthorized")
+    if not conns.may_open_socket(login.id):
+        # The new socket is refused, not the oldest dropped: an open room page keeps its seat.
+        raise ConnectionRefusedError("too_many_connections")
     conns.register(request.sid, login)  # type: ignore[attr-defined]
     conns.start_enforcer(current_app._get_current_object())  # type: ignore[attr-defined]
 
@@ -322,6 +328,7 @@ def admit_all(conn: Connection, user: User, room_session: Session,
               payload: Payload) -> dict[str, Any]:
     """Counselor and peer supporters: let everyone waiting in."""
     rooms.require_moderator(room_session, user)
+    rooms.require_unlocked(room_session)
     seq = room_session.last_seq
     for waiting in rooms.waiting_users(room_session):
         event = rooms.admit(room_session, user, waiting.id)
@@ -349,7 +356,7 @@ def chat(conn: Connection, payload: ChatPayload) -> dict[str, Any]:
     outcome = rooms.post_chat(payload.session_id, conn.user_id, payload.id, payload.text)
     assert outcome.event is not None
     if outcome.created:
-        _publish_event(outcome.event, {conn.user_id: conn.display_name})
+        _publish_event(outcome.event, {conn.user_id: conn.shown})
     return {"ok": True, "seq": outcome.event.seq}
 
 
@@ -496,6 +503,16 @@ def expel_guest(user_id: int, session_id: int) -> None:
     _publish_presence(room_session)
     for conn in targets:
         socketio.server.disconnect(conn.sid, namespace="/")
+
+
+def expel_guest_where_not_allowed(user_id: int) -> None:
+    """A family guest out of every room they may no longer join, now (connected or not)."""
+    user = db.session.get(User, user_id)
+    if user is None or user.role != Role.FAMILY:
+        return
+    for _, room_session in rooms.guest_participations(user_id):
+        if not policy.can(user, policy.Action.JOIN_SESSION, room_session):
+            expel_guest(user_id, room_session.id)
 
 
 @room_event(LockPayload)

@@ -2,14 +2,38 @@
 
 Check-in values (mood, craving, a word) are clinical: the session's counselors and the client
 who posted them see them; other clients and peer supporters see only that a turn was taken.
+
+People carry their account's staff role (``staff``) beside their name: the room shows it as a
+badge, so a client who calls themselves "Counselor Dana" does not pass for staff.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from companion.extensions import db
-from companion.models import RoomEvent, User
+from companion.models import Role, RoomEvent, User
+
+STAFF_BADGES = {Role.COUNSELOR: "counselor", Role.PEER_SUPPORTER: "peer_supporter"}
+
+
+class Shown(NamedTuple):
+    """How a person appears in room events: their name and, for staff, their role."""
+
+    display_name: str
+    staff: str | None = None
+
+
+def shown(display_name: str, role: Role) -> Shown:
+    return Shown(display_name, STAFF_BADGES.get(role))
+
+
+def person_json(user_id: int, person: Shown) -> dict[str, Any]:
+    """{id, display_name, staff?}: ``staff`` for staff only (everyone else's is unchanged)."""
+    body: dict[str, Any] = {"id": user_id, "display_name": person.display_name}
+    if person.staff:
+        body["staff"] = person.staff
+    return body
 
 # stored kind -> socket event name
 EVENT_NAMES = {
@@ -29,23 +53,23 @@ EVENT_NAMES = {
 }
 
 
-def _person(user_id: int | None, names: dict[int, str]) -> dict[str, Any] | None:
+def _person(user_id: int | None, names: dict[int, Shown]) -> dict[str, Any] | None:
     if user_id is None:
         return None
-    return {"id": user_id, "display_name": names.get(user_id, "")}
+    return person_json(user_id, names.get(user_id, Shown("")))
 
 
-def display_names(events: list[RoomEvent]) -> dict[int, str]:
+def display_names(events: list[RoomEvent]) -> dict[int, Shown]:
     ids = {e.actor_id for e in events if e.actor_id} | {
         e.payload["user_id"] for e in events if "user_id" in e.payload
     }
     if not ids:
         return {}
-    rows = db.session.query(User.id, User.display_name).filter(User.id.in_(ids)).all()
-    return {row[0]: row[1] for row in rows}
+    rows = db.session.query(User.id, User.display_name, User.role).filter(User.id.in_(ids))
+    return {row.id: shown(row.display_name, row.role) for row in rows}
 
 
-def render(event: RoomEvent, names: dict[int, str], sees_clinical: bool,
+def render(event: RoomEvent, names: dict[int, Shown], sees_clinical: bool,
            viewer_id: int | None) -> tuple[str, dict[str, Any]]:
     """(event name, payload) of one stored event for one viewer."""
     base: dict[str, Any] = {"session_id": event.session_id, "seq": event.seq}

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask import current_app
 from sqlalchemy import select
 
-from companion import clock, signals
+from companion import clock, inputs, signals
 from companion.extensions import db
 from companion.models import (
     ADOLESCENT_WEEKLY_HOURS,
@@ -65,6 +65,12 @@ class WrongPassword(AccountError):
 
     def __init__(self) -> None:
         super().__init__("password", "That is not the password of this account.")
+
+
+def check_display_name(name: str) -> None:
+    """Every name an account gets passes here (invitations, family invitations, accepting)."""
+    if not inputs.name_is_plain(name):
+        raise AccountError("display_name", inputs.NAME_REFUSED)
 
 
 def normalise_email(email: str) -> str:
@@ -190,6 +196,7 @@ def invite(
     account gets a notice instead of the link. Only an inviter who may list the clinic's
     accounts (``sees_clinic_accounts``) is told about an account of their own clinic.
     """
+    check_display_name(display_name)
     email = normalise_email(email)
     existing = db.session.scalar(select(User).where(User.email == email))
     if existing is not None and sees_clinic_accounts and existing.clinic_id == inviter.clinic_id:
@@ -328,6 +335,7 @@ def accept_invitation(
     name = display_name.strip() or invitation.display_name
     if not name:
         raise AccountError("display_name", "Tell us what to call you.")
+    check_display_name(name)
     secret, step = _enrolment_code(invitation, otp)
     program = db.session.get(Program, invitation.program_id) if invitation.program_id else None
     user = User(

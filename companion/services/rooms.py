@@ -84,10 +84,12 @@ def is_counselor(session: Session, user: User) -> bool:
 
 
 def require_admitted(session: Session, user: User) -> RoomParticipant:
-    """The caller's admission to the room, or RoomError."""
+    """The caller's right to the room now (policy) and their admission to it, or RoomError."""
     if not policy.can(user, policy.Action.JOIN_SESSION, session):
         raise RoomError("forbidden", "not a member of this session")
     member = participant(session, user)
+    if member is not None and member.state == ParticipantState.REMOVED:
+        raise RoomError("removed", "you were removed from this session")
     if member is None or member.state != ParticipantState.ADMITTED:
         raise RoomError("not_admitted", "join the room first")
     if session.state(clock.now()) == "ended":
@@ -96,8 +98,18 @@ def require_admitted(session: Session, user: User) -> RoomParticipant:
 
 
 def require_moderator(session: Session, user: User) -> None:
+    """The caller's standing as a moderator of this room, read now: staff of the session
+    (policy) and in the room, not removed from it. Never a flag kept on the socket: a peer
+    supporter removed on another process, or on another of their sockets, is refused too."""
     if not policy.can(user, policy.Action.MODERATE_SESSION, session):
         raise RoomError("forbidden", "only the counselor and peer supporters may do this")
+    require_admitted(session, user)
+
+
+def require_unlocked(session: Session) -> None:
+    """A locked room lets nobody new in: knocking is refused and staff admit nobody."""
+    if session.locked:
+        raise RoomError("locked", "the room is locked: unlock it to let anyone in")
 
 
 # The check-in round's events: clients' and staff's only; a family guest never gets them.
@@ -125,6 +137,7 @@ class PresentPerson(NamedTuple):
     id: int
     display_name: str
     link: Modality
+    role: Role  # the account's: the room shows staff's badge from it, never from the name
 
 
 # Columns, not User rows: these run at every arrival and departure, and a whole user (its
@@ -134,7 +147,7 @@ class PresentPerson(NamedTuple):
 def present_users(session: Session) -> list[PresentPerson]:
     """Who is in the room now (an open attendance interval), with how they are connected."""
     rows = db.session.execute(
-        select(User.id, User.display_name, AttendanceInterval.modality)
+        select(User.id, User.display_name, AttendanceInterval.modality, User.role)
         .join(AttendanceInterval, AttendanceInterval.user_id == User.id)
         .where(AttendanceInterval.session_id == session.id, AttendanceInterval.ended_at.is_(None))
         .order_by(User.display_name)
@@ -226,8 +239,7 @@ def knock(session: Session, user: User) -> Knock:
         event = _append(session, "admitted", user, {"user_id": user.id, "by": user.id})
         db.session.commit()
         return Knock("joined", event, staff)
-    if session.locked:
-        raise RoomError("locked", "the room is locked")
+    require_unlocked(session)
     if member is None:
         db.session.add(RoomParticipant(session_id=session.id, user_id=user.id,
                                        state=ParticipantState.WAITING, knocked_at=now))
@@ -238,6 +250,7 @@ def knock(session: Session, user: User) -> Knock:
 
 def admit(session: Session, staff: User, user_id: int) -> RoomEvent:
     require_moderator(session, staff)
+    require_unlocked(session)
     member = db.session.scalar(
         select(RoomParticipant).where(RoomParticipant.session_id == session.id,
                                       RoomParticipant.user_id == user_id)
@@ -255,10 +268,10 @@ def admit(session: Session, staff: User, user_id: int) -> RoomEvent:
 # The chat hot path (docs/benchmarks.md, "Realtime"): a busy clinic sends hundreds of chats a
 # second. Chats arriving together share one transaction (group commit): a prebuilt statement
 # per chat takes its room's next number, and one multi-row insert stores them all; no ORM
-# loading on the way. The rules a chat must pass (the session still running, the sender
-# admitted and not muted) are the WHERE of the statement that takes the number, so the
-# database checks them in the same step that serialises the room's writers, whatever process
-# the sender is on.
+# loading on the way. The rules a chat must pass (the session still running, the sender's
+# right to the room at this moment, their admission, no mute) are the WHERE of the statement
+# that takes the number, so the database checks them in the same step that serialises the
+# room's writers, whatever process the sender is on, whether or not their socket joined.
 _sessions = cast(Table, Session.__table__)
 _seats = cast(Table, RoomParticipant.__table__)
 _events = cast(Table, RoomEvent.__table__)
@@ -275,6 +288,7 @@ _NEXT_CHAT_SEQ = (
             _seats.c.state == ParticipantState.ADMITTED,
             _seats.c.chat_muted.is_(false()),
         ),
+        policy.may_join_sql(bindparam("user_id"), bindparam("now")),
     )
     .values(last_seq=_sessions.c.last_seq + 1)
     .returning(_sessions.c.last_seq)
@@ -398,6 +412,8 @@ def set_hand(session: Session, actor: User, raised: bool, user_id: int | None = 
 
 def set_mute(session: Session, staff: User, user_id: int, what: str, muted: bool) -> RoomEvent:
     require_moderator(session, staff)
+    if user_id == session.counselor_id and staff.id != user_id:
+        raise RoomError("forbidden", "only the session's counselor mutes or unmutes themselves")
     member = _member(session, user_id)
     setattr(member, f"{what}_muted", muted)
     event = _append(session, "muted" if muted else "unmuted", staff,
@@ -409,8 +425,10 @@ def set_mute(session: Session, staff: User, user_id: int, what: str, muted: bool
 
 def remove(session: Session, staff: User, user_id: int) -> RoomEvent:
     require_moderator(session, staff)
-    if user_id == staff.id or user_id == session.counselor_id:
+    if user_id == session.counselor_id:
         raise RoomError("forbidden", "the session's counselor cannot be removed")
+    if user_id == staff.id:
+        raise RoomError("forbidden", "you cannot remove yourself; leave the room instead")
     member = _member(session, user_id, allow_waiting=True)
     member.state = ParticipantState.REMOVED
     close_intervals(session.id, user_id=user_id)

@@ -439,7 +439,7 @@ export class Media {
 
   personExtras(p) {
     const nodes = [h('span', { class: 'media-state', dataset: { mediaState: String(p.id) } }, STATE_TEXT[this.states.get(p.id)] || '')];
-    if (this.room.staff && p.id !== this.room.me.id) {
+    if (this.room.moderates(p)) {
       const q = this.quality.get(p.id);
       const poor = q && ((q.loss || 0) > 0.05 || (q.rtt_ms || 0) > 400);
       nodes.push(h('span', { class: poor ? 'media-quality poor' : 'media-quality', dataset: { mediaQuality: String(p.id) } }, this.qualityText(q)));

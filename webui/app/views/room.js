@@ -6,6 +6,12 @@ import { h, formatWhen } from '../dom.js';
 import { Media } from '../media.js';
 
 const LINK_TEXT = { video: 'video', audio_only: 'audio only', chat_only: 'chat only' };
+// The server marks staff from their account's role, never from the name they chose, so a
+// client named "Counselor Dana" gets no badge (docs/realtime.md).
+const STAFF_TEXT = { counselor: 'Counselor', peer_supporter: 'Peer supporter' };
+const CONNECT_REFUSED = {
+  too_many_connections: 'Companion is open in too many tabs or windows with this login. Close one of them, then reload this page.',
+};
 const REACTIONS = ['👍', '❤️', '👏', '🙏', '😊', '💪'];
 const ACK_TIMEOUT_MS = 8000;
 
@@ -100,11 +106,12 @@ class Room {
     this.roundButton.addEventListener('click', () => this.command(this.roundOpen ? 'checkin_round_end' : 'checkin_round_start'));
     const end = h('button', { type: 'button', class: 'danger' }, 'End session for everyone');
     end.addEventListener('click', () => { if (confirm('End this session for everyone?')) this.command('end_session'); });
-    const admitAll = h('button', { type: 'button' }, 'Admit all');
-    admitAll.addEventListener('click', () => this.command('admit_all'));
+    this.admitAllButton = h('button', { type: 'button' }, 'Admit all');
+    this.admitAllButton.addEventListener('click', () => this.command('admit_all'));
+    this.lockedNote = h('p', { class: 'notice', hidden: true }, 'The room is locked: nobody new gets in. Unlock it to admit the people waiting.');
     return h('div', { class: 'card staff-tools' },
-      h('h2', {}, 'Waiting room'), this.waitingList,
-      h('div', { class: 'form-actions' }, admitAll),
+      h('h2', {}, 'Waiting room'), this.lockedNote, this.waitingList,
+      h('div', { class: 'form-actions' }, this.admitAllButton),
       h('h2', {}, 'Moderation'),
       h('div', { class: 'form-actions' }, this.roundButton, this.lockButton, end));
   }
@@ -115,7 +122,12 @@ class Room {
     const s = this.socket;
     s.on('connect', () => this.join());
     s.on('disconnect', () => { if (!this.over) this.setStatus('Connection lost, reconnecting…'); });
-    s.on('connect_error', () => this.setStatus('Cannot reach the server, retrying…'));
+    s.on('connect_error', (err) => {
+      // A refusal by the server is final (the client does not retry it); anything else is
+      // the network, and the client keeps trying.
+      const refused = CONNECT_REFUSED[err?.message];
+      this.setStatus(refused || 'Cannot reach the server, retrying…', Boolean(refused));
+    });
     s.on('signed_out', () => { this.close(); location.assign('/login'); });
     for (const name of ['chat', 'chat_deleted', 'hand_raised', 'hand_lowered', 'admitted', 'muted',
       'unmuted', 'removed', 'room_locked', 'session_ended', 'checkin_round', 'checkin', 'checkin_detail']) {
@@ -197,6 +209,19 @@ class Room {
     if (person) this.names.set(person.id, person.display_name);
   }
 
+  // A person's name, isolated (<bdi>) so that right-to-left text in it never reorders what
+  // follows, and their staff badge.
+  who(person, label = person?.display_name || '') {
+    const badge = STAFF_TEXT[person?.staff];
+    return [h('bdi', {}, label), ...(badge ? [' ', h('span', { class: 'tag staff' }, badge)] : [])];
+  }
+
+  // Whether this person's mute and remove are offered: staff act on anyone in the room but
+  // themselves and the session's lead counselor (the server refuses those too).
+  moderates(person) {
+    return this.staff && person.id !== this.me.id && !person.lead;
+  }
+
   onEvent(name, data) {
     if (data.seq) {
       const key = `${name}:${data.seq}`;
@@ -240,7 +265,7 @@ class Room {
       case 'room_locked':
         this.locked = data.locked;
         if (this.lockButton) this.lockButton.textContent = data.locked ? 'Unlock room' : 'Lock room';
-        return null;
+        return this.drawWaiting(this.waiting || []);
       case 'session_ended':
         this.refused('ended');
         return this.close();
@@ -256,8 +281,8 @@ class Room {
   drawChat(msg) {
     const mine = msg.from?.id === this.me.id;
     const li = h('li', { dataset: { seq: String(msg.seq) }, class: mine ? 'mine' : null },
-      h('strong', {}, mine ? 'You' : msg.from?.display_name || ''), ' ',
-      msg.deleted ? h('em', { class: 'muted' }, 'Message removed by a moderator') : msg.text);
+      h('strong', {}, ...this.who(msg.from, mine ? 'You' : undefined)), ' ',
+      msg.deleted ? h('em', { class: 'muted' }, 'Message removed by a moderator') : h('bdi', {}, msg.text));
     if (this.staff && !msg.deleted) {
       li.append(' ', h('button', {
         type: 'button', class: 'link', 'aria-label': `Delete message from ${msg.from?.display_name}`,
@@ -316,9 +341,9 @@ class Room {
     for (const p of present) this.remember(p);
     this.people.replaceChildren(...present.map((p) => {
       const li = h('li', { class: 'row' },
-        h('span', {}, p.id === this.me.id ? `${p.display_name} (you)` : p.display_name),
+        h('span', {}, ...this.who(p), p.id === this.me.id ? ' (you)' : ''),
         h('span', { class: 'tag' }, LINK_TEXT[p.link] || p.link));
-      if (this.staff && p.id !== this.me.id) {
+      if (this.moderates(p)) {
         li.append(h('span', { class: 'actions' },
           h('button', { type: 'button', class: 'link', onclick: () => this.command('mute', { user_id: p.id, what: 'chat' }) }, `Mute ${p.display_name}'s chat`),
           h('button', { type: 'button', class: 'link', onclick: () => this.command('unmute', { user_id: p.id, what: 'chat' }) }, 'Unmute'),
@@ -330,11 +355,15 @@ class Room {
   }
 
   drawWaiting(waiting) {
+    this.waiting = waiting;
     if (!this.waitingList) return;
+    // A locked room lets nobody in, by knocking or by admission: unlock it first.
     this.waitingList.replaceChildren(...waiting.map((p) => h('li', { class: 'row' },
-      h('span', {}, p.display_name),
-      h('button', { type: 'button', onclick: () => this.command('admit', { user_id: p.id }) }, `Admit ${p.display_name}`))));
+      h('bdi', {}, p.display_name),
+      h('button', { type: 'button', disabled: this.locked, onclick: () => this.command('admit', { user_id: p.id }) }, `Admit ${p.display_name}`))));
     if (!waiting.length) this.waitingList.append(h('li', { class: 'muted' }, 'Nobody is waiting'));
+    this.admitAllButton.disabled = this.locked;
+    this.lockedNote.hidden = !this.locked;
   }
 
   drawRound(open) {
