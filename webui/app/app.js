@@ -73,7 +73,10 @@ export function currentUser() { return state.me; }
 
 // A client's safety plan, kept encrypted on the phone for the crisis panel (and its page).
 function keepSafetyPlan() {
-  if (state.me?.role === 'client') cachedGet('/api/v1/safety-plan', 'safety-plan').catch(() => {});
+  if (state.me?.role !== 'client') return;
+  cachedGet('/api/v1/safety-plan', 'safety-plan')
+    .then(() => { if (crisisPanel().classList.contains('open')) drawCrisisContacts(); })
+    .catch(() => {});
 }
 
 export async function signedIn(data) {
@@ -205,12 +208,18 @@ function contactList(contacts) {
 async function drawCrisisContacts() {
   const box = document.getElementById('crisis-personal');
   if (state.me?.role !== 'client') { box.replaceChildren(); return; }
-  const plan = await getCache('safety-plan');
+  let plan = await getCache('safety-plan');
+  if (!plan && navigator.onLine) {
+    plan = await cachedGet('/api/v1/safety-plan', 'safety-plan').then((r) => r.data).catch(() => null);
+  }
   if (!crisisPanel().classList.contains('open')) return;
   const parts = [h('h3', {}, 'Your safety plan')];
   const steps = plan ? plan.steps.steps : [];
+  // A crisis line the client also wrote in their plan (988, often) is listed once, above.
+  const lines = new Set([...crisisPanel().querySelectorAll('.crisis-lines a[href^="tel:"]')].map((a) => a.getAttribute('href')));
+  const own = (key) => (plan?.[key] || []).filter((c) => !c.phone || !lines.has(telHref(c.phone)));
   const groups = ['help_contacts', 'professionals', 'distractions']
-    .map((key) => [steps.find((s) => s.key === key), plan?.[key] || []])
+    .map((key) => [steps.find((s) => s.key === key), own(key)])
     .filter(([step, contacts]) => step && contacts.length);
   for (const [step, contacts] of groups) parts.push(h('h4', {}, step.title), contactList(contacts));
   if (!groups.length) parts.push(h('p', {}, 'No people or places are written in your safety plan on this phone yet.'));

@@ -124,7 +124,7 @@ export function waitingCard() {
       await flush();
       draw();
     });
-    card.replaceChildren(
+    card.replaceChildren(...[
       heading,
       h('p', { class: 'hint' }, 'Kept safely on this phone, encrypted. They are sent by themselves, even after you close the app.'),
       h('ul', { class: 'list' }, items.map((item) => {
@@ -144,7 +144,7 @@ export function waitingCard() {
           remove);
       })),
       navigator.onLine ? h('div', { class: 'form-actions' }, sendNow) : null,
-    );
+    ].filter(Boolean));
   };
   onQueueWhileShown(card, draw);
   const redraw = () => { if (card.isConnected) draw(); else { window.removeEventListener('online', redraw); window.removeEventListener('offline', redraw); } };
@@ -274,7 +274,7 @@ export async function cravingView(me) {
     const button = form.querySelector('button[type="submit"]');
     button.disabled = true;
     try {
-      const saved = await send('craving', '/api/v1/cravings', body, `intensity ${body.intensity}`);
+      const saved = await send('craving', '/api/v1/cravings', body, `strength ${body.intensity} of 10`);
       result.append(savedNote(saved, 'Craving', body.id));
       if (body.intensity >= 8) result.append(supportCard({ talk: false }));
       form.reset();
