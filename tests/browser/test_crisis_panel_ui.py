@@ -103,6 +103,13 @@ def test_the_crisis_panel_opens_and_closes_the_same_way_from_every_opener(live_s
     assert axe_violations(page) == []
     page.keyboard.press("Escape")
     expect(top).to_be_focused()
+
+    # An address ending in #crisis opens it, and it closes like any other.
+    page.goto(f"{live_server.url}/home#crisis")
+    expect(panel(page)).to_be_visible()
+    panel(page).get_by_role("link", name="Close").click()
+    expect(panel(page)).to_be_hidden()
+    expect(top).to_be_focused()
     context.close()  # the offline entries go with it
 
 

@@ -172,7 +172,7 @@ let crisisOpener = null;
 
 const crisisPanel = () => document.getElementById('crisis');
 
-export function openCrisis(opener = null) {
+function openCrisis(opener = null) {
   const panel = crisisPanel();
   if (!panel.classList.contains('open')) {
     crisisOpener = opener || document.activeElement;
@@ -184,7 +184,7 @@ export function openCrisis(opener = null) {
   panel.focus();
 }
 
-export function closeCrisis({ restoreFocus = true } = {}) {
+function closeCrisis({ restoreFocus = true } = {}) {
   const panel = crisisPanel();
   if (location.hash === '#crisis') history.replaceState(history.state, '', location.pathname + location.search);
   if (!panel.classList.contains('open')) return;
@@ -271,7 +271,12 @@ document.addEventListener('click', (e) => {
   e.preventDefault();
   navigate(a.getAttribute('href'));
 });
-window.addEventListener('popstate', () => { closeCrisis({ restoreFocus: false }); render(); });
+window.addEventListener('popstate', () => {
+  // An address ending in #crisis (typed, or a link from outside the app) opens the panel.
+  if (location.hash === '#crisis') { openCrisis(document.getElementById('crisis-button')); return; }
+  closeCrisis({ restoreFocus: false });
+  render();
+});
 
 // The login ended (idle timeout, a restart with a new key, someone else signed in): entries
 // kept on the phone stay, and are sent when this person logs in again.

@@ -126,7 +126,7 @@ export function waitingCard() {
     });
     card.replaceChildren(...[
       heading,
-      h('p', { class: 'hint' }, 'Kept safely on this phone, encrypted. They are sent by themselves, even after you close the app.'),
+      h('p', { class: 'hint' }, 'Kept safely on this phone, encrypted, even if you close the app. They are sent by themselves as soon as they can be.'),
       h('ul', { class: 'list' }, items.map((item) => {
         const what = KIND_TEXT[item.kind] || 'Entry';
         const when = whenQueued(item.queued_at);
@@ -135,8 +135,8 @@ export function waitingCard() {
         remove.addEventListener('click', async () => {
           if (!window.confirm(`Delete this ${what.toLowerCase()} of ${when} from this phone? It has not been sent and will be lost.`)) return;
           await removePending(item.id);
-          if (card.hidden) return;
-          card.querySelector('h2')?.focus();
+          await draw();
+          (card.hidden ? document.getElementById('main') : card.querySelector('h2')).focus();
         });
         return h('li', { dataset: { id: item.id } },
           h('span', {}, h('strong', {}, what), ` · ${when}`, item.label ? ` · ${item.label}` : ''),
