@@ -22,6 +22,7 @@ from companion.models import (
     CheckIn,
     CopingCompletion,
     Craving,
+    Enrollment,
     GroupMember,
     GroupRole,
     Role,
@@ -535,6 +536,21 @@ def test_safety_plan_written_by_client_and_counselor(team, make_auth, world):
     assert bad.get_json()["errors"][0]["field"] == "help_contacts.0.name"
     assert count(world, SafetyPlan) == 1
     assert world.db.session.scalar(select(SafetyPlan)).warning_signs == ["Isolating"]
+
+
+def test_safety_plan_names_the_clients_counselor(team, make_auth, world):
+    """The crisis panel shows "your counselor" from the plan's answer (kept offline with it):
+    the primary counselor, else the lead counselor of the client's group."""
+    client = make_auth(team["client"])
+    assert client.get("/api/v1/safety-plan").get_json()["counselor"] == "Chris"
+    enrollment = world.db.session.scalar(
+        select(Enrollment).where(Enrollment.client_id == team["client"].id))
+    enrollment.primary_counselor_id = team["other_counselor"].id
+    world.db.session.commit()
+    assert client.get("/api/v1/safety-plan").get_json()["counselor"] == "Jo"
+    assert client.put("/api/v1/safety-plan", json=PLAN).get_json()["counselor"] == "Jo"
+    loner = make_auth(world.user(Role.CLIENT, name="Lee"))
+    assert loner.get("/api/v1/safety-plan").get_json()["counselor"] is None
 
 
 # --- today and trends ---------------------------------------------------------------------

@@ -101,6 +101,7 @@ def completion_json(c: CopingCompletion) -> dict[str, Any]:
 
 def plan_json(client: User, plan: SafetyPlan | None) -> dict[str, Any]:
     updated_by = db.session.get(User, plan.updated_by_id) if plan and plan.updated_by_id else None
+    counselor = selfcare.counselor_of(client)
     return {
         "client_id": client.id,
         "warning_signs": list(plan.warning_signs) if plan else [],
@@ -113,6 +114,7 @@ def plan_json(client: User, plan: SafetyPlan | None) -> dict[str, Any]:
         "version": plan.version if plan else None,
         "updated_at": plan.updated_at.isoformat() if plan else None,
         "updated_by": updated_by.display_name if updated_by else None,
+        "counselor": counselor.display_name if counselor else None,
         "steps": selfcare_content.safety_plan_steps(),
     }
 

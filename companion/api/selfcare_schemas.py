@@ -272,6 +272,10 @@ class SafetyPlanOut(BaseModel):
     version: int | None
     updated_at: datetime | None
     updated_by: str | None
+    counselor: str | None = Field(
+        description="The name of the client's counselor (who carries the case, else their "
+        "group's lead), for the crisis panel"
+    )
     steps: dict[str, Any] = Field(description="Titles and prompts of the six steps")
 
 

@@ -28,6 +28,11 @@ from companion.models import (
     CheckIn,
     CopingCompletion,
     Craving,
+    Enrollment,
+    Group,
+    GroupMember,
+    GroupRole,
+    Role,
     SafetyPlan,
     SleepQuality,
     UsedAnswer,
@@ -376,6 +381,23 @@ PLAN_FIELDS = (
 
 def safety_plan(client: User) -> SafetyPlan | None:
     return db.session.scalar(select(SafetyPlan).where(SafetyPlan.client_id == client.id))
+
+
+def counselor_of(client: User) -> User | None:
+    """The counselor a client turns to: the one who carries their case, else the lead of their
+    first group. Shown in the client's crisis panel, so only an active counselor."""
+    carried = select(Enrollment.primary_counselor_id).where(
+        Enrollment.client_id == client.id, Enrollment.primary_counselor_id.is_not(None)
+    ).order_by(Enrollment.start_date.desc())
+    leads = select(Group.counselor_id).join(GroupMember, GroupMember.group_id == Group.id).where(
+        GroupMember.user_id == client.id, GroupMember.role == GroupRole.CLIENT
+    ).order_by(Group.id)
+    for candidates in (carried, leads):
+        for counselor_id in db.session.scalars(candidates):
+            counselor = db.session.get(User, counselor_id)
+            if counselor is not None and counselor.active and counselor.role == Role.COUNSELOR:
+                return counselor
+    return None
 
 
 def save_safety_plan(actor: User, client: User, body: Any, ip: str | None) -> SafetyPlan:

@@ -61,3 +61,8 @@ export function formatWhen(iso, timeZone) {
     timeZone,
   });
 }
+
+// A phone number as a link that dials it (spaces and dashes dropped; '#' escaped, as tel: needs).
+export function telHref(phone) {
+  return `tel:${phone.replace(/[^0-9+*#]/g, '').replace(/#/g, '%23')}`;
+}

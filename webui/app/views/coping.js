@@ -3,7 +3,7 @@
 import { ApiError } from '../api.js';
 import { h, field, showProblem, clearProblem } from '../dom.js';
 import { send, startOffline, newId, deviceNow, cachedGet } from '../offline.js';
-import { scale, waitingCard } from './selfcare.js';
+import { scale, waitingCard, WAITS_TEXT } from './selfcare.js';
 
 async function library() {
   return (await cachedGet('/api/v1/coping/exercises', 'exercises')).data;
@@ -241,7 +241,7 @@ export async function exerciseView(me, code) {
       result.append(h('div', { class: 'card done', role: 'status' },
         h('h2', {}, saved.sent ? 'Saved' : 'Saved on this phone'),
         h('p', {}, `Craving before: ${before}. After: ${afterValue}.`),
-        saved.sent ? null : h('p', {}, 'It will be sent when you are back online.'),
+        saved.sent ? null : h('p', {}, WAITS_TEXT[saved.waitsFor]),
         h('p', {}, h('a', { href: '/coping' }, 'Another exercise'), ' · ', h('a', { href: '/trends' }, 'What works for me'))));
       form.hidden = true;
       result.querySelector('h2').setAttribute('tabindex', '-1');

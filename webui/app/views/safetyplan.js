@@ -1,10 +1,8 @@
 // The Stanley-Brown safety plan: six steps, readable offline (an encrypted copy on the phone),
 // edited by the client or their counselor.
 import { get, put, ApiError } from '../api.js';
-import { h, field, showProblem, clearProblem, formatWhen } from '../dom.js';
+import { h, field, showProblem, clearProblem, formatWhen, telHref } from '../dom.js';
 import { startOffline, cachedGet, putCache } from '../offline.js';
-
-const telHref = (phone) => `tel:${phone.replace(/[^0-9+*#]/g, '')}`;
 
 function readStep(step, plan) {
   const items = plan[step.key] || [];

@@ -3,7 +3,8 @@ import { onLive } from '../live.js';
 import { get, post, ApiError } from '../api.js';
 import { h, field, showProblem, clearProblem, formatWhen } from '../dom.js';
 import {
-  send, pending, onQueueChange, startOffline, newId, deviceNow, cachedGet,
+  send, pending, onQueueChange, startOffline, newId, deviceNow, cachedGet, flush, removePending,
+  waitsFor,
 } from '../offline.js';
 
 const KIND_TEXT = { checkin: 'Check-in', craving: 'Craving log', completion: 'Coping exercise' };
@@ -61,31 +62,94 @@ function requireChoice(form, name, message) {
   return false;
 }
 
-// Shows where an entry went: stored on the server, or kept on the phone for later.
-function savedNote(result, what) {
-  return result.sent
-    ? h('p', { class: 'success', role: 'status' }, `${what} saved.`)
-    : h('p', { class: 'notice', role: 'status' },
-      `${what} saved on this phone. It will be sent when you are back online.`);
+// Listen to the outbox while el is on the page (and stop once it has left it).
+function onQueueWhileShown(el, fn) {
+  let shown = false;
+  const stop = onQueueChange((event) => {
+    if (el.isConnected) { shown = true; fn(event); } else if (shown) stop();
+  });
 }
 
+export const WAITS_TEXT = {
+  connection: 'It will be sent when you are back online.',
+  login: 'It will be sent after you log in again.',
+  server: 'The server did not take it yet. It is sent again by itself.',
+};
+
+// Shows where an entry went: stored on the server, or kept on the phone for later (and then,
+// once the outbox has sent it, that it was sent).
+function savedNote(result, what, id) {
+  if (result.sent) return h('p', { class: 'success', role: 'status' }, `${what} saved.`);
+  const note = h('p', { class: 'notice', role: 'status' },
+    `${what} saved on this phone. ${WAITS_TEXT[result.waitsFor]}`);
+  onQueueWhileShown(note, (event) => {
+    if (event.id !== id) return;
+    if (event.type === 'stored') {
+      note.className = 'success';
+      note.textContent = `${what} sent.`;
+    } else if (event.type === 'deleted') {
+      note.textContent = `${what} deleted from this phone. It was not sent.`;
+    }
+  });
+  return note;
+}
+
+// What a waiting entry is waiting for, in the list of entries kept on the phone.
+function waitingText(item) {
+  if (!navigator.onLine) return ['wait', 'Waiting for a connection'];
+  const status = item.last_status;
+  if (status === null || status === undefined) return ['wait', 'Waiting to be sent'];
+  if (waitsFor(status) === 'login') return ['failed', 'Log in again to send it'];
+  if (status === 0) return ['failed', 'Not sent yet: no connection. Trying again'];
+  if (status >= 400 && status < 500 && ![403, 408, 429].includes(status)) {
+    return ['failed', 'The server did not accept it. You can delete it'];
+  }
+  return ['failed', 'Not sent yet: the server had a problem. Trying again'];
+}
+
+const whenQueued = (ms) => formatWhen(new Date(ms).toISOString());
+
+// "Waiting to send: 2": each entry kept on the phone, what it waits for, a delete for each,
+// and "Send now".
 export function waitingCard() {
-  const card = h('div', { class: 'card waiting', hidden: true, 'aria-live': 'polite' });
+  const card = h('div', { class: 'card waiting', hidden: true });
   const draw = async () => {
     const items = await pending();
     card.hidden = items.length === 0;
-    card.replaceChildren(
-      h('h2', {}, `Waiting to send (${items.length})`),
-      h('p', { class: 'hint' }, 'Kept safely on this phone. They are sent by themselves when you are back online.'),
-      h('ul', { class: 'list' }, items.map((i) => h('li', { dataset: { id: i.id } },
-        h('span', {}, KIND_TEXT[i.kind] || i.kind, i.label ? ` · ${i.label}` : ''),
-        h('span', { class: 'tag wait' }, 'Waiting')))),
-    );
+    if (!items.length) { card.replaceChildren(); return; }
+    const heading = h('h2', { tabindex: '-1' }, `Waiting to send: ${items.length}`);
+    const sendNow = h('button', { type: 'button', class: 'secondary' }, 'Send now');
+    sendNow.addEventListener('click', async () => {
+      sendNow.disabled = true;
+      await flush();
+      draw();
+    });
+    card.replaceChildren(...[
+      heading,
+      h('p', { class: 'hint' }, 'Kept safely on this phone, encrypted, even if you close the app. They are sent by themselves as soon as they can be.'),
+      h('ul', { class: 'list' }, items.map((item) => {
+        const what = KIND_TEXT[item.kind] || 'Entry';
+        const when = whenQueued(item.queued_at);
+        const [tag, status] = waitingText(item);
+        const remove = h('button', { type: 'button', class: 'secondary', 'aria-label': `Delete ${what.toLowerCase()} of ${when}` }, 'Delete');
+        remove.addEventListener('click', async () => {
+          if (!window.confirm(`Delete this ${what.toLowerCase()} of ${when} from this phone? It has not been sent and will be lost.`)) return;
+          await removePending(item.id);
+          await draw();
+          (card.hidden ? document.getElementById('main') : card.querySelector('h2')).focus();
+        });
+        return h('li', { dataset: { id: item.id } },
+          h('span', {}, h('strong', {}, what), ` · ${when}`, item.label ? ` · ${item.label}` : ''),
+          h('span', { class: `tag ${tag}` }, status),
+          remove);
+      })),
+      navigator.onLine ? h('div', { class: 'form-actions' }, sendNow) : null,
+    ].filter(Boolean));
   };
-  let seen = false;
-  const stop = onQueueChange(() => {
-    if (card.isConnected) { seen = true; draw(); } else if (seen) stop();
-  });
+  onQueueWhileShown(card, draw);
+  const redraw = () => { if (card.isConnected) draw(); else { window.removeEventListener('online', redraw); window.removeEventListener('offline', redraw); } };
+  window.addEventListener('online', redraw);
+  window.addEventListener('offline', redraw);
   draw();
   return card;
 }
@@ -148,8 +212,8 @@ export async function checkinView(me) {
     const button = form.querySelector('button[type="submit"]');
     button.disabled = true;
     try {
-      const saved = await send('checkin', '/api/v1/checkins', body, new Date().toLocaleString([], { weekday: 'short', hour: 'numeric', minute: '2-digit' }));
-      result.append(savedNote(saved, 'Check-in'));
+      const saved = await send('checkin', '/api/v1/checkins', body, '');
+      result.append(savedNote(saved, 'Check-in', body.id));
       if (body.need_to_talk || body.craving >= 8) result.append(supportCard({ talk: body.need_to_talk }));
       form.reset();
       form.querySelectorAll('output').forEach((o) => { o.textContent = document.getElementById(o.htmlFor.value)?.value ?? ''; });
@@ -159,8 +223,12 @@ export async function checkinView(me) {
       button.disabled = false;
     }
   });
+  // From the crisis panel's "Ask my counselor to reach out".
+  const askToTalk = new URLSearchParams(location.search).has('talk');
+  if (askToTalk) form.need_to_talk.checked = true;
   return h('section', {}, h('h1', {}, 'Daily check-in'),
     h('p', { class: 'muted' }, 'About 30 seconds. You can check in more than once a day; the latest counts.'),
+    askToTalk ? h('p', { class: 'notice' }, '"I need to talk to someone" is ticked below: save the check-in and your counselor is alerted at once.') : null,
     waitingCard(), result, form);
 }
 
@@ -206,8 +274,8 @@ export async function cravingView(me) {
     const button = form.querySelector('button[type="submit"]');
     button.disabled = true;
     try {
-      const saved = await send('craving', '/api/v1/cravings', body, `intensity ${body.intensity}`);
-      result.append(savedNote(saved, 'Craving'));
+      const saved = await send('craving', '/api/v1/cravings', body, `strength ${body.intensity} of 10`);
+      result.append(savedNote(saved, 'Craving', body.id));
       if (body.intensity >= 8) result.append(supportCard({ talk: false }));
       form.reset();
       form.querySelector('output').textContent = form.intensity.value;
