@@ -177,7 +177,7 @@ RECORD_WORDS = {
 ACTION_WORDS = {
     "read": "looked at", "create": "added to", "update": "changed", "acknowledge": "acknowledged",
     "export": "downloaded", "complete": "completed", "end": "ended", "revoke": "revoked",
-    "replay": "sent again", "accept": "accepted", "mfa_enrol": "set up a sign-in code for",
+    "replay": "resent", "accept": "accepted", "mfa_enrol": "set up a sign-in code for",
     "mfa_reset": "reset the sign-in code of", "delete": "removed from",
 }
 # Room actions on a person: the person is the object.
@@ -255,8 +255,8 @@ ACCESS_LOG_COLUMNS = [("when", "at"), ("who", "who"), ("role", "role_text"),
 def _readable_columns(section: str, first_row: dict[str, Any]) -> list[tuple[str, str]]:
     if section == "access_log":
         return ACCESS_LOG_COLUMNS
-    return [(c, WORDS_FOR.get(c, c) if WORDS_FOR.get(c) in first_row else c)
-            for c in first_row if c not in WORDS_FOR.values()]
+    labelled = {c: words for c, words in WORDS_FOR.items() if words in first_row}
+    return [(c, labelled.get(c, c)) for c in first_row if c not in labelled.values()]
 
 
 def _cell(v: Any) -> str:

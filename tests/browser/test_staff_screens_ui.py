@@ -236,12 +236,15 @@ def test_counselor_reports_page_shows_their_attendance_and_attests_once(server, 
         .not_to_have_text("0")
     assert axe_violations(counselor) == []
 
-    # Two quick presses: one signature, no error.
-    attest = item.get_by_role("button", name=re.compile("^Attest attendance of Evening check-in group"))
+    # Two quick presses: one request, one signature, no error.
+    sent: list[str] = []
+    counselor.on("request", lambda r: sent.append(r.url) if r.url.endswith("/attest") else None)
+    attest = item.get_by_role("button", name=re.compile("^Attest attendance of Evening"))
     attest.dblclick()
     status = item.get_by_role("status")
     expect(status).to_have_text(re.compile(r"^Attested by Chris, "))
     expect(attest).to_have_count(0)
+    assert sent == [f"{base}/api/v1/sessions/{seeded['session_id']}/attest"]
     assert counselor.evaluate("document.activeElement.getAttribute('role')") == "status"
     sheet = counselor.context.request.get(
         f"{base}/api/v1/sessions/{seeded['session_id']}/attendance").json()

@@ -67,8 +67,9 @@ async function sessionsCard(me, week) {
     card.append(h('p', { class: 'muted' }, `None in the week of ${weekText(week)}.`));
     return card;
   }
+  // A sheet the server refuses (no longer co-leading that group) is left out, not the page.
   const sheets = await Promise.all(ran.map((s) => get(`/api/v1/sessions/${s.id}/attendance`).catch(() => null)));
-  card.append(h('ul', { class: 'list sessions-ran' },
+  card.append(h('ul', { class: 'list' },
     ran.map((s, i) => (sheets[i] ? sessionItem(me, s, sheets[i]) : null))));
   return card;
 }
@@ -82,15 +83,15 @@ export async function attendanceView(me) {
     return page;
   }
   if (!programs.length) { page.append(h('p', { class: 'muted' }, 'No programs yet.')); return page; }
-  const form = weekForm(programs, 'Show week');
+  const { form, chosen } = weekForm(programs, 'Show week');
   const out = h('div', { 'aria-live': 'polite' });
   const show = async () => {
-    const { week, query } = form.chosen();
+    const { program, week, query } = chosen();
     try {
       const [sessions, hours] = await Promise.all([
         sessionsCard(me, week), get(`/api/v1/attendance/weekly?${query}&limit=200`),
       ]);
-      out.replaceChildren(sessions, hoursCard(hours.week, hours, `program_id=${form.chosen().program.id}&week=${hours.week}`,
+      out.replaceChildren(sessions, hoursCard(program.id, hours,
         { title: 'Your clients\' hours', empty: 'No clients in your caseload.' }));
     } catch (err) {
       out.replaceChildren(h('p', { class: 'error', role: 'alert' }, err.message));

@@ -2,7 +2,7 @@ import { post, ApiError } from '../api.js';
 import { h, field, showProblem, clearProblem } from '../dom.js';
 import { signedIn } from '../app.js';
 
-// With its article: "as a family member", "as an admin" would need one too.
+// Each role with its article, as the invitation's sentence says it.
 const AS_ROLE = {
   client: 'a client', counselor: 'a counselor', peer_supporter: 'a peer supporter',
   admin: 'a program admin', family: 'a family member',
@@ -26,10 +26,12 @@ export async function inviteView() {
           : err.message));
   }
   const again = invitation.purpose === 'mfa_reset';
+  const who = invitation.invited_by ? `${invitation.invited_by} invited you` : 'You are invited';
+  const as = AS_ROLE[invitation.role] ? ` as ${AS_ROLE[invitation.role]}` : '';
   const form = h('form', { class: 'card', novalidate: true },
     again
       ? h('p', {}, `Your sign-in code for ${invitation.clinic} was reset. Set up your authenticator app again for ${invitation.email}.`)
-      : h('p', {}, `${invitation.invited_by ? `${invitation.invited_by} invited you` : 'You are invited'} to ${invitation.clinic}${AS_ROLE[invitation.role] ? ` as ${AS_ROLE[invitation.role]}` : ''}, with the address ${invitation.email}.`),
+      : h('p', {}, `${who} to ${invitation.clinic}${as}, with the address ${invitation.email}.`),
     again ? null : field('What should people call you? (a first name or a nickname)', {
       name: 'display_name', autocomplete: 'nickname', value: invitation.display_name, maxlength: 80, required: true,
     }),

@@ -13,20 +13,21 @@ function dl(pairs) {
 }
 
 // The week's hours per client against the target, and the CSV a program bills from.
-export function hoursCard(week, hours, query, { title = 'Attendance hours', empty = 'No clients.' } = {}) {
+export function hoursCard(programId, hours, { title = 'Attendance hours', empty = 'No clients.' } = {}) {
   return h('div', { class: 'card' }, h('h2', {}, title),
     hours.items.length ? h('table', { class: 'board' },
-      h('caption', {}, `Week of ${weekText(week)}`),
+      h('caption', {}, `Week of ${weekText(hours.week)}`),
       h('thead', {}, h('tr', {}, ['Client', 'Hours', 'Target', 'Days under 3 hours'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, hours.items.map((c) => h('tr', { class: c.short_week ? 'short' : null },
         h('th', { scope: 'row' }, c.client.display_name), h('td', {}, c.hours),
         h('td', {}, c.target_hours), h('td', {}, c.days.filter((d) => d.short_day).length)))))
       : h('p', { class: 'muted' }, empty),
-    h('p', {}, h('a', { href: `/api/v1/attendance/weekly.csv?${query}`, download: '' }, 'Download the week as CSV (one row per client-day)')));
+    h('p', {}, h('a', { href: `/api/v1/attendance/weekly.csv?program_id=${programId}&week=${hours.week}`, download: '' },
+      'Download the week as CSV (one row per client-day)')));
 }
 
 // The program and week form both reports share. The week field holds its Monday; a day
-// picked in the middle of a week moves to that week's Monday.
+// picked in the middle of a week moves to that week's Monday. chosen() reads it.
 export function weekForm(programs, buttonText) {
   const first = programs[0];
   const form = h('form', { class: 'card', novalidate: true },
@@ -38,13 +39,13 @@ export function weekForm(programs, buttonText) {
       name: 'week', type: 'date', required: true, value: mondayOf(todayIn(first.timezone)),
     }),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit' }, buttonText)));
-  form.chosen = () => {
+  const chosen = () => {
     const program = programs.find((p) => String(p.id) === form.program_id.value) || first;
     const week = mondayOf(form.week.value || todayIn(program.timezone));
     form.week.value = week;
     return { program, week, query: `program_id=${program.id}&week=${week}` };
   };
-  return form;
+  return { form, chosen };
 }
 
 export async function reportsView(me) {
@@ -63,9 +64,9 @@ export async function reportsView(me) {
   }
   if (!programs.length) return h('section', {}, h('h1', {}, 'Program reports'), h('p', { class: 'muted' }, 'No programs yet.'));
   const out = h('div', { 'aria-live': 'polite' });
-  const form = weekForm(programs, 'Show report');
+  const { form, chosen } = weekForm(programs, 'Show report');
   const show = async () => {
-    const { query } = form.chosen();
+    const { program, query } = chosen();
     try {
       const [r, hours] = await Promise.all([
         get(`/api/v1/reports/program?${query}`), get(`/api/v1/attendance/weekly?${query}&limit=200`),
@@ -75,7 +76,7 @@ export async function reportsView(me) {
           ['Active clients', r.census.active], ['Adolescents', r.census.adolescents],
           ['Admitted this week', r.census.admitted_this_week],
           ...Object.entries(r.census.by_phase).map(([k, v]) => [`In ${k}`, v])])),
-        hoursCard(r.week, hours, `program_id=${r.program.id}&week=${r.week}`),
+        hoursCard(program.id, hours),
         h('div', { class: 'card' }, h('h2', {}, 'Alerts'), dl([
           ['Raised', r.alerts.raised], ['Acknowledged', r.alerts.acknowledged], ['Escalated', r.alerts.escalated],
           ['Median minutes to acknowledge', r.alerts.median_minutes_to_acknowledge],
@@ -100,7 +101,7 @@ export async function reportsView(me) {
     clearProblem(onCall);
     const ids = [...onCall.querySelectorAll('input[name="on_call"]:checked')].map((i) => Number(i.value));
     try {
-      const saved = await put(`/api/v1/programs/${form.chosen().program.id}/on-call`, { user_ids: ids });
+      const saved = await put(`/api/v1/programs/${chosen().program.id}/on-call`, { user_ids: ids });
       onCall.querySelector('.success').textContent = `Saved: ${saved.on_call.map((u) => u.display_name).join(', ') || 'nobody'}.`;
     } catch (err) {
       showProblem(onCall, err instanceof ApiError ? err.problem : { detail: String(err) });
