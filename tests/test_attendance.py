@@ -127,6 +127,36 @@ def test_attendance_is_not_for_peers_clients_or_other_counselors(world, make_aut
     assert make_auth(other).get(week).get_json()["items"] == []
 
 
+def test_any_day_of_a_week_gives_that_weeks_monday_to_sunday(world, make_auth):
+    # A browser west of UTC once asked for Tuesday 2026-11-17: the report started on a Tuesday
+    # and left out the Monday group. Any day now names its week, which starts on Monday.
+    counselor, alex, sam, sessions = _week_setup(world)
+    admin = make_auth(world.user(Role.ADMIN))
+    monday = admin.get(
+        f"/api/v1/attendance/weekly?program_id={world.program.id}&week=2026-11-16").get_json()
+    for day in ("2026-11-17", "2026-11-19", "2026-11-22"):  # Tuesday, Thursday, Sunday
+        body = admin.get(
+            f"/api/v1/attendance/weekly?program_id={world.program.id}&week={day}").get_json()
+        assert body["week"] == "2026-11-16"
+        assert body["items"] == monday["items"]
+        rows = {r["client"]["display_name"]: r for r in body["items"]}
+        assert rows["Alex"]["hours"] == 9.0
+        assert rows["Alex"]["days"][0]["date"] == "2026-11-16"
+        report = admin.get(
+            f"/api/v1/reports/program?program_id={world.program.id}&week={day}").get_json()
+        assert report["week"] == "2026-11-16"
+        csv_response = admin.get(
+            f"/api/v1/attendance/weekly.csv?program_id={world.program.id}&week={day}")
+        assert f"attendance-{world.program.id}-2026-11-16.csv" in csv_response.headers[
+            "Content-Disposition"]
+        assert "2026-11-16" in csv_response.get_data(as_text=True)
+    # The Monday after is the next week: nothing of this one.
+    later = admin.get(
+        f"/api/v1/attendance/weekly?program_id={world.program.id}&week=2026-11-23").get_json()
+    assert later["week"] == "2026-11-23"
+    assert all(r["days"] == [] for r in later["items"])
+
+
 def test_bad_week_query_names_the_field(world, make_auth):
     auth = make_auth(world.user(Role.ADMIN))
     response = auth.get(f"/api/v1/attendance/weekly?program_id={world.program.id}&week=monday")

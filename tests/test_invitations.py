@@ -15,7 +15,7 @@ def _token(url: str) -> str:
 
 
 def test_admin_invites_a_client_who_accepts_and_is_enrolled(client, world, auth, app, caplog):
-    admin = world.user(Role.ADMIN)
+    admin = world.user(Role.ADMIN, name="Dana")
     auth.login(admin)
     with caplog.at_level(logging.WARNING, logger="companion"):
         response = auth.post("/api/v1/invitations", json={
@@ -36,7 +36,7 @@ def test_admin_invites_a_client_who_accepts_and_is_enrolled(client, world, auth,
     preview = newcomer.post("/api/v1/invitations/preview", json={"token": token})
     assert preview.get_json() == {
         "email": "new.client@example.test", "role": "client", "display_name": "Jo",
-        "clinic": "Test Clinic",
+        "clinic": "Test Clinic", "invited_by": "Dana",
     }
     accepted = newcomer.post("/api/v1/invitations/accept", json={
         "token": token, "password": "my own long passphrase", "display_name": "Jo",
@@ -173,7 +173,7 @@ def test_family_invitations_are_listed_and_previewed_as_documented(world, auth, 
     # family invitation is listed to the admin and previewed with role "family".
     from companion.api.schemas import InvitationPage, InvitationPreviewOut
 
-    invited = make_auth(world.user(Role.CLIENT)).post("/api/v1/family", json={
+    invited = make_auth(world.user(Role.CLIENT, name="Robin")).post("/api/v1/family", json={
         "email": "mom@example.test", "display_name": "Mom", "relationship": "mother"})
     assert invited.status_code == 201
     auth.login(world.user(Role.ADMIN))
@@ -181,7 +181,9 @@ def test_family_invitations_are_listed_and_previewed_as_documented(world, auth, 
     assert [i.role for i in listed.items] == ["family"]
     preview = app.test_client().post("/api/v1/invitations/preview",
                                      json={"token": _token(invited.get_json()["url"])})
-    assert InvitationPreviewOut.model_validate(preview.get_json()).role == "family"
+    shown = InvitationPreviewOut.model_validate(preview.get_json())
+    # The invitation page says who invited them (the token holder alone sees it).
+    assert (shown.role, shown.invited_by) == ("family", "Robin")
 
 
 # --- nobody learns from an invitation whether an address has an account -------------------

@@ -59,13 +59,15 @@ class ClientWeek(BaseModel):
 
 
 class WeekPage(BaseModel):
+    week: date = Field(description="The Monday the week starts on")
     items: list[ClientWeek]
     next: str | None
 
 
 class WeekQuery(PageQuery):
     program_id: RecordId
-    week: Day = Field(description="The Monday the week starts on (program's time zone)")
+    week: Day = Field(description="Any day of the week: it runs Monday to Sunday in the "
+                                   "program's time zone")
 
 
 def _session(session_id: int) -> Session:
@@ -120,7 +122,7 @@ def attest_session(session_id: int) -> dict[str, Any]:
     return _session_json(session)
 
 
-def _week(query: WeekQuery) -> tuple[Program, list[attendance.ClientWeek]]:
+def _week(query: WeekQuery) -> tuple[Program, date, list[attendance.ClientWeek]]:
     program = db.session.get(Program, query.program_id)
     if program is None or program.clinic_id != me().clinic_id:
         raise ApiProblem(404, "Not found", "No such program.",
@@ -130,18 +132,19 @@ def _week(query: WeekQuery) -> tuple[Program, list[attendance.ClientWeek]]:
         clients = schedule.caseload(me())
     else:
         clients = schedule.program_clients(program)
-    report = attendance.week_report(program, query.week, clients)
-    audit_access("read", "attendance_week", f"{program.id}:{query.week.isoformat()}")
+    monday = attendance.monday_of(query.week)
+    report = attendance.week_report(program, monday, clients)
+    audit_access("read", "attendance_week", f"{program.id}:{monday.isoformat()}")
     db.session.commit()
-    return program, report
+    return program, monday, report
 
 
 @registry.route(api, "/attendance/weekly", "GET", tag="attendance", query=WeekQuery,
                 summary="Hours per client for one week against the target (counselor: caseload)",
                 responses={200: WeekPage, 403: Problem, 404: Problem})
 def weekly_attendance(query: WeekQuery) -> dict[str, Any]:
-    _, report = _week(query)
-    return page_of_list(report, query, lambda row: {
+    _, monday, report = _week(query)
+    return {"week": monday.isoformat(), **page_of_list(report, query, lambda row: {
         "client": {"id": row.client.id, "display_name": row.client.display_name},
         "hours": row.hours,
         "target_hours": row.target_hours,
@@ -152,14 +155,14 @@ def weekly_attendance(query: WeekQuery) -> dict[str, Any]:
              "attested_by": d.attested_by}
             for d in row.days
         ],
-    })
+    })}
 
 
 @registry.route(api, "/attendance/weekly.csv", "GET", tag="attendance", query=WeekQuery,
                 summary="The week as CSV: one row per client-day", content_type="text/csv",
                 responses={200: None, 403: Problem, 404: Problem})
 def weekly_attendance_csv(query: WeekQuery) -> Response:
-    program, report = _week(query)
-    filename = f"attendance-{program.id}-{query.week.isoformat()}.csv"
+    program, monday, report = _week(query)
+    filename = f"attendance-{program.id}-{monday.isoformat()}.csv"
     return Response(attendance.week_csv(program, report), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

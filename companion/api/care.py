@@ -564,6 +564,8 @@ class AccessEntry(BaseModel):
     at: datetime
     who: str
     role: str
+    role_text: str = Field(description='The role in words: "counselor", "family member"')
+    summary: str = Field(description='What they did, in words: "looked at your check-ins"')
     action: str
     what: str
     record_id: str | None
@@ -604,11 +606,12 @@ def export_record(query: ExportQuery) -> Response:
 
 
 @registry.route(api, "/me/access-log", "GET", tag="my record", query=PageQuery,
-                summary="Who accessed my record, newest first (from the audit log)",
+                summary="Who else accessed my record, newest first (from the audit log; "
+                        "the export holds every row, mine too)",
                 responses={200: AccessPage, 403: Problem})
 def access_log(query: PageQuery) -> dict[str, Any]:
     authorize(policy.Action.EXPORT_OWN_RECORD, me().id)
-    result = page(export.access_log(me().id), query, export.access_json)
+    result = page(export.access_log(me().id, others_only=True), query, export.access_json)
     audit_access("read", "access_log", None, subject_id=me().id)
     db.session.commit()
     return result

@@ -42,12 +42,13 @@ class DashboardPage(BaseModel):
 
 class ReportQuery(BaseModel):
     program_id: RecordId
-    week: Day
+    week: Day = Field(description="Any day of the week: it runs Monday to Sunday in the "
+                                   "program's time zone")
 
 
 class ProgramReport(BaseModel):
     program: dict[str, Any]
-    week: str
+    week: str = Field(description="The Monday the week starts on")
     census: dict[str, Any]
     alerts: dict[str, Any]
     measures: dict[str, Any]

@@ -119,11 +119,13 @@ def preview_invitation(body: TokenBody) -> dict[str, Any]:
     except accounts.AccountError as error:
         raise _account_error(error) from None
     clinic = db.session.get(Clinic, invitation.clinic_id)
+    inviter = db.session.get(User, invitation.invited_by_id) if invitation.invited_by_id else None
     preview: dict[str, Any] = {
         "email": invitation.email,
         "role": invitation.role.value,
         "display_name": invitation.display_name,
         "clinic": clinic.name if clinic else "",
+        "invited_by": inviter.display_name if inviter else None,
     }
     if invitation.purpose != "join":
         preview["purpose"] = invitation.purpose

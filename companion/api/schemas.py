@@ -122,6 +122,8 @@ class InvitationPreviewOut(BaseModel):
     role: AccountRole
     display_name: str
     clinic: str
+    invited_by: str | None = Field(
+        None, description="Who sent it (for a family member: the client who invited them)")
     purpose: Literal["join", "mfa_reset"] = "join"
     mfa: MfaEnrolmentOut | None = Field(
         None, description="Staff invitations: the second factor to enrol (shown until then)"

@@ -95,8 +95,14 @@ def alert_json(alert: Alert) -> dict[str, Any]:
     }
 
 
+# The order a counselor works through alerts: a PHQ-9 item 9 answer is not pushed down by a
+# newer craving.
+URGENCY_RANK = {AlertUrgency.URGENT: 0, AlertUrgency.HIGH: 1, AlertUrgency.NORMAL: 2}
+
+
 def alerts_for(staff: User, state: str = "open", client_id: int | None = None) -> Select[Any]:
-    """The alerts of the clients this counselor treats: open ones first, newest first."""
+    """The alerts of the clients this counselor treats: open ones first, then the most urgent,
+    then the newest."""
     from companion.services import schedule
 
     client_ids = [c.id for c in schedule.caseload(staff)]
@@ -107,6 +113,7 @@ def alerts_for(staff: User, state: str = "open", client_id: int | None = None) -
         stmt = stmt.where(Alert.acknowledged_at.is_(None))
     return stmt.order_by(
         case((Alert.acknowledged_at.is_(None), 0), else_=1),
+        case(URGENCY_RANK, value=Alert.urgency),
         Alert.created_at.desc(),
         Alert.id.desc(),
     )

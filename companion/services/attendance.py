@@ -166,14 +166,21 @@ class ClientWeek:
         return self.hours < self.target_hours
 
 
+def monday_of(day: date) -> date:
+    """The Monday of the week this day is in: a program's week runs Monday to Sunday."""
+    return day - timedelta(days=day.weekday())
+
+
 def week_bounds(program: Program, week_start: date) -> tuple[datetime, datetime]:
+    """Monday 00:00 to the next Monday 00:00 in the program's zone, for any day of the week."""
     zone = ZoneInfo(program.timezone)
-    start = datetime.combine(week_start, time(0), tzinfo=zone)
+    start = datetime.combine(monday_of(week_start), time(0), tzinfo=zone)
     return start, start + timedelta(days=7)
 
 
 def week_report(program: Program, week_start: date, clients: list[User]) -> list[ClientWeek]:
-    """Per client: each day's sessions (merged per session), totalled against the target."""
+    """Per client: each day's sessions (merged per session), totalled against the target.
+    ``week_start`` may be any day of the week."""
     zone = ZoneInfo(program.timezone)
     start, end = week_bounds(program, week_start)
     sessions = list(db.session.scalars(

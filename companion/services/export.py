@@ -46,6 +46,7 @@ from companion.models import (
     TestResult,
     User,
 )
+from companion.services import selfcare_content
 from companion.services.consents import REDISCLOSURE_NOTICE
 
 # Never exported; tests/test_care_export.py fails when an exported table has a column named
@@ -129,18 +130,102 @@ def row_json(obj: Any) -> dict[str, Any]:
                                                     and c.key == "id")}
 
 
-def access_log(client_id: int) -> Select[Any]:
-    """Who accessed my record: audit rows whose subject is the client, newest first."""
-    return select(AuditEvent).where(AuditEvent.subject_id == client_id).order_by(
-        AuditEvent.id.desc())
+def access_log(client_id: int, others_only: bool = False) -> Select[Any]:
+    """Who accessed my record: audit rows whose subject is the client, newest first.
+    ``others_only``: people other than the client (their own page views and the app's own
+    actions would bury the few reads that matter to them)."""
+    stmt = select(AuditEvent).where(AuditEvent.subject_id == client_id)
+    if others_only:
+        stmt = stmt.where(AuditEvent.actor_id.is_not(None), AuditEvent.actor_id != client_id)
+    return stmt.order_by(AuditEvent.id.desc())
+
+
+ROLE_WORDS = {
+    "client": "client", "counselor": "counselor", "peer_supporter": "peer supporter",
+    "admin": "program admin", "family": "family member", "system": "the app",
+}
+# What an audit row's record type is, said to the client whose record it is.
+RECORD_WORDS = {
+    "checkin": "your check-ins", "checkin_list": "your check-ins",
+    "checkin_today": "your check-in today",
+    "craving": "your craving logs", "craving_list": "your craving logs",
+    "coping_completion": "your coping exercises",
+    "coping_completion_list": "your coping exercises",
+    "safety_plan": "your safety plan",
+    "trends": "your trends (check-ins and cravings over time)",
+    "measure": "your questionnaires", "measure_list": "your questionnaires",
+    "measure_schedule": "your questionnaire schedule",
+    "alert": "an alert about you", "alert_list": "alerts about you",
+    "reward_summary": "your rewards", "reward_ledger": "your rewards history",
+    "reward_entry": "your rewards",
+    "test_result": "a drug test result", "test_result_list": "your drug test results",
+    "family_link": "your family members", "family_link_list": "your family members",
+    "consent": "a consent", "consent_list": "your consents",
+    "psychoed_assignment": "an education module for you",
+    "psychoed_assignment_list": "your education modules",
+    "meeting_favourite": "your saved meetings", "meeting_attendance": "the meetings you went to",
+    "meeting_recommendation": "meetings suggested to you",
+    "meeting_calendar": "your meeting calendar",
+    "session": "a session with you", "room": "a session",
+    "room_checkin": "your check-in round answer",
+    "user": "your account", "invitation": "your invitation",
+    "client_record": "your whole record", "access_log": "who looked at your record",
+    # Disclosures to a family member, by consent category.
+    "family_client_list": "that you share information with them",
+    "enrollment": "your enrollment", "attendance": "your attendance (hours per week)",
+    "checkins": "whether you did your check-ins", "rewards": "your rewards",
+    "psychoeducation": "the education modules you completed",
+    "family_sessions": "your family sessions",
+}
+ACTION_WORDS = {
+    "read": "looked at", "create": "added to", "update": "changed", "acknowledge": "acknowledged",
+    "export": "downloaded", "complete": "completed", "end": "ended", "revoke": "revoked",
+    "replay": "resent", "accept": "accepted", "mfa_enrol": "set up a sign-in code for",
+    "mfa_reset": "reset the sign-in code of", "delete": "removed from",
+}
+# Room actions on a person: the person is the object.
+ROOM_WORDS = {
+    "join": "joined a session", "admit": "let you into a session",
+    "mute": "muted you in a session", "unmute": "unmuted you in a session",
+    "remove": "removed you from a session",
+}
+SPECIAL_WORDS = {
+    ("login", "user"): "logged in",
+    ("create", "measure"): "filled in a questionnaire",
+    ("create", "session"): "scheduled a session with you",
+    ("create", "psychoed_assignment"): "gave you an education module",
+    ("create", "test_result"): "entered a drug test result",
+    ("create", "consent"): "signed a consent",
+    ("create", "family_link"): "invited a family member",
+    ("create", "room_checkin"): "answered a check-in round",
+    ("create", "safety_plan"): "wrote your safety plan",
+    ("create", "meeting_calendar"): "made your meeting calendar",
+    ("create", "meeting_recommendation"): "suggested a meeting to you",
+}
+
+
+def describe_access(action: str, record_type: str) -> str:
+    """An audit row in words for the client: "looked at your check-ins"."""
+    if record_type == "room":
+        return ROOM_WORDS.get(action, "acted on your place in a session")
+    if action == "disclose":
+        shown = RECORD_WORDS.get(record_type, "part of your record")
+        return f"was shown {shown}, as you consented"
+    if (action, record_type) in SPECIAL_WORDS:
+        return SPECIAL_WORDS[(action, record_type)]
+    return (f"{ACTION_WORDS.get(action, 'used')} "
+            f"{RECORD_WORDS.get(record_type, 'part of your record')}")
 
 
 def access_json(event: AuditEvent) -> dict[str, Any]:
     actor = db.session.get(User, event.actor_id) if event.actor_id else None
+    role = actor.role.value if actor else "system"
     return {
         "at": event.at.isoformat(),
         "who": actor.display_name if actor else "Companion",
-        "role": actor.role.value if actor else "system",
+        "role": role,
+        "role_text": ROLE_WORDS.get(role, role.replace("_", " ")),
+        "summary": describe_access(event.action, event.record_type),
         "action": event.action,
         "what": event.record_type,
         "record_id": event.record_id,
@@ -157,11 +242,29 @@ def build(client: User) -> dict[str, Any]:
     for key, (_, stmt) in EXPORTED.items():
         rows = db.session.scalars(stmt(client.id))
         record[key] = [row_json(r) for r in rows]
+    # Codes stay for other apps; people read the labels.
+    for row in record["cravings"]:
+        row["trigger_labels"] = [selfcare_content.trigger_label(c) for c in row["triggers"]]
     record["access_log"] = [access_json(e) for e in db.session.scalars(access_log(client.id))]
     return record
 
 
+# The readable page says codes in words: a column shown in place of another (header, key read).
+WORDS_FOR = {"triggers": "trigger_labels"}
+ACCESS_LOG_COLUMNS = [("when", "at"), ("who", "who"), ("role", "role_text"),
+                      ("what they did", "summary"), ("how", "channel")]
+
+
+def _readable_columns(section: str, first_row: dict[str, Any]) -> list[tuple[str, str]]:
+    if section == "access_log":
+        return ACCESS_LOG_COLUMNS
+    labelled = {c: words for c, words in WORDS_FOR.items() if words in first_row}
+    return [(c, labelled.get(c, c)) for c in first_row if c not in labelled.values()]
+
+
 def _cell(v: Any) -> str:
+    if isinstance(v, list) and all(isinstance(i, str) for i in v):
+        return ", ".join(v)
     if isinstance(v, dict | list):
         import json
 
@@ -190,13 +293,13 @@ def render_html(record: dict[str, Any]) -> str:
         if not rows:
             out.append("<p>None.</p></section>")
             continue
-        columns = list(rows[0])
+        columns = _readable_columns(key, rows[0])
         out.append("<table><thead><tr>")
-        out.extend(f"<th scope=\"col\">{escape(c)}</th>" for c in columns)
+        out.extend(f"<th scope=\"col\">{escape(header)}</th>" for header, _ in columns)
         out.append("</tr></thead><tbody>")
         for row in rows:
             out.append("<tr>" + "".join(f"<td>{escape(_cell(row.get(c)))}</td>"
-                                        for c in columns) + "</tr>")
+                                        for _, c in columns) + "</tr>")
         out.append("</tbody></table></section>")
     out.append("</main></body></html>")
     return "".join(out)

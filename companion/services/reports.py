@@ -23,6 +23,8 @@ from companion.services import attendance
 
 
 def program_report(program: Program, week_start: date) -> dict[str, Any]:
+    """The week (Monday to Sunday) holding ``week_start``, which may be any day of it."""
+    week_start = attendance.monday_of(week_start)
     start, end = attendance.week_bounds(program, week_start)
     enrollments = list(db.session.scalars(
         select(Enrollment).where(Enrollment.program_id == program.id)))

@@ -32,6 +32,7 @@ const ROUTES = {
   '/measures': page('measures', 'measuresView'),
   '/measures/': page('measures', 'measuresView'),
   '/reports': page('reports', 'reportsView'),
+  '/attendance': page('attendance', 'attendanceView'),
   '/meetings': page('meetings', 'meetingsView'),
   '/meeting-sources': page('meetings', 'meetingSourcesView'),
   // care team (issue 7): rewards, education, family and consents, the client's own record
@@ -47,7 +48,7 @@ const ROUTES = {
 const NAV = {
   client: [['/home', 'Home'], ['/checkin', 'Check in'], ['/craving', 'Craving'], ['/coping', 'Coping'],
     ['/safety-plan', 'Safety plan'], ['/meetings', 'Meetings']],
-  counselor: [['/home', 'Home'], ['/meetings', 'Meetings']],
+  counselor: [['/home', 'Home'], ['/attendance', 'Attendance'], ['/meetings', 'Meetings']],
   peer_supporter: [['/home', 'Home']],
   admin: [['/home', 'Home'], ['/reports', 'Reports'], ['/meeting-sources', 'Meetings'],
     ['/program-rewards', 'Rewards']],
@@ -158,7 +159,14 @@ async function render() {
       h('p', {}, h('a', { href: '/home' }, 'Back to home')));
   }
   state.notice = null;
-  app.replaceChildren(await view);
+  try {
+    app.replaceChildren(await view);
+  } catch (err) {
+    // A page that cannot load says so, rather than "Loading…" for good.
+    app.replaceChildren(h('section', {}, h('h1', {}, 'This page could not be shown'),
+      h('p', { class: 'error', role: 'alert' }, err.message || 'Something went wrong.'),
+      h('p', {}, h('a', { href: '/home' }, 'Back to home'))));
+  }
   const heading = app.querySelector('h1');
   if (heading) document.title = `${heading.textContent} · Companion`;
 }

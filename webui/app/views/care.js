@@ -84,7 +84,7 @@ async function settingsForm(program) {
   const num = (label, name, min, max) => field(label, { name, id: id(name), type: 'number', min, max, value: String(s[name]), inputmode: 'numeric' });
   const status = h('p', { role: 'status', 'aria-live': 'polite' });
   const form = h('form', { class: 'card', novalidate: true }, h('h2', {}, program.name),
-    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'enabled', checked: s.enabled }), 'Rewards are on'),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'enabled', checked: s.enabled }), 'Use rewards in this program'),
     field('Kind', { name: 'scheme', id: id('scheme'), tag: 'select', options: [['fishbowl', 'Prize draws (fishbowl)'], ['points', 'Escalating points']] }),
     h('fieldset', {}, h('legend', {}, 'Behaviours that earn'),
       Object.entries(BEHAVIOUR_TEXT).map(([code, text]) => h('label', { class: 'check' },
@@ -332,9 +332,9 @@ export async function myRecordView(me) {
   const list = h('ul', { class: 'list' });
   const more = h('div', { class: 'form-actions' });
   const draw = (page) => {
-    list.append(...page.items.map((e) => h('li', { class: 'row' },
-      h('span', {}, h('strong', {}, e.who), ' ', h('span', { class: 'muted' }, e.role.replace('_', ' '))),
-      h('span', {}, `${e.action} ${e.what.replace(/_/g, ' ')} · ${formatWhen(e.at, me.timezone)}`))));
+    list.append(...page.items.map((e) => h('li', {},
+      h('div', {}, h('strong', {}, e.who), ` (${e.role_text}) ${e.summary}`),
+      h('div', { class: 'muted' }, formatWhen(e.at, me.timezone)))));
     more.replaceChildren();
     if (page.next) {
       more.append(h('button', { type: 'button', class: 'secondary', onclick: async () => draw(await get(page.next)) }, 'Show more'));
@@ -346,7 +346,9 @@ export async function myRecordView(me) {
       h('p', {}, 'Your check-ins, cravings, exercises, safety plan, questionnaires, alerts, attendance, what you wrote in rooms, meetings, consents, rewards and education: as a file for other apps or a page to read or print.'),
       h('p', {}, h('a', { class: 'btn', href: '/api/v1/me/export', download: 'companion-record.json' }, 'Download (JSON)'), ' ',
         h('a', { class: 'btn secondary', href: '/api/v1/me/export?format=html', download: 'companion-record.html' }, 'Download a readable page'))),
-    h('div', { class: 'card' }, h('h2', {}, 'Who looked at or changed your record'), list, more));
+    h('div', { class: 'card' }, h('h2', {}, 'Who looked at or changed your record'),
+      h('p', { class: 'muted' }, 'Other people who opened or changed your record, newest first. Your own visits are not listed here; the download holds every one.'),
+      log.items.length ? list : h('p', {}, 'Nobody else has looked at your record yet.'), more));
 }
 
 // --- family member's home ----------------------------------------------------------------

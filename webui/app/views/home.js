@@ -161,10 +161,18 @@ async function adminHome(me) {
     }),
     field('Program', { name: 'program_id', tag: 'select', options: programs.map((p) => [String(p.id), p.name]) }),
     field('Name to show (optional; they can change it)', { name: 'display_name', maxlength: 80 }),
-    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'adolescent' }), 'Adolescent client (6-hour weekly target)'),
+    h('label', { class: 'check', id: 'adolescent-choice' }, h('input', { type: 'checkbox', name: 'adolescent' }), 'Adolescent client (6-hour weekly target)'),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit' }, 'Send invitation')),
     result,
   );
+  // Only a client has a weekly target: the choice shows for clients alone.
+  const adolescent = form.querySelector('#adolescent-choice');
+  const showAdolescent = () => {
+    adolescent.hidden = form.role.value !== 'client';
+    if (adolescent.hidden) form.adolescent.checked = false;
+  };
+  form.role.addEventListener('change', showAdolescent);
+  showAdolescent();
   const invitations = h('div', { class: 'card' }, h('h2', {}, 'Invitations'));
   const drawInvitations = async () => {
     const { items } = await get('/api/v1/invitations?limit=20');

@@ -2,8 +2,10 @@ import { post, ApiError } from '../api.js';
 import { h, field, showProblem, clearProblem } from '../dom.js';
 import { signedIn } from '../app.js';
 
-const ROLE_NAMES = {
-  client: 'client', counselor: 'counselor', peer_supporter: 'peer supporter', admin: 'program admin',
+// Each role with its article, as the invitation's sentence says it.
+const AS_ROLE = {
+  client: 'a client', counselor: 'a counselor', peer_supporter: 'a peer supporter',
+  admin: 'a program admin', family: 'a family member',
 };
 
 // The token arrives in the URL fragment, which never reaches a server log.
@@ -24,10 +26,12 @@ export async function inviteView() {
           : err.message));
   }
   const again = invitation.purpose === 'mfa_reset';
+  const who = invitation.invited_by ? `${invitation.invited_by} invited you` : 'You are invited';
+  const as = AS_ROLE[invitation.role] ? ` as ${AS_ROLE[invitation.role]}` : '';
   const form = h('form', { class: 'card', novalidate: true },
     again
       ? h('p', {}, `Your sign-in code for ${invitation.clinic} was reset. Set up your authenticator app again for ${invitation.email}.`)
-      : h('p', {}, `You are invited to ${invitation.clinic} as a ${ROLE_NAMES[invitation.role]}, with the address ${invitation.email}.`),
+      : h('p', {}, `${who} to ${invitation.clinic}${as}, with the address ${invitation.email}.`),
     again ? null : field('What should people call you? (a first name or a nickname)', {
       name: 'display_name', autocomplete: 'nickname', value: invitation.display_name, maxlength: 80, required: true,
     }),

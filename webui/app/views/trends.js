@@ -6,6 +6,7 @@ import { lineChart, barChart, legend, dataTable } from '../charts.js';
 import { startOffline } from '../offline.js';
 import { alertsCard, ALERT_TEXT } from './selfcare.js';
 import { safetyPlanBlock } from './safetyplan.js';
+import { clientMeasuresCard } from './measureschedules.js';
 
 const PERIODS = [[14, '2 weeks'], [28, '4 weeks'], [90, '3 months']];
 const short = (iso) => { const [, m, d] = iso.split('-'); return `${Number(m)}/${Number(d)}`; };
@@ -101,10 +102,13 @@ export async function clientView(me, param) {
     h('p', {}, h('a', { href: `/care/${clientId}` }, 'Education modules, drug tests, rewards, consents')));
   const recent = h('div', { class: 'card' }, h('h2', {}, 'Recent check-ins'));
   const cravings = h('div', { class: 'card' }, h('h2', {}, 'Recent craving logs'));
-  const [checkins, logs] = await Promise.all([
+  const [checkins, logs, triggers, measures] = await Promise.all([
     get(`/api/v1/checkins?client_id=${clientId}&limit=7`),
     get(`/api/v1/cravings?client_id=${clientId}&limit=7`),
+    get('/api/v1/triggers'),
+    clientMeasuresCard(me, clientId),
   ]);
+  const triggerLabel = Object.fromEntries(triggers.items.map((t) => [t.code, t.label]));
   recent.append(checkins.items.length ? h('ul', { class: 'list' }, checkins.items.map((c) => h('li', {},
     h('div', { class: 'row' }, h('span', {}, formatWhen(c.occurred_at, me.timezone)),
       h('span', {}, `Mood ${c.mood} · craving ${c.craving}`)),
@@ -119,12 +123,13 @@ export async function clientView(me, param) {
   cravings.append(logs.items.length ? h('ul', { class: 'list' }, logs.items.map((c) => h('li', {},
     h('div', { class: 'row' }, h('span', {}, formatWhen(c.occurred_at, me.timezone)),
       h('span', {}, `Intensity ${c.intensity}${c.used ? ' · used' : ''}`)),
-    h('div', { class: 'muted' }, [...c.triggers, c.trigger_other].filter(Boolean).join(', ')),
+    h('div', { class: 'muted' }, [...c.triggers.map((code) => triggerLabel[code] || code), c.trigger_other].filter(Boolean).join(', ')),
     c.notes ? h('div', {}, c.notes) : null)))
     : h('p', { class: 'muted' }, 'No craving logs yet.'));
   page.append(
     await alertsCard(me, { clientId }),
     h('div', { class: 'grid' }, recent, cravings),
+    measures,
     h('h2', {}, 'Trends'),
     ...await trendsBlock(daysParam(), clientId),
     h('h2', {}, 'Safety plan'),
