@@ -17,7 +17,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from companion.extensions import db
 from companion.models import (
     Consent,
-    Enrollment,
     FamilyLink,
     Group,
     GroupMember,
@@ -30,6 +29,7 @@ from companion.models import (
 )
 from companion.models.consent import FAMILY_SESSIONS
 from companion.models.meetings import Meeting
+from companion.treatment import active_consent, clients_of, is_treating, session_clients
 
 
 class Action(enum.StrEnum):
@@ -83,64 +83,6 @@ class Disclosure:
     category: str
 
 
-def is_treating(staff: User, client_id: int) -> bool:
-    """A counselor treats a client they carry, lead or co-lead a group of, or see 1:1."""
-    if staff.role != Role.COUNSELOR:
-        return False
-    # The co-lead's membership row is a second GroupMember: aliased, so the inner EXISTS
-    # correlates to this group only (unaliased, SQLAlchemy correlates every FROM away).
-    co_lead = aliased(GroupMember)
-    in_my_group = (
-        select(GroupMember.id)
-        .join(Group, Group.id == GroupMember.group_id)
-        .where(GroupMember.user_id == client_id, GroupMember.role == GroupRole.CLIENT)
-        .where(
-            or_(
-                Group.counselor_id == staff.id,
-                exists().where(
-                    co_lead.group_id == Group.id,
-                    co_lead.user_id == staff.id,
-                    co_lead.role == GroupRole.COUNSELOR,
-                ),
-            )
-        )
-    )
-    carried = select(Enrollment.id).where(
-        Enrollment.client_id == client_id, Enrollment.primary_counselor_id == staff.id
-    )
-    one_to_one = select(Session.id).where(
-        Session.client_id == client_id, Session.counselor_id == staff.id
-    )
-    return bool(
-        db.session.scalar(
-            select(exists(in_my_group) | exists(carried) | exists(one_to_one))
-        )
-    )
-
-
-def treating_counselor_ids(client_id: int) -> set[int]:
-    """Every counselor who treats this client (the inverse of ``is_treating``): lead and co-lead
-    of their groups, counselor of their 1:1 sessions, their primary counselor."""
-    my_groups = select(GroupMember.group_id).where(
-        GroupMember.user_id == client_id, GroupMember.role == GroupRole.CLIENT
-    )
-    leads = select(Group.counselor_id).where(Group.id.in_(my_groups))
-    co_leads = select(GroupMember.user_id).where(
-        GroupMember.group_id.in_(my_groups), GroupMember.role == GroupRole.COUNSELOR
-    )
-    one_to_one = select(Session.counselor_id).where(Session.client_id == client_id)
-    carried = select(Enrollment.primary_counselor_id).where(
-        Enrollment.client_id == client_id, Enrollment.primary_counselor_id.is_not(None)
-    )
-    candidates = leads.union(co_leads, one_to_one, carried).subquery()
-    ids = db.session.scalars(
-        select(User.id).where(
-            User.id.in_(select(candidates.c[0])), User.role == Role.COUNSELOR, User.active
-        )
-    )
-    return set(ids)
-
-
 def session_role(user: User, session: Session) -> str | None:
     """How this user takes part in a session: 'staff', 'client', 'family' (a guest a client of
     it invited, to a family session, with consent), or None (not at all)."""
@@ -173,8 +115,6 @@ def family_guest_of(guest: User, session: Session) -> int | None:
     """
     if guest.role != Role.FAMILY or not guest.active or not session.family:
         return None
-    from companion.services.consents import active_consent, clients_of
-    from companion.services.rewards import session_clients
 
     linked = set(clients_of(guest))
     for client_id in session_clients(session):
@@ -290,7 +230,6 @@ def can(user: User, action: Action, record: object = None) -> bool:
         case Action.READ_DISCLOSED:
             # Only with the client's consent in force at this moment (42 CFR §2.31), and while
             # the client still has this person as family (ending the link ends it all).
-            from companion.services.consents import active_consent, clients_of
 
             return (isinstance(record, Disclosure) and user.role == Role.FAMILY
                     and active_consent(record.client_id, user.id, record.category) is not None

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from companion import clock
+from companion import clock, treatment
 from companion.models import (
     Alert,
     AuditEvent,
@@ -365,9 +365,8 @@ def test_co_lead_1to1_and_primary_counselors_also_treat(team, make_auth, world):
     for staff in (co_lead, one_to_one, primary):
         response = make_auth(staff).get(f"/api/v1/cravings?client_id={team['client'].id}")
         assert response.status_code == 200
-    from companion import policy
 
-    assert policy.treating_counselor_ids(team["client"].id) == {
+    assert treatment.treating_counselor_ids(team["client"].id) == {
         team["counselor"].id, co_lead.id, one_to_one.id, primary.id}
 
 

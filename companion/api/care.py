@@ -10,7 +10,7 @@ from uuid import UUID
 from flask import Response, current_app, json, request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from companion import policy
+from companion import policy, treatment
 from companion.api import api
 from companion.api.guards import audit_access, authorize, client_record, me, subject, writer
 from companion.api.invitations import per_inviter_limit
@@ -428,9 +428,9 @@ def _family() -> User:
 def family_clients() -> dict[str, Any]:
     guest = _family()
     items = []
-    for client_id in sorted(set(consents.clients_of(guest))):
+    for client_id in sorted(set(treatment.clients_of(guest))):
         shared = [c for c in CONSENT_CATEGORIES
-                  if consents.active_consent(client_id, guest.id, c) is not None]
+                  if treatment.active_consent(client_id, guest.id, c) is not None]
         if not shared:
             continue  # nothing, not even the name, without a consent in force
         client = db.session.get(User, client_id)
@@ -449,7 +449,7 @@ def family_disclosure(client_id: int, category: str) -> dict[str, Any]:
     if category not in CONSENT_CATEGORIES:
         raise ApiProblem(404, "Not found", "No such record, or not yours to see.")
     authorize(policy.Action.READ_DISCLOSED, policy.Disclosure(client_id, category), hide=True)
-    consent = consents.active_consent(client_id, me().id, category)
+    consent = treatment.active_consent(client_id, me().id, category)
     client = _client(client_id)
     assert consent is not None
     data = disclosure.disclose(client, category)

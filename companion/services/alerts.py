@@ -1,6 +1,6 @@
 """Risk alerts: raised inside the transaction that stores the signal, published after commit.
 
-Each alert goes to every counselor who treats the client (``policy.treating_counselor_ids``);
+Each alert goes to every counselor who treats the client (``treatment.treating_counselor_ids``);
 peer supporters never receive one. Published as the Socket.IO ``alert`` event to each
 counselor's own room; the counselor's home page lists the open ones.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Select, case, select, update
 
-from companion import clock, events, policy
+from companion import clock, events, treatment
 from companion.extensions import db
 from companion.models import Alert, AlertKind, AlertUrgency, Enrollment, Program, User
 from companion.services import audit
@@ -44,7 +44,7 @@ def client_program(client_id: int) -> Program | None:
 
 
 def craving_threshold(client_id: int) -> int:
-    program = client_program(client_id)
+    program = treatment.client_program(client_id)
     return program.craving_alert_threshold if program else DEFAULT_CRAVING_THRESHOLD
 
 
@@ -70,7 +70,7 @@ def publish(alerts: Iterable[Alert]) -> None:
     alert is stored and listed on the counselor's page either way."""
     for alert in alerts:
         try:
-            counselors = policy.treating_counselor_ids(alert.client_id)
+            counselors = treatment.treating_counselor_ids(alert.client_id)
             rooms = [events.user_room(cid) for cid in counselors]
             events.publish(rooms, "alert", event_payload(alert))
         except Exception as error:  # noqa: BLE001 - delivery is best effort after commit

@@ -9,12 +9,11 @@ on the next request: every disclosure asks ``active_consent`` at that moment.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from companion import clock, signals
+from companion import clock, signals, treatment
 from companion.extensions import db
 from companion.models import (
     CONSENT_CATEGORIES,
@@ -24,7 +23,7 @@ from companion.models import (
     Role,
     User,
 )
-from companion.services import accounts, audit, rewards
+from companion.services import accounts, audit
 
 # §2.32 (as revised in 2024): the notice that accompanies every disclosure and export.
 REDISCLOSURE_NOTICE = (
@@ -116,19 +115,12 @@ def link_json(link: FamilyLink, invitation: Invitation) -> dict[str, Any]:
     }
 
 
-def clients_of(family_user: User) -> list[int]:
-    """The clients who invited this family member (links still open)."""
-    return list(db.session.scalars(
-        select(FamilyLink.client_id).join(Invitation, Invitation.id == FamilyLink.invitation_id)
-        .where(Invitation.user_id == family_user.id, FamilyLink.ended_at.is_(None))))
-
-
 # --- consents -----------------------------------------------------------------------------
 
 
 def create_consent(client: User, body: Any, ip: str | None) -> Consent:
     now = clock.now()
-    program = rewards.client_program(client.id)
+    program = treatment.client_program(client.id)
     if program is None:
         raise ConsentError(409, "client", "You are not enrolled in a program.")
     unknown = [c for c in body.categories if c not in CONSENT_CATEGORIES]
@@ -177,16 +169,6 @@ def revoke(client: User, consent: Consent, ip: str | None) -> Consent:
         # A family member in a family session on this consent leaves the room now.
         signals.family_access_changed.send(consent.recipient_user_id)
     return consent
-
-
-def active_consent(client_id: int, recipient_user_id: int, category: str,
-                   now: datetime | None = None) -> Consent | None:
-    """The consent in force now that lets this person see this category, if any."""
-    now = now or clock.now()
-    candidates = db.session.scalars(select(Consent).where(
-        Consent.client_id == client_id, Consent.recipient_user_id == recipient_user_id,
-        Consent.revoked_at.is_(None), Consent.expires_at > now).order_by(Consent.id))
-    return next((c for c in candidates if category in c.categories), None)
 
 
 def consent_json(c: Consent) -> dict[str, Any]:

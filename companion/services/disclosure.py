@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from companion import clock
+from companion import clock, treatment
 from companion.extensions import db
 from companion.models import CheckIn, Enrollment, PsychoedAssignment, Session, User
 from companion.services import attendance, psychoed, rewards, schedule
@@ -37,7 +37,7 @@ def _enrollment(client: User) -> dict[str, Any]:
 
 
 def _attendance(client: User) -> dict[str, Any]:
-    program = rewards.client_program(client.id)
+    program = treatment.client_program(client.id)
     if program is None:
         return {"weeks": []}
     today = clock.now().date()

@@ -30,13 +30,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from companion import clock
+from companion import clock, treatment
 from companion.extensions import db
 from companion.models import (
     CheckIn,
-    Enrollment,
-    GroupMember,
-    GroupRole,
     Program,
     RewardEntry,
     RewardSettings,
@@ -137,14 +134,6 @@ def payout(settings: RewardSettings, streak: int, rng: random.Random) -> tuple[i
     return 0, [draw(settings.bowl, rng) for _ in range(max(draws, 0))]
 
 
-def client_program(client_id: int) -> Program | None:
-    """The program of the client's current enrollment."""
-    enrollment = db.session.scalar(
-        select(Enrollment).where(Enrollment.client_id == client_id, Enrollment.end_date.is_(None))
-        .order_by(Enrollment.start_date.desc(), Enrollment.id.desc()).limit(1))
-    return enrollment.program if enrollment else None
-
-
 def _find(client_id: int, behaviour: str, occurrence: str) -> RewardEntry | None:
     return db.session.scalar(select(RewardEntry).where(
         RewardEntry.client_id == client_id, RewardEntry.behaviour == behaviour,
@@ -169,7 +158,7 @@ def credit(client_id: int, behaviour: str, occurrence: str, occurred_on: date, s
     """Write the ledger line for one occurrence (or find the one already written) and commit.
 
     None when the client's program does not reward this behaviour."""
-    program = client_program(client_id)
+    program = treatment.client_program(client_id)
     if program is None:
         return None
     settings = settings_for(program)
@@ -214,16 +203,6 @@ def credit_checkin(client: User, checkin: CheckIn, ip: str | None) -> RewardEntr
         return None
 
 
-def session_clients(session: Session) -> list[int]:
-    """The clients expected in a session: the 1:1's client, or the group's client members."""
-    if session.client_id is not None:
-        return [session.client_id]
-    if session.group_id is None:
-        return []
-    return list(db.session.scalars(select(GroupMember.user_id).where(
-        GroupMember.group_id == session.group_id, GroupMember.role == GroupRole.CLIENT)))
-
-
 def credit_session(session: Session, counselor: User, ip: str | None) -> list[RewardEntry]:
     """When the counselor attests a session: present long enough pays, absent lapses."""
     from companion.services import attendance
@@ -238,7 +217,7 @@ def credit_session(session: Session, counselor: User, ip: str | None) -> list[Re
                for row in attendance.session_attendance(session)}
     day = session.starts_at.astimezone(_zone(program)).date()
     written = []
-    for client_id in sorted(set(session_clients(session)) | set(minutes)):
+    for client_id in sorted(set(treatment.session_clients(session)) | set(minutes)):
         present = minutes.get(client_id, 0) >= settings.attendance_min_minutes
         entry = credit(client_id, BEHAVIOUR_ATTENDANCE, f"session:{session.id}", day, present,
                        counselor, ip)
@@ -286,7 +265,7 @@ def record_test(staff: User, client: User, test_id: str, collected_at: datetime,
         except IntegrityError:
             db.session.rollback()
             return record_test(staff, client, test_id, collected_at, result, note, digest, ip)
-    program = client_program(client.id)
+    program = treatment.client_program(client.id)
     day = test.collected_at.astimezone(_zone(program) if program else ZoneInfo("UTC")).date()
     credit(client.id, BEHAVIOUR_NEGATIVE_TEST, day.isoformat(), day, test.result == "negative",
            staff, ip)
@@ -318,7 +297,7 @@ def settings_json(s: RewardSettings) -> dict[str, Any]:
 
 def summary(client: User) -> dict[str, Any]:
     """What the client has earned, their streaks, and what the next success pays."""
-    program = client_program(client.id)
+    program = treatment.client_program(client.id)
     settings = settings_for(program) if program else None
     entries = list(db.session.scalars(select(RewardEntry).where(
         RewardEntry.client_id == client.id).order_by(RewardEntry.id)))

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 
+from companion import treatment
 from companion.extensions import db
 from companion.models import (
     Enrollment,
@@ -86,9 +87,8 @@ def _family_joinable(guest: User, when: Any) -> list[Joinable]:
     """A family member's list: only family sessions they may join now (the same rule as the
     room: an open link to a client of it and that client's consent in force)."""
     from companion import policy
-    from companion.services.consents import clients_of
 
-    linked = sorted(set(clients_of(guest)))
+    linked = sorted(set(treatment.clients_of(guest)))
     if not linked:
         return []
     return [Joinable(s, "family") for s in family_sessions_of(linked, when)
@@ -108,14 +108,14 @@ def schedule_session(counselor: User, *, client: User | None, group: Group | Non
                      ip: str | None) -> Session:
     """A counselor schedules one session: a 1:1 with a client or one of a group's (the caller
     has checked SCHEDULE_SESSION). ``family`` opens it to the clients' family members."""
-    from companion.services import audit, rewards
+    from companion.services import audit
 
     if group is not None:
         program_id = group.program_id
         default_title = group.name
     else:
         assert client is not None
-        program = rewards.client_program(client.id)
+        program = treatment.client_program(client.id)
         if program is None:
             raise ScheduleError(409, "client_id", "That client is not enrolled in a program.")
         program_id = program.id
