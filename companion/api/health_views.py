@@ -37,11 +37,10 @@ def healthz() -> tuple[dict[str, Any], int]:
 
 
 def _message_queue() -> Any:
-    """This process's Redis message queue, or None when REDIS_URL is unset."""
-    from companion.realtime.message_queue import MessageQueue  # the realtime layer loads later
-
+    """This process's Redis message queue (it answers ``reachable()``), or None when REDIS_URL
+    is unset and sockets are managed in memory."""
     manager = socketio.server.manager if socketio.server is not None else None
-    return manager if isinstance(manager, MessageQueue) else None
+    return manager if callable(getattr(manager, "reachable", None)) else None
 
 
 @registry.route(api, "/crisis-resources", "GET", summary="Crisis lines (public)",
