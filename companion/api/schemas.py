@@ -7,11 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from companion.api.problems import pattern_sentence
+
 # Deliverability is the mail server's business; this only catches what is plainly not an address.
 # (email-validator would refuse reserved domains such as the demo clinic's .test.)
+EMAIL_PATTERN = pattern_sentence(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                                 "Enter an email address like name@example.com.")
 EmailAddress = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=EMAIL_PATTERN)
 ]
 
 # Row ids are `integer` columns (PostgreSQL's 32 bits). A larger number names no record, and one

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from werkzeug.routing import IntegerConverter
 
-from companion.api.problems import ApiProblem, Problem, validation_errors
+from companion.api.problems import ApiProblem, Problem, summary, validation_errors
 from companion.api.schemas import MAX_ID
 from companion.inputs import nul_path
 
@@ -211,18 +211,17 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
     if data is None and request.get_data().strip() != b"null":
         raise ApiProblem(
             400, "Malformed JSON", "The body is not valid JSON.",
-            [{"field": "body", "message": "not valid JSON"}],
+            [{"field": "body", "message": "The request is not valid JSON."}],
         )
     if not isinstance(data, dict):  # null, a list, a number: valid JSON, but not a request
         raise ApiProblem(422, "Invalid request", "The body must be a JSON object.",
-                         [{"field": "body", "message": "must be a JSON object"}])
+                         [{"field": "body", "message": "The request must be a JSON object."}])
     _refuse_nul(data)
     try:
         parsed = model.model_validate(data)
     except ValidationError as error:
-        raise ApiProblem(
-            422, "Invalid request", "Some fields are not valid.", validation_errors(error)
-        ) from None
+        errors = validation_errors(error, model)
+        raise ApiProblem(422, "Invalid request", summary(errors), errors) from None
     g.api_body = parsed
     return parsed
 
@@ -230,8 +229,8 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
 def _refuse_nul(data: Any) -> None:
     field = nul_path(data)
     if field:
-        raise ApiProblem(422, "Invalid request", "Text may not contain NUL characters.",
-                         [{"field": field, "message": "contains a NUL character"}])
+        message = "Text may not contain NUL characters."
+        raise ApiProblem(422, "Invalid request", message, [{"field": field, "message": message}])
 
 
 def _parse_query(model: type[BaseModel]) -> BaseModel:
@@ -243,10 +242,8 @@ def _parse_query(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise ApiProblem(
-            422, "Invalid request", "Some query parameters are not valid.",
-            validation_errors(error),
-        ) from None
+        errors = validation_errors(error, model)
+        raise ApiProblem(422, "Invalid request", summary(errors), errors) from None
 
 
 registry = Registry()
