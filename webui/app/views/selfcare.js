@@ -1,7 +1,7 @@
 // Daily check-in, craving log, the "waiting to send" list, and the home-page cards.
 import { onLive } from '../live.js';
 import { get, post, ApiError } from '../api.js';
-import { h, field, showProblem, clearProblem, formatWhen } from '../dom.js';
+import { h, field, showProblem, clearProblem, formatWhen, say, formActions } from '../dom.js';
 import {
   send, pending, onQueueChange, startOffline, newId, deviceNow, cachedGet,
 } from '../offline.js';
@@ -27,11 +27,12 @@ export function scale(label, name, { value = 0, low = '0', high = '10', max = 10
 }
 
 function radios(legend, name, options, hint) {
+  const described = [hint ? `f-${name}-hint` : null, `f-${name}-error`].filter(Boolean).join(' ');
   return h('fieldset', { class: 'field' },
     h('legend', {}, legend),
-    hint ? h('p', { class: 'hint' }, hint) : null,
+    hint ? h('p', { class: 'hint', id: `f-${name}-hint` }, hint) : null,
     h('div', { class: 'radios' }, options.map(([value, text]) => h('label', {},
-      h('input', { type: 'radio', name, value, id: `f-${name}-${value}` }), text))),
+      h('input', { type: 'radio', name, value, id: `f-${name}-${value}`, 'aria-describedby': described }), text))),
     h('p', { class: 'field-error', id: `f-${name}-error` }));
 }
 
@@ -39,7 +40,7 @@ function checkboxes(legend, name, options) {
   return h('fieldset', {},
     h('legend', {}, legend),
     h('div', { class: 'choices' }, options.map(([value, text, hint]) => h('label', { title: hint || null },
-      h('input', { type: 'checkbox', name, value }), text))));
+      h('input', { type: 'checkbox', name, value, 'aria-describedby': `f-${name}-error` }), text))));
 }
 
 function checked(form, name) {
@@ -54,19 +55,16 @@ function optionalNumber(value) {
   return value === '' || value === null ? null : Number(value);
 }
 
-function requireChoice(form, name, message) {
+function requireChoice(form, name, message, detail) {
   if (radioValue(form, name) !== null) return true;
-  showProblem(form, { detail: message, errors: [{ field: name, message }] });
-  form.querySelector(`input[name="${name}"]`)?.focus();
+  showProblem(form, { detail, errors: [{ field: name, message }] });
   return false;
 }
 
-// Shows where an entry went: stored on the server, or kept on the phone for later.
-function savedNote(result, what) {
-  return result.sent
-    ? h('p', { class: 'success', role: 'status' }, `${what} saved.`)
-    : h('p', { class: 'notice', role: 'status' },
-      `${what} saved on this phone. It will be sent when you are back online.`);
+// Says, next to the button, where an entry went: stored on the server, or kept on the phone.
+function sayWhereSaved(button, result, what, ...more) {
+  if (result.sent) say(button, `${what} saved.`, 'success', ...more);
+  else say(button, `${what} saved on this phone. It will be sent when you are back online.`, 'notice', ...more);
 }
 
 export function waitingCard() {
@@ -105,7 +103,6 @@ function supportCard(reasons) {
 
 export async function checkinView(me) {
   startOffline(me);
-  const result = h('div', { 'aria-live': 'polite' });
   const form = h('form', { class: 'card', novalidate: true },
     scale('Mood right now', 'mood', { value: 5, low: '0 = very low', high: '10 = very good' }),
     scale('Craving right now', 'craving', { value: 0, low: '0 = none', high: '10 = the strongest you can imagine' }),
@@ -122,16 +119,15 @@ export async function checkinView(me) {
       options: [['', 'I am not on this medication'], ['yes', 'Yes, I took it'], ['no', 'No, I missed it']],
     }),
     field('Anything else? (one line, optional)', { name: 'note', maxlength: 280, autocomplete: 'off' }),
-    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'need_to_talk', id: 'f-need_to_talk' }),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'need_to_talk', id: 'f-need_to_talk', 'aria-describedby': 'f-need_to_talk-hint' }),
       'I need to talk to someone'),
-    h('p', { class: 'hint' }, 'Your counselor is alerted. In an emergency use Get help now at the top.'),
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit' }, 'Save check-in')),
+    h('p', { class: 'hint', id: 'f-need_to_talk-hint' }, 'Your counselor is alerted. In an emergency use Get help now at the top.'),
+    formActions(h('button', { type: 'submit' }, 'Save check-in')),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearProblem(form);
-    result.replaceChildren();
-    if (!requireChoice(form, 'used', 'Choose one answer.')) return;
+    if (!requireChoice(form, 'used', 'Choose one answer.', 'One question has no answer yet: used alcohol or drugs since your last check-in?')) return;
     const med = form.medication_taken.value;
     const body = {
       id: newId(),
@@ -149,9 +145,9 @@ export async function checkinView(me) {
     button.disabled = true;
     try {
       const saved = await send('checkin', '/api/v1/checkins', body, new Date().toLocaleString([], { weekday: 'short', hour: 'numeric', minute: '2-digit' }));
-      result.append(savedNote(saved, 'Check-in'));
-      if (body.need_to_talk || body.craving >= 8) result.append(supportCard({ talk: body.need_to_talk }));
       form.reset();
+      sayWhereSaved(button, saved, 'Check-in',
+        body.need_to_talk || body.craving >= 8 ? supportCard({ talk: body.need_to_talk }) : null);
       form.querySelectorAll('output').forEach((o) => { o.textContent = document.getElementById(o.htmlFor.value)?.value ?? ''; });
     } catch (err) {
       showProblem(form, err instanceof ApiError ? err.problem : { detail: String(err) });
@@ -161,7 +157,7 @@ export async function checkinView(me) {
   });
   return h('section', {}, h('h1', {}, 'Daily check-in'),
     h('p', { class: 'muted' }, 'About 30 seconds. You can check in more than once a day; the latest counts.'),
-    waitingCard(), result, form);
+    waitingCard(), form);
 }
 
 export async function cravingView(me) {
@@ -170,7 +166,6 @@ export async function cravingView(me) {
     cachedGet('/api/v1/triggers', 'triggers').then((r) => r.data).catch(() => ({ groups: [], items: [] })),
     cachedGet('/api/v1/coping/exercises', 'exercises').then((r) => r.data).catch(() => ({ items: [] })),
   ]);
-  const result = h('div', { 'aria-live': 'polite' });
   const form = h('form', { class: 'card', novalidate: true },
     scale('How strong is the craving?', 'intensity', { value: 5, low: '0 = none', high: '10 = the strongest you can imagine' }),
     triggers.groups.map((g) => checkboxes(g.label, 'triggers',
@@ -183,13 +178,12 @@ export async function cravingView(me) {
     radios('Did you use?', 'used', [['no', 'No'], ['yes', 'Yes']]),
     field('How long did it last, in minutes? (optional)', { name: 'duration_minutes', type: 'number', min: 0, max: 1440, inputmode: 'numeric' }),
     field('Notes (optional)', { name: 'notes', tag: 'textarea', maxlength: 2000, rows: 3 }),
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit' }, 'Save craving')),
+    formActions(h('button', { type: 'submit' }, 'Save craving')),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearProblem(form);
-    result.replaceChildren();
-    if (!requireChoice(form, 'used', 'Choose yes or no.')) return;
+    if (!requireChoice(form, 'used', 'Choose yes or no.', 'One question has no answer yet: did you use?')) return;
     const body = {
       id: newId(),
       occurred_at: deviceNow(),
@@ -207,10 +201,9 @@ export async function cravingView(me) {
     button.disabled = true;
     try {
       const saved = await send('craving', '/api/v1/cravings', body, `intensity ${body.intensity}`);
-      result.append(savedNote(saved, 'Craving'));
-      if (body.intensity >= 8) result.append(supportCard({ talk: false }));
       form.reset();
       form.querySelector('output').textContent = form.intensity.value;
+      sayWhereSaved(button, saved, 'Craving', body.intensity >= 8 ? supportCard({ talk: false }) : null);
     } catch (err) {
       showProblem(form, err instanceof ApiError ? err.problem : { detail: String(err) });
     } finally {
@@ -219,7 +212,7 @@ export async function cravingView(me) {
   });
   return h('section', {}, h('h1', {}, 'Log a craving'),
     h('p', { class: 'muted' }, 'Trigger → thought → craving → action. Noticing the chain is how you learn to break it.'),
-    waitingCard(), result, form);
+    waitingCard(), form);
 }
 
 // Home page, client: today's check-in reminder (in the client's time zone), quick actions.
