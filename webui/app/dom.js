@@ -57,7 +57,7 @@ export function say(near, text, kind = 'success', ...more) {
   slot.setAttribute('aria-live', kind === 'error' ? 'off' : 'polite');
   slot.replaceChildren(h('p', { class: kind, role: kind === 'error' ? 'alert' : 'status' }, text), ...more.filter(Boolean));
   // A button at the bottom edge of the screen: bring the message up into sight.
-  slot.firstChild.scrollIntoView({ block: 'nearest' });
+  slot.scrollIntoView({ block: 'nearest' });
   return slot;
 }
 
@@ -70,14 +70,15 @@ export function formActions(...buttons) {
   return [...holder.childNodes];
 }
 
+// The message line under an input: the .field-error among what describes it.
 function errorSlot(input) {
-  const ids = (input.getAttribute('aria-describedby') || '').split(' ');
-  return ids.map((id) => document.getElementById(id) || input.form?.querySelector(`#${CSS.escape(id)}`))
+  const ids = (input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+  return ids.map((id) => input.form?.querySelector(`#${CSS.escape(id)}`) || document.getElementById(id))
     .find((el) => el?.classList.contains('field-error')) || null;
 }
 
-// Marks one input as the one at fault, with the message under it.
-export function markField(input, message) {
+// Marks an input (a whole radio or checkbox group) as at fault, with the message under it.
+function markField(input, message) {
   const group = input.type === 'radio' || input.type === 'checkbox'
     ? input.form?.querySelectorAll(`[name="${CSS.escape(input.name)}"]`) : null;
   (group ? [...group] : [input]).forEach((i) => i.setAttribute('aria-invalid', 'true'));
@@ -108,7 +109,8 @@ export function showProblem(form, problem, { near = null, fields = null } = {}) 
 }
 
 export function clearProblem(form) {
-  form.querySelectorAll(':scope > .error, .said').forEach((el) => { if (el.classList.contains('said')) el.replaceChildren(); else el.remove(); });
+  form.querySelectorAll(':scope > .error').forEach((el) => el.remove());
+  form.querySelectorAll('.said').forEach((el) => el.replaceChildren());
   form.querySelectorAll('.field-error').forEach((p) => { p.textContent = ''; });
   form.querySelectorAll('[aria-invalid]').forEach((i) => i.removeAttribute('aria-invalid'));
 }
