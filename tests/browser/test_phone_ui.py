@@ -57,8 +57,8 @@ def test_the_top_bar_is_one_line_and_messages_appear_where_the_person_is(live_se
     # One line: every item of the bar on the same row, the bar at most a 44 px target high.
     assert topbar_height(page) <= 60
     tops = page.evaluate("""[...document.querySelectorAll('.topbar > *')]
-      .filter(e => e.getBoundingClientRect().height > 0)
-      .map(e => Math.round(e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2))""")
+      .map(e => e.getBoundingClientRect()).filter(r => r.height > 0)
+      .map(r => Math.round(r.top + r.height / 2))""")
     assert max(tops) - min(tops) <= 4, tops
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link", name="Check in")).to_be_visible()
