@@ -9,7 +9,9 @@ from companion.extensions import db
 from companion.models import Clinic, MeetingCalendar, MeetingFavourite
 from companion.services import meetings
 
-ROW = {"name": "Matrix Meeting", "slug": "matrix", "day": 1, "time": "19:00",
+# Held every day from midnight in the clients' zone, so a client may say they went "today" at any
+# hour the matrix runs.
+ROW = {"name": "Matrix Meeting", "slug": "matrix", "day": [0, 1, 2, 3, 4, 5, 6], "time": "00:00",
        "timezone": "America/Chicago", "conference_url": "https://meet.example.org/m"}
 FEED = json.dumps([ROW])
 # The matrix runs str.format over string bodies: the feed's braces are doubled to survive it.

@@ -105,6 +105,6 @@ def test_nul_characters_are_refused_with_the_field_named(client, world, auth):
                                                       "role": "counselor"})
     assert response.status_code == 422
     assert response.get_json()["errors"] == [{"field": "email",
-                                              "message": "contains a NUL character"}]
+                                              "message": "Text may not contain NUL characters."}]
     response = auth.get("/api/v1/invitations?limit=5\u0000")
     assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "limit"

@@ -523,6 +523,93 @@ def test_filters(world, make_auth, monkeypatch):
         assert response.get_json()["errors"][0]["field"] == field, query
 
 
+def test_search_words_find_type_names(world, make_auth, monkeypatch):
+    """People search "Spanish" or "women", not the Meeting Guide codes S and W."""
+    freeze(monkeypatch, datetime(2025, 6, 2, 12, tzinfo=UTC))
+    file_source(world, [
+        {"name": "Grupo Esperanza", "slug": "esperanza", "day": 3, "time": "19:00",
+         "timezone": "America/Chicago", "types": ["S", "O"], "location": "Salon 2"},
+        {"name": "Sisters in Sobriety", "slug": "sisters", "day": 4, "time": "12:00",
+         "timezone": "America/Chicago", "types": ["W", "C"], "location": "Room 1"},
+    ])
+    viewer = make_auth(world.user(Role.CLIENT))
+
+    def names(q: str) -> list[str]:
+        return [i["name"] for i in viewer.get(f"/api/v1/meetings?q={q}").get_json()["items"]]
+
+    assert names("Spanish") == ["Grupo Esperanza"]
+    assert names("spanish") == ["Grupo Esperanza"]
+    assert names("women") == ["Sisters in Sobriety"]
+    assert names("closed") == ["Sisters in Sobriety"]
+    assert names("open") == ["Grupo Esperanza"]
+
+
+def test_distances_come_in_miles_too(world, make_auth, monkeypatch):
+    freeze(monkeypatch, datetime(2025, 6, 2, 12, tzinfo=UTC))
+    file_source(world, realistic_feed())
+    viewer = make_auth(world.user(Role.CLIENT))
+    # About 3.2 km (2 miles) north of the Monday Night Big Book's hall in Denver.
+    [item] = viewer.get("/api/v1/meetings?near=39.7631,-104.9857").get_json()["items"]
+    assert item["name"] == "Monday Night Big Book"
+    assert (item["distance_km"], item["distance_miles"]) == (3.2, 2.0)
+    far = viewer.get("/api/v1/meetings?q=daily").get_json()["items"][0]
+    assert (far["distance_km"], far["distance_miles"]) == (None, None)
+
+
+def test_went_today_only_for_a_meeting_held_today(world, make_auth, care, monkeypatch):
+    """A client says they went only on a day the meeting is held (in their own zone), and today
+    only once it has begun; the directory says whether that is so, to offer the button or not."""
+    _, client, _ = care
+    as_client = make_auth(client)
+    mnbb = meeting_id("mnbb")  # Mondays 19:00 in Denver: 20:00 in Chicago (the client's zone)
+    went = f"/api/v1/clients/{client.id}/meeting-attendance"
+
+    def held_today() -> bool:
+        return bool(as_client.get(f"/api/v1/meetings/{mnbb}").get_json()["held_today"])
+
+    # Wednesday 4 June 2025, 10:00 in Chicago: not a Monday.
+    freeze(monkeypatch, datetime(2025, 6, 4, 15, tzinfo=UTC))
+    assert held_today() is False
+    response = as_client.post(went, json={"meeting_id": mnbb})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == [{
+        "field": "attended_on", "message": "Monday Night Big Book is not held today."}]
+    assert response.get_json()["detail"] == "Monday Night Big Book is not held today."
+    response = as_client.post(went, json={"meeting_id": mnbb, "attended_on": "2025-06-03"})
+    assert response.get_json()["errors"][0]["message"] == (
+        "Monday Night Big Book is not held on Tuesday, June 3.")
+    # Monday 9 June, 12:00 in Chicago: held today, but not begun.
+    freeze(monkeypatch, datetime(2025, 6, 9, 17, tzinfo=UTC))
+    assert held_today() is False
+    response = as_client.post(went, json={"meeting_id": mnbb})
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["message"] == (
+        "Monday Night Big Book has not started yet today. Record it once you have been.")
+    assert count(MeetingAttendance) == 0
+    # 20:05 in Chicago: it has begun.
+    freeze(monkeypatch, datetime(2025, 6, 10, 1, 5, tzinfo=UTC))
+    assert held_today() is True
+    assert as_client.post(went, json={"meeting_id": mnbb}).status_code == 201
+    # A past Monday is fine, and a Denver client's Monday is the same meeting.
+    assert as_client.post(went, json={"meeting_id": mnbb, "attended_on": "2025-06-02"}
+                          ).status_code == 201
+    assert count(MeetingAttendance) == 2
+
+
+def test_a_late_meeting_elsewhere_is_held_on_the_clients_next_day(world, make_auth, monkeypatch):
+    file_source(world, [{"name": "LA Late", "slug": "la-late", "day": 0, "time": "23:30",
+                         "timezone": "America/Los_Angeles", "conference_url": "https://x.org/m"}])
+    client = world.user(Role.CLIENT)  # Chicago: Sunday 23:30 in LA is Monday 01:30
+    as_client = make_auth(client)
+    la = meeting_id("la-late")
+    went = f"/api/v1/clients/{client.id}/meeting-attendance"
+    freeze(monkeypatch, datetime(2025, 6, 9, 7, tzinfo=UTC))  # Monday 02:00 in Chicago
+    assert as_client.get(f"/api/v1/meetings/{la}").get_json()["held_today"] is True
+    assert as_client.post(went, json={"meeting_id": la}).status_code == 201
+    response = as_client.post(went, json={"meeting_id": la, "attended_on": "2025-06-08"})
+    assert response.status_code == 422  # Sunday in Chicago: not held
+
+
 def test_types_and_fellowships_list(world, make_auth):
     file_source(world, realistic_feed())
     body = make_auth(world.user(Role.CLIENT)).get("/api/v1/meetings/types").get_json()

@@ -14,7 +14,7 @@ from companion import clock, policy
 from companion.api import api
 from companion.api.guards import authorize, me
 from companion.api.pagination import PageQuery, page_of_list
-from companion.api.problems import ApiProblem, Problem, field_problem
+from companion.api.problems import ApiProblem, Problem, field_problem, pattern_sentence
 from companion.api.schemas import RecordId, Strict
 from companion.api.spec import registry
 from companion.extensions import db, limiter
@@ -30,7 +30,9 @@ from companion.services.meeting_feeds import (
     type_label,
 )
 
-HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+KM_PER_MILE = 1.609344
+HHMM = pattern_sentence(r"^([01]\d|2[0-3]):[0-5]\d$",
+                        "Enter the time as hours and minutes on a 24-hour clock, like 18:30.")
 def _time_zone(value: str) -> str:
     if not is_time_zone(value):
         raise ValueError("not a time zone name such as America/Chicago")
@@ -123,6 +125,9 @@ class MeetingOut(BaseModel):
     dial_in: MeetingDialInOut | None
     place: MeetingPlaceOut | None
     distance_km: float | None
+    distance_miles: float | None = Field(description="The same distance in miles (US users)")
+    held_today: bool = Field(
+        description="An occurrence began today (in `timezone`) by now: a client may say they went")
     group: str | None
     notes: str | None
     url: str | None
@@ -254,7 +259,7 @@ class ManualMeetingBody(Strict):
     def _days(cls, value: int | list[int]) -> int | list[int]:
         days = value if isinstance(value, list) else [value]
         if not days or any(d < 0 or d > 6 for d in days):
-            raise ValueError("days are 0 (Sunday) to 6 (Saturday)")
+            raise ValueError("must be 0 (Sunday) to 6 (Saturday)")
         return value
 
 
@@ -376,6 +381,8 @@ def meeting_json(meeting: Meeting, meeting_day: int, starts: datetime, ends: dat
         "dial_in": _dial_in(meeting),
         "place": place,
         "distance_km": round(distance, 1) if distance is not None else None,
+        "distance_miles": round(distance / KM_PER_MILE, 1) if distance is not None else None,
+        "held_today": service.held_today(meeting, zone, now),
         "group": meeting.group,
         "notes": meeting.notes,
         "url": meeting.url,
@@ -434,8 +441,8 @@ def _meeting_error(error: service.MeetingError) -> ApiProblem:
 def _listed(meeting_id: int, field_name: str = "meeting_id") -> Meeting:
     meeting = service.listed_meeting(me().clinic_id, meeting_id)
     if meeting is None:
-        raise ApiProblem(404, "Not found", "No such meeting in the directory.",
-                         [{"field": field_name, "message": "no such meeting"}])
+        message = "That meeting is not in the directory."
+        raise ApiProblem(404, "Not found", message, [{"field": field_name, "message": message}])
     return meeting
 
 
@@ -661,10 +668,11 @@ def record_meeting_attendance(
 ) -> tuple[dict[str, Any], int]:
     _client_record(client_id, policy.Action.WRITE_CLIENT_RECORD)
     meeting = _listed(body.meeting_id)
-    today = clock.now().astimezone(ZoneInfo(me().timezone)).date()
+    zone, now = ZoneInfo(me().timezone), clock.now()
     try:
         row, created = service.record_attendance(
-            me(), client_id, meeting, body.attended_on or today, today, request.remote_addr)
+            me(), client_id, meeting, body.attended_on or now.astimezone(zone).date(), zone, now,
+            request.remote_addr)
     except service.MeetingError as error:
         raise _meeting_error(error) from None
     return _attendance_json(row), 201 if created else 200

@@ -7,14 +7,17 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from companion.api.problems import pattern_sentence
+
 # Row ids (MAX_ID, RecordId) are checked the same in Socket.IO payloads.
 from companion.inputs import MAX_ID, RecordId  # noqa: F401
 
 # Deliverability is the mail server's business; this only catches what is plainly not an address.
 # (email-validator would refuse reserved domains such as the demo clinic's .test.)
+EMAIL_PATTERN = pattern_sentence(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                                 "Enter an email address like name@example.com.")
 EmailAddress = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=EMAIL_PATTERN)
 ]
 
 # Days and moments a query may name: wide enough for any record, and far enough from year 1

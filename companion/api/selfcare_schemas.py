@@ -35,13 +35,13 @@ SleepWord = Literal["very_poor", "poor", "fair", "good", "very_good"]
 
 def _known_trigger(code: str) -> str:
     if code not in selfcare_content.trigger_codes():
-        raise ValueError("unknown trigger code (see GET /api/v1/triggers)")
+        raise ValueError("is not one of the listed triggers (GET /api/v1/triggers)")
     return code
 
 
 def _known_exercise(code: str) -> str:
     if code not in selfcare_content.exercise_codes():
-        raise ValueError("unknown coping exercise (see GET /api/v1/coping/exercises)")
+        raise ValueError("is not one of the listed coping exercises (GET /api/v1/coping/exercises)")
     return code
 
 
@@ -243,7 +243,7 @@ class Contact(Strict):
     @classmethod
     def _phone_chars(cls, value: str) -> str:
         if value and not all(c.isdigit() or c in " +-().#*" for c in value):
-            raise ValueError("use digits, spaces and + - ( ) only")
+            raise ValueError("may only have digits, spaces and + - ( ) . # *")
         return value
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from werkzeug.routing import IntegerConverter
 
-from companion.api.problems import ApiProblem, Problem, validation_errors
+from companion.api.problems import ApiProblem, Problem, summary, validation_errors
 from companion.api.schemas import MAX_ID
 from companion.inputs import MAX_JSON_DEPTH, NestedTooDeep, loads_request_json, nul_path
 
@@ -210,24 +210,23 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
     try:
         data = loads_request_json(request.get_data())
     except NestedTooDeep:
-        message = f"nested deeper than {MAX_JSON_DEPTH} levels"
-        raise ApiProblem(422, "Invalid request", f"The body is {message}.",
+        message = f"The request is nested deeper than {MAX_JSON_DEPTH} levels."
+        raise ApiProblem(422, "Invalid request", message,
                          [{"field": "body", "message": message}]) from None
     except ValueError:
         raise ApiProblem(
             400, "Malformed JSON", "The body is not valid JSON.",
-            [{"field": "body", "message": "not valid JSON"}],
+            [{"field": "body", "message": "The request is not valid JSON."}],
         ) from None
     if not isinstance(data, dict):  # null, a list, a number: valid JSON, but not a request
         raise ApiProblem(422, "Invalid request", "The body must be a JSON object.",
-                         [{"field": "body", "message": "must be a JSON object"}])
+                         [{"field": "body", "message": "The request must be a JSON object."}])
     _refuse_nul(data)
     try:
         parsed = model.model_validate(data)
     except ValidationError as error:
-        raise ApiProblem(
-            422, "Invalid request", "Some fields are not valid.", validation_errors(error)
-        ) from None
+        errors = validation_errors(error, model)
+        raise ApiProblem(422, "Invalid request", summary(errors), errors) from None
     g.api_body = parsed
     return parsed
 
@@ -235,8 +234,8 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
 def _refuse_nul(data: Any) -> None:
     field = nul_path(data)
     if field:
-        raise ApiProblem(422, "Invalid request", "Text may not contain NUL characters.",
-                         [{"field": field, "message": "contains a NUL character"}])
+        message = "Text may not contain NUL characters."
+        raise ApiProblem(422, "Invalid request", message, [{"field": field, "message": message}])
 
 
 def _parse_query(model: type[BaseModel]) -> BaseModel:
@@ -248,16 +247,13 @@ def _parse_query(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        # The field at fault is the parameter (and which of its repeats), whichever branch of
-        # a union refused it (``from``, a date or a moment, is refused by both: one error).
-        errors: dict[str, dict[str, str]] = {}
-        for item in validation_errors(error):
-            name, *rest = item["field"].split(".")
-            field = ".".join([name, *(part for part in rest if part.isdigit())])
-            errors.setdefault(field, {"field": field, "message": item["message"]})
-        raise ApiProblem(
-            422, "Invalid request", "Some query parameters are not valid.", list(errors.values()),
-        ) from None
+        # One error per parameter (and repeat), whichever branch of a union refused it
+        # (``from``, a date or a moment, is refused by both).
+        first_per_field: dict[str, dict[str, str]] = {}
+        for item in validation_errors(error, model):
+            first_per_field.setdefault(item["field"], item)
+        errors = list(first_per_field.values())
+        raise ApiProblem(422, "Invalid request", summary(errors), errors) from None
 
 
 registry = Registry()

@@ -39,6 +39,7 @@ from companion.services.meeting_feeds import (
     content_hash,
     fetch_feed,
     parse_feed,
+    type_label,
 )
 
 log = logging.getLogger(__name__)
@@ -345,6 +346,26 @@ def occurrence(meeting: Meeting, meeting_day: int, now: datetime) -> tuple[datet
     raise AssertionError("unreachable: a weekly meeting occurs within two weeks")
 
 
+def held_on(meeting: Meeting, day: date, zone: ZoneInfo) -> list[datetime]:
+    """The starts (UTC) of the meeting's occurrences that begin on ``day`` as seen in ``zone``
+    (a Sunday 23:30 meeting in Los Angeles is held on Monday for a client in Chicago)."""
+    own = ZoneInfo(meeting.timezone)
+    starts = []
+    for shift in (-1, 0, 1):
+        own_day = day + timedelta(days=shift)
+        if (own_day.weekday() + 1) % 7 not in meeting.days:  # Meeting Guide: Sunday = 0
+            continue
+        start = datetime.combine(own_day, meeting.start_time, tzinfo=own)
+        if start.astimezone(zone).date() == day:
+            starts.append(start.astimezone(ZoneInfo("UTC")))
+    return starts
+
+
+def held_today(meeting: Meeting, zone: ZoneInfo, now: datetime) -> bool:
+    """Has an occurrence of the meeting started today (in ``zone``) by now?"""
+    return any(start <= now for start in held_on(meeting, now.astimezone(zone).date(), zone))
+
+
 def is_online(meeting: Meeting) -> bool:
     return bool(meeting.conference_url or meeting.conference_phone)
 
@@ -466,9 +487,10 @@ def search(clinic_id: int, query: Search, now: datetime) -> list[Occurrence]:
 
 
 def _haystack(meeting: Meeting) -> str:
+    # Types by their names too: people search "Spanish" or "Women", not the codes S and W.
     parts = [meeting.name, meeting.fellowship, meeting.group, meeting.location,
              meeting.formatted_address, meeting.address, meeting.city, meeting.region,
-             meeting.sub_region, meeting.notes]
+             meeting.sub_region, meeting.notes, *(type_label(c) for c in meeting.types or [])]
     return " ".join(p for p in parts if p).lower()
 
 
@@ -548,12 +570,24 @@ def attendance(actor: User, client_id: int, ip: str | None) -> list[MeetingAtten
 
 
 def record_attendance(actor: User, client_id: int, meeting: Meeting, attended_on: date,
-                      today: date, ip: str | None) -> tuple[MeetingAttendance, bool]:
-    """A client says they went (once per meeting and day; a retry returns the same row)."""
+                      zone: ZoneInfo, now: datetime,
+                      ip: str | None) -> tuple[MeetingAttendance, bool]:
+    """A client says they went (once per meeting and day; a retry returns the same row).
+
+    Only on a day the meeting is held, in the client's zone, and today only once it began.
+    """
+    today = now.astimezone(zone).date()
     if attended_on > today:
         raise MeetingError(422, "attended_on", "That day has not come yet.")
     if attended_on < today - timedelta(days=60):
         raise MeetingError(422, "attended_on", "Record meetings within 60 days of going.")
+    starts = held_on(meeting, attended_on, zone)
+    if not starts:
+        when = "today" if attended_on == today else f"on {attended_on:%A, %B} {attended_on.day}"
+        raise MeetingError(422, "attended_on", f"{meeting.name} is not held {when}.")
+    if min(starts) > now:
+        raise MeetingError(422, "attended_on", f"{meeting.name} has not started yet today. "
+                                               "Record it once you have been.")
     existing = db.session.scalar(select(MeetingAttendance).where(
         MeetingAttendance.client_id == client_id, MeetingAttendance.meeting_id == meeting.id,
         MeetingAttendance.attended_on == attended_on))

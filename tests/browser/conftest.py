@@ -125,9 +125,9 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def phone(browser: Any) -> Iterator[Any]:
-    """A page in a 360 px wide phone-sized window."""
+    """A page in a 360 px wide phone-sized window, in US English (times as 6:30 PM)."""
     context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
-                                  is_mobile=True, has_touch=True)
+                                  is_mobile=True, has_touch=True, locale="en-US")
     page = context.new_page()
     yield page
     context.close()
@@ -135,7 +135,7 @@ def phone(browser: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def desktop(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
     page = context.new_page()
     yield page
     context.close()

@@ -123,6 +123,8 @@ function drawNav() {
     nav.append(h('a', { href: path, 'aria-current': location.pathname === path ? 'page' : null }, label));
   }
   nav.append(h('button', { type: 'button', onclick: logout }, 'Log out'));
+  // On a phone the links scroll sideways in one line: keep this page's link in sight.
+  nav.querySelector('[aria-current]')?.scrollIntoView({ block: 'nearest', inline: 'center' });
 }
 
 const entries = (n) => (n === 1 ? '1 entry' : `${n} entries`);

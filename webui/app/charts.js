@@ -32,9 +32,16 @@ export function lineChart({ labels, series, title, desc, max = 10 }) {
     svg.append(s('line', { class: 'axis', x1: L, x2: W - R, y1: y(v), y2: y(v) }),
       s('text', { x: 2, y: y(v) + 4 }, v));
   }
-  const step = Math.ceil(labels.length / 6);
+  // Only as many dates as fit side by side at a readable size (a "12/29" is about 45 units),
+  // spread evenly from the first day to the last, so none runs into the next.
+  const fit = Math.max(2, Math.floor((W - L - R) / 60));
+  const shown = Math.min(labels.length, fit);
+  const picks = new Set(Array.from({ length: shown },
+    (_, k) => Math.round((k * (labels.length - 1)) / Math.max(shown - 1, 1))));
   labels.forEach((label, i) => {
-    if (i % step === 0 || i === labels.length - 1) svg.append(s('text', { x: x(i) - 10, y: H - 6 }, label));
+    if (!picks.has(i)) return;
+    const anchor = i === 0 ? 'start' : i === labels.length - 1 ? 'end' : 'middle';
+    svg.append(s('text', { x: x(i), y: H - 5, 'text-anchor': anchor }, label));
   });
   for (const serie of series) {
     let d = '';
@@ -67,7 +74,7 @@ export function barChart({ rows, title, desc, color = '#1f5f5b', max = null, for
     const y = 4 + i * row;
     const w = Math.max(1, ((W - L - 40) * Math.max(0, r.value)) / top);
     svg.append(
-      s('text', { x: 0, y: y + 15 }, r.label.length > 18 ? `${r.label.slice(0, 17)}…` : r.label),
+      s('text', { x: 0, y: y + 15 }, r.label.length > 15 ? `${r.label.slice(0, 14)}…` : r.label),
       s('rect', { x: L, y: y + 3, width: w, height: row - 9, fill: color, rx: 2 }),
       s('text', { x: L + w + 4, y: y + 15 }, format(r.value)),
     );

@@ -1,7 +1,7 @@
 // The coping-skills library and the exercise player: craving before, the guided pace (breathing,
 // timer with check-ins, one step at a time, a form), craving after, saved through the outbox.
 import { ApiError } from '../api.js';
-import { h, field, showProblem, clearProblem } from '../dom.js';
+import { h, field, showProblem, clearProblem, formActions } from '../dom.js';
 import { send, startOffline, newId, deviceNow, cachedGet } from '../offline.js';
 import { scale, waitingCard, WAITS_TEXT } from './selfcare.js';
 
@@ -27,60 +27,77 @@ export async function copingListView(me) {
 const pad = (n) => String(n).padStart(2, '0');
 const clockText = (secs) => `${pad(Math.floor(secs / 60))}:${pad(secs % 60)}`;
 
+// A pacer's interval, stopped when the page is left (it would tick on, unseen, for minutes).
+function ticker(onTick) {
+  let id = null;
+  const stop = () => {
+    clearInterval(id); id = null;
+    window.removeEventListener('companion:navigate', stop);
+  };
+  return {
+    get running() { return id !== null; },
+    start() {
+      if (id !== null) return false; // one pace at a time, however often Start is pressed
+      id = setInterval(onTick, 1000);
+      window.addEventListener('companion:navigate', stop);
+      return true;
+    },
+    stop,
+  };
+}
+
 // Box breathing (and TIPP's paced breathing): phases of N seconds, shown as a growing box.
+// One button starts and stops it.
 function breathPacer(pace, onDone) {
   const phaseText = h('p', { class: 'breath-phase', 'aria-live': 'polite', id: 'breath-phase' }, 'Ready when you are');
   const count = h('span', { class: 'breath-count', 'aria-hidden': 'true' }, '');
   const box = h('div', { class: 'breath-box' }, count);
   const round = h('p', { class: 'muted', id: 'breath-round' }, `${pace.rounds} rounds`);
-  const start = h('button', { type: 'button' }, 'Start breathing');
-  const stop = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Stop');
+  const toggle = h('button', { type: 'button', 'aria-controls': 'breath-phase' }, 'Start breathing');
   const shapes = { 'Breathe in': 'grow', Hold: 'full', 'Breathe out': 'shrink', 'Breathe out slowly': 'shrink' };
-  let timer = null;
-  const finish = (text) => {
-    clearInterval(timer); timer = null;
+  let r = 0; let p = 0; let left = 0; let lastHoldFull = true;
+  const show = () => {
+    const phase = pace.phases[p];
+    phaseText.textContent = phase.label;
+    count.textContent = String(left);
+    // Hold after breathing in keeps the box full; hold after breathing out keeps it empty.
+    let shape = shapes[phase.label] || 'full';
+    if (phase.label === 'Hold') shape = lastHoldFull ? 'full' : 'empty';
+    box.className = `breath-box ${shape}`;
+    round.textContent = `Round ${r + 1} of ${pace.rounds}`;
+  };
+  const timer = ticker(() => {
+    left -= 1;
+    if (left > 0) { count.textContent = String(left); return; }
+    const was = pace.phases[p].label;
+    if (was.startsWith('Breathe in')) lastHoldFull = true;
+    if (was.startsWith('Breathe out')) lastHoldFull = false;
+    p += 1;
+    if (p === pace.phases.length) { p = 0; r += 1; }
+    if (r === pace.rounds) { finish(`Well done: ${pace.rounds} rounds finished.`, 'Breathe again'); onDone(); return; }
+    left = pace.phases[p].seconds;
+    show();
+  });
+  function finish(text, label) {
+    timer.stop();
     phaseText.textContent = text; count.textContent = '';
     box.className = 'breath-box';
-    start.hidden = false; stop.hidden = true; start.textContent = 'Breathe again';
-  };
-  start.addEventListener('click', () => {
-    let r = 0; let p = 0; let left = pace.phases[0].seconds;
-    let lastHoldFull = false;
-    const show = () => {
-      const phase = pace.phases[p];
-      phaseText.textContent = phase.label;
-      count.textContent = String(left);
-      // Hold after breathing in keeps the box full; hold after breathing out keeps it empty.
-      let shape = shapes[phase.label] || 'full';
-      if (phase.label === 'Hold') shape = lastHoldFull ? 'full' : 'empty';
-      box.className = `breath-box ${shape}`;
-      round.textContent = `Round ${r + 1} of ${pace.rounds}`;
-    };
-    lastHoldFull = true;
+    toggle.textContent = label;
+  }
+  toggle.addEventListener('click', () => {
+    if (timer.running) { finish('Stopped. You can start again any time.', 'Start breathing'); return; }
+    r = 0; p = 0; left = pace.phases[0].seconds; lastHoldFull = true;
+    timer.start();
     show();
-    start.hidden = true; stop.hidden = false;
-    timer = setInterval(() => {
-      left -= 1;
-      if (left > 0) { count.textContent = String(left); return; }
-      const was = pace.phases[p].label;
-      if (was.startsWith('Breathe in')) lastHoldFull = true;
-      if (was.startsWith('Breathe out')) lastHoldFull = false;
-      p += 1;
-      if (p === pace.phases.length) { p = 0; r += 1; }
-      if (r === pace.rounds) { finish(`Well done: ${pace.rounds} rounds finished.`); onDone(); return; }
-      left = pace.phases[p].seconds;
-      show();
-    }, 1000);
+    toggle.textContent = 'Stop the exercise';
   });
-  stop.addEventListener('click', () => finish('Stopped. You can start again any time.'));
-  return h('div', { class: 'pacer' }, phaseText, box, round, h('div', { class: 'form-actions' }, start, stop));
+  return h('div', { class: 'pacer' }, phaseText, box, round, h('div', { class: 'form-actions' }, toggle));
 }
 
 // Urge surfing, delay and distract: a countdown with check-ins every few minutes.
 function timerPacer(pace, checkins, ratings, onDone) {
   let total = pace.minutes * 60;
   let left = total;
-  let timer = null;
   const display = h('p', { class: 'timer-display', role: 'timer', 'aria-live': 'off' }, clockText(left));
   const status = h('p', { 'aria-live': 'polite' });
   const checkinBox = h('div', {});
@@ -96,21 +113,21 @@ function timerPacer(pace, checkins, ratings, onDone) {
     input.addEventListener('input', () => { ratings[c.key] = Number(input.value); });
     checkinBox.append(s);
   };
+  const timer = ticker(() => {
+    left -= 1;
+    display.textContent = clockText(Math.max(left, 0));
+    const elapsed = total - left;
+    if (askAt.has(elapsed)) ask(askAt.get(elapsed));
+    if (left <= 0) {
+      timer.stop();
+      status.textContent = 'Time is up. Notice how the urge has changed.';
+      onDone();
+    }
+  });
   start.addEventListener('click', () => {
-    if (timer) return;
+    if (!timer.start()) return;
     start.hidden = true;
     status.textContent = 'Timer running. Ride the wave.';
-    timer = setInterval(() => {
-      left -= 1;
-      display.textContent = clockText(Math.max(left, 0));
-      const elapsed = total - left;
-      if (askAt.has(elapsed)) ask(askAt.get(elapsed));
-      if (left <= 0) {
-        clearInterval(timer); timer = null;
-        status.textContent = 'Time is up. Notice how the urge has changed.';
-        onDone();
-      }
-    }, 1000);
   });
   more.addEventListener('click', () => {
     if (total + 300 > pace.max_minutes * 60) return;
@@ -190,7 +207,7 @@ export async function exerciseView(me, code) {
   const finishButton = h('button', { type: 'submit' }, 'Finish and save');
   const after = h('div', { class: 'card' }, h('h2', {}, 'After'),
     scale('How strong is your craving now?', 'craving_after', { value: 5, low: lib.rating.min_label, high: lib.rating.max_label }),
-    h('div', { class: 'form-actions' }, finishButton));
+    formActions(finishButton));
   const reveal = () => { after.querySelector('input').focus({ preventScroll: true }); };
   let guide = null;
   if (pace.kind === 'breath') guide = breathPacer(pace, reveal);
@@ -218,7 +235,6 @@ export async function exerciseView(me, code) {
         detail: 'Fill in every part of the form.',
         errors: missing.map((f) => ({ field: f.key, message: 'Please fill this in.' })),
       });
-      form[missing[0].key].focus();
       return;
     }
     const responses = { ...ratings };

@@ -1,6 +1,7 @@
 import { get, post, ApiError } from '../api.js';
 import { h, field, showProblem, clearProblem, formatWhen } from '../dom.js';
 import { clientSelfCareCards, alertsCard } from './selfcare.js';
+import { cachedGet } from '../offline.js';
 import { careLinksCard, familyHome } from './care.js';
 
 const STATE_TEXT = {
@@ -26,7 +27,12 @@ export async function homeView(me) {
 async function sessionsCard(me, title, empty = 'Nothing scheduled in the next two weeks.') {
   const card = h('div', { class: 'card' }, h('h2', {}, title));
   try {
-    const { items } = await get('/api/v1/sessions?limit=10');
+    // A client's next sessions are kept on the phone (encrypted), to be read with no signal.
+    const { data, offline } = me.role === 'client'
+      ? await cachedGet('/api/v1/sessions?limit=10', `sessions:${me.id}`)
+      : { data: await get('/api/v1/sessions?limit=10'), offline: false };
+    const items = offline ? data.items.filter((s) => new Date(s.ends_at) > Date.now()) : data.items;
+    if (offline) card.append(h('p', { class: 'notice', role: 'status' }, 'You are offline: these are your sessions as kept on this phone.'));
     if (!items.length) {
       card.append(h('p', { class: 'muted' }, empty));
       return card;
@@ -37,7 +43,7 @@ async function sessionsCard(me, title, empty = 'Nothing scheduled in the next tw
           s.family && s.role !== 'family' ? [' ', h('span', { class: 'tag' }, 'family')] : null),
         h('span', { class: s.state === 'in_progress' ? 'tag live' : 'tag' }, STATE_TEXT[s.state])),
       h('div', { class: 'muted' }, `${formatWhen(s.starts_at, me.timezone)} – ${formatWhen(s.ends_at, me.timezone)}`),
-      (s.state === 'open' || s.state === 'in_progress')
+      (!offline && (s.state === 'open' || s.state === 'in_progress'))
         ? h('a', { class: 'btn', href: `/sessions/${s.id}` }, `Join ${s.title}`) : null,
     ))));
   } catch (err) {

@@ -1,17 +1,31 @@
-// Mutual-support meetings: starting soon, search in my own time zone, my saved meetings,
-// and (admins) the sources that feed the directory.
+// Mutual-support meetings: starting soon, search in my own time zone, my saved meetings (kept on
+// the phone for when there is no signal), and (admins) the sources that feed the directory.
 import { get, post, put, api, ApiError } from '../api.js';
-import { h, field, showProblem, clearProblem } from '../dom.js';
+import { h, field, showProblem, clearProblem, formatTime, say, formActions } from '../dom.js';
+import { cachedGet, startOffline } from '../offline.js';
 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+// Where road distances are in miles.
+const MILES = new Set(['US', 'GB', 'LR', 'MM']);
 
 function errorBox(err) {
   return h('p', { class: 'error', role: 'alert' }, err.message || String(err));
 }
 
+// "Monday 7:00 PM–8:30 PM" in the US, "Montag, 19:00–20:30" in Germany: the person's locale.
 function whenText(m, me) {
   const zone = m.timezone !== me.timezone ? ` (${m.timezone})` : '';
-  return `${DAYS[m.day]} ${m.time}–${m.end_time}${zone}`;
+  return `${formatTime(m.next_start, m.timezone, { weekday: 'long' })}–${formatTime(m.next_end, m.timezone)}${zone}`;
+}
+
+function distanceText(m) {
+  let region = '';
+  try { region = new Intl.Locale(navigator.language).maximize().region || ''; } catch (err) { /* no locale */ }
+  const miles = MILES.has(region);
+  const value = miles ? m.distance_miles : m.distance_km;
+  return `${new Intl.NumberFormat([], {
+    style: 'unit', unit: miles ? 'mile' : 'kilometer', unitDisplay: 'long', maximumFractionDigits: 1,
+  }).format(value)} away`;
 }
 
 function startsText(m) {
@@ -20,8 +34,54 @@ function startsText(m) {
   return minutes <= 60 ? `Starts in ${Math.max(minutes, 0)} min` : null;
 }
 
-// One meeting: when (in my zone), what kind, where, and how to join or dial in.
-function meetingItem(m, me, ctx) {
+const hidden = (text) => h('span', { class: 'sr-only' }, text);
+
+// A client's Save / Saved · Remove, and "I went today" only on a day the meeting is held.
+function clientActions(m, me, ctx, row) {
+  const draw = () => {
+    const parts = [];
+    if (ctx.saved.has(m.id)) {
+      parts.push(h('span', { class: 'tag saved' }, 'Saved'),
+        h('button', { type: 'button', class: 'secondary', dataset: { act: 'remove' }, onclick: (e) => change(e.currentTarget, 'remove') },
+          'Remove', hidden(` ${m.name} from your meetings`)));
+    } else {
+      parts.push(h('button', { type: 'button', class: 'secondary', dataset: { act: 'save' }, onclick: (e) => change(e.currentTarget, 'save') },
+        'Save', hidden(` ${m.name}`)));
+    }
+    if (ctx.went.has(m.id)) parts.push(h('span', { class: 'tag live' }, 'You went today'));
+    else if (m.held_today) {
+      parts.push(h('button', { type: 'button', class: 'secondary', dataset: { act: 'went' }, onclick: (e) => went(e.currentTarget) },
+        'I went today', hidden(` to ${m.name}`)));
+    }
+    row.querySelectorAll('.client-act').forEach((el) => el.remove());
+    parts.forEach((el) => el.classList.add('client-act'));
+    row.prepend(...parts);
+  };
+  const change = async (button, what) => {
+    const path = `/api/v1/clients/${me.id}/meeting-favourites/${m.id}`;
+    try {
+      await (what === 'save' ? put(path) : api('DELETE', path));
+      if (what === 'save') ctx.saved.add(m.id); else ctx.saved.delete(m.id);
+      say(button, what === 'save' ? 'Saved to your meetings.' : 'Removed from your meetings.');
+      ctx.changed(m.id);
+      row.querySelector(`[data-act="${what === 'save' ? 'remove' : 'save'}"]`)?.focus();
+    } catch (err) { say(button, err.message, 'error'); }
+  };
+  const went = async (button) => {
+    try {
+      await post(`/api/v1/clients/${me.id}/meeting-attendance`, { meeting_id: m.id });
+      ctx.went.add(m.id);
+      say(button, 'Noted: you went today. Your counselor will see it.');
+      ctx.changed(m.id);
+    } catch (err) { say(button, err.message, 'error'); }
+  };
+  row.addEventListener('meeting-changed', draw);
+  draw();
+}
+
+// One meeting: when (in my zone), what kind, where, and how to join or dial in. Offline (a copy
+// kept on the phone) it has no buttons that need the server.
+function meetingItem(m, me, ctx, offline = false) {
   const status = startsText(m);
   const tags = [
     m.fellowship && h('span', { class: 'tag' }, m.fellowship),
@@ -44,39 +104,30 @@ function meetingItem(m, me, ctx) {
   }
   const place = m.place && h('p', { class: 'muted' },
     [m.place.location, m.place.address].filter(Boolean).join(', '),
-    m.distance_km !== null ? ` · ${m.distance_km} km away` : '');
-  const actions = h('div', { class: 'form-actions' });
-  const status2 = h('p', { role: 'status', class: 'success' });
-  if (me.role === 'client') {
-    actions.append(
-      h('button', { type: 'button', class: 'secondary', onclick: () => act(status2, () => put(`/api/v1/clients/${me.id}/meeting-favourites/${m.id}`), 'Saved to your meetings.', ctx) }, 'Save'),
-      h('button', { type: 'button', class: 'secondary', onclick: () => act(status2, () => post(`/api/v1/clients/${me.id}/meeting-attendance`, { meeting_id: m.id }), 'Noted: you went today. Your counselor will see it.', ctx) }, 'I went today'),
-    );
+    m.distance_km !== null ? ` · ${distanceText(m)}` : '');
+  const [row, slot] = formActions();
+  if (!offline) {
+    if (me.role === 'client') clientActions(m, me, ctx, row);
+    if (me.role === 'counselor' && ctx.client) {
+      const recommend = h('button', {
+        type: 'button', class: 'secondary',
+        onclick: async () => {
+          try {
+            await post(`/api/v1/clients/${ctx.client()}/meeting-recommendations`, { meeting_id: m.id });
+            say(recommend, 'Recommended.');
+            await ctx.refresh();
+          } catch (err) { say(recommend, err.message, 'error'); }
+        },
+      }, 'Recommend to client');
+      row.append(recommend);
+    }
+    row.append(h('a', { class: 'btn secondary', href: `/api/v1/meetings/${m.id}.ics`, download: `meeting-${m.id}.ics` }, 'Add to calendar'));
   }
-  if (me.role === 'counselor' && ctx && ctx.client) {
-    actions.append(h('button', {
-      type: 'button', class: 'secondary',
-      onclick: () => act(status2, () => post(`/api/v1/clients/${ctx.client()}/meeting-recommendations`, { meeting_id: m.id }), 'Recommended.', ctx),
-    }, 'Recommend to client'));
-  }
-  actions.append(h('a', { class: 'btn secondary', href: `/api/v1/meetings/${m.id}.ics`, download: `meeting-${m.id}.ics` }, 'Add to calendar'));
-  return h('li', { class: 'meeting' },
+  return h('li', { class: 'meeting', dataset: { meeting: m.id } },
     h('div', { class: 'row' }, h('strong', {}, m.name), h('span', {}, tags)),
     h('div', { class: 'muted' }, whenText(m, me)),
     m.types.length ? h('p', { class: 'muted' }, m.types.map((t) => t.label).join(' · ')) : null,
-    place, how, m.notes ? h('p', {}, m.notes) : null, actions, status2);
-}
-
-async function act(statusEl, call, okText, ctx) {
-  statusEl.className = 'success';
-  try {
-    await call();
-    statusEl.textContent = okText;
-    if (ctx && ctx.refresh) await ctx.refresh();
-  } catch (err) {
-    statusEl.className = 'error';
-    statusEl.textContent = err.message;
-  }
+    place, how, m.notes ? h('p', {}, m.notes) : null, row, slot);
 }
 
 function meetingList(items, me, ctx, empty) {
@@ -84,14 +135,28 @@ function meetingList(items, me, ctx, empty) {
   return h('ul', { class: 'list' }, items.map((m) => meetingItem(m, me, ctx)));
 }
 
+// Today in the person's own zone, as the API's dates are written (YYYY-MM-DD).
+function todayIn(zone) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+}
+
 export async function meetingsView(me) {
+  startOffline(me);
   const page = h('section', {}, h('h1', {}, 'Meetings'),
     h('p', { class: 'muted' }, `Mutual-support meetings (AA, NA, SMART Recovery, Al-Anon and more). Times are shown in your time zone, ${me.timezone}.`));
-  const ctx = {};
+  // saved and went: what a client's buttons show; changed(id) redraws every copy of a meeting
+  // on the page, and adds a newly saved one to "Your meetings" (a removed one stays there, with
+  // Save to undo, until the page is drawn again).
+  const ctx = { saved: new Set(), went: new Set() };
+  ctx.changed = (id) => {
+    page.querySelectorAll(`[data-meeting="${id}"] .form-actions`).forEach((row) => row.dispatchEvent(new Event('meeting-changed')));
+    if (ctx.saved.has(id) && !page.querySelector(`#my-meetings [data-meeting="${id}"]`)) ctx.refresh?.();
+  };
   if (me.role === 'counselor') {
     const picker = await clientPicker(me, ctx);
     if (picker) page.append(picker);
   }
+  const mine = me.role === 'client' ? await myMeetings(me, ctx) : null;
 
   const soon = h('div', { class: 'card', id: 'starting-soon' }, h('h2', {}, 'Starting soon'));
   try {
@@ -99,8 +164,7 @@ export async function meetingsView(me) {
     soon.append(meetingList(items, me, ctx, 'Nothing in the next hour. Search below for later meetings.'));
   } catch (err) { soon.append(errorBox(err)); }
   page.append(soon);
-
-  if (me.role === 'client') page.append(await myMeetings(me, ctx));
+  if (mine) page.append(mine);
   page.append(await searchCard(me, ctx));
   return page;
 }
@@ -140,47 +204,53 @@ async function clientPicker(me, ctx) {
   }
 }
 
+// A client's saved meetings, with their join links, dial-in numbers and times: an encrypted copy
+// stays on the phone (offline.js), so they open with no signal, exactly when they are needed.
 async function myMeetings(me, ctx) {
-  const card = h('div', { class: 'card' }, h('h2', {}, 'Your meetings'));
+  const card = h('div', { class: 'card', id: 'my-meetings' }, h('h2', {}, 'Your meetings'));
   const body = h('div');
+  const noSignal = { items: [] };
   const draw = async () => {
-    body.replaceChildren();
+    let favs; let offline;
     try {
-      const [favs, recs, att] = await Promise.all([
-        get(`/api/v1/clients/${me.id}/meeting-favourites?limit=50`),
-        get(`/api/v1/clients/${me.id}/meeting-recommendations?limit=20`),
-        get(`/api/v1/clients/${me.id}/meeting-attendance?limit=10`),
-      ]);
-      body.append(h('h3', {}, 'Saved'), favs.items.length
-        ? h('ul', { class: 'list' }, favs.items.map((f) => (f.meeting
-          ? h('li', {}, h('strong', {}, f.name), ' ', h('span', { class: 'muted' }, whenText(f.meeting, me)),
-            ' ', h('button', { type: 'button', class: 'secondary', onclick: async () => { await api('DELETE', `/api/v1/clients/${me.id}/meeting-favourites/${f.meeting_id}`); await draw(); } }, `Remove ${f.name}`))
-          : h('li', {}, h('strong', {}, f.name), ' ', h('span', { class: 'muted' }, f.note)))))
-        : h('p', { class: 'muted' }, 'Save meetings you like to find them here.'));
-      if (recs.items.length) {
-        body.append(h('h3', {}, 'Recommended by your counselor'), h('ul', { class: 'list' },
-          recs.items.map((r) => h('li', {}, h('strong', {}, r.name), r.note ? ` — ${r.note}` : '', h('span', { class: 'muted' }, ` (${r.counselor})`)))));
-      }
-      if (att.items.length) {
-        body.append(h('h3', {}, 'You went to'), h('ul', { class: 'list' },
-          att.items.map((a) => h('li', {}, `${a.attended_on}: ${a.name}`))));
-      }
-    } catch (err) { body.append(errorBox(err)); }
+      ({ data: favs, offline } = await cachedGet(`/api/v1/clients/${me.id}/meeting-favourites?limit=50`, `meeting-favourites:${me.id}`));
+    } catch (err) { body.replaceChildren(errorBox(err)); return; }
+    const [recs, att] = await Promise.all([
+      get(`/api/v1/clients/${me.id}/meeting-recommendations?limit=20`).catch(() => noSignal),
+      get(`/api/v1/clients/${me.id}/meeting-attendance?limit=10`).catch(() => noSignal),
+    ]);
+    ctx.saved = new Set(favs.items.filter((f) => !f.ended).map((f) => f.meeting_id));
+    const today = todayIn(me.timezone);
+    ctx.went = new Set(att.items.filter((a) => a.attended_on === today).map((a) => a.meeting_id));
+    const parts = [];
+    if (offline) parts.push(h('p', { class: 'notice', role: 'status' }, 'You are offline: these are your saved meetings as kept on this phone.'));
+    parts.push(h('h3', {}, 'Saved'), favs.items.length
+      ? h('ul', { class: 'list' }, favs.items.map((f) => (f.meeting ? meetingItem(f.meeting, me, ctx, offline)
+        : h('li', {}, h('strong', {}, f.name), ' ', h('span', { class: 'muted' }, f.note)))))
+      : h('p', { class: 'muted' }, 'Save meetings you like to find them here, even with no signal.'));
+    if (recs.items.length) {
+      parts.push(h('h3', {}, 'Recommended by your counselor'), h('ul', { class: 'list' },
+        recs.items.map((r) => h('li', {}, h('strong', {}, r.name), r.note ? ` — ${r.note}` : '', h('span', { class: 'muted' }, ` (${r.counselor})`)))));
+    }
+    if (att.items.length) {
+      parts.push(h('h3', {}, 'You went to'), h('ul', { class: 'list' },
+        att.items.map((a) => h('li', {}, `${a.attended_on}: ${a.name}`))));
+    }
+    body.replaceChildren(...parts);
   };
   ctx.refresh = draw;
-  const feed = h('p', { class: 'copy', role: 'status' });
   const feedButton = h('button', {
     type: 'button', class: 'secondary',
     onclick: async () => {
       try {
         const { url } = await post(`/api/v1/clients/${me.id}/meeting-calendar`);
-        feed.textContent = url;
-        feed.before(h('p', { class: 'muted' }, 'Add this private link to your calendar app; it follows your saved meetings. Keep it to yourself. Getting a new link stops the old one.'));
-      } catch (err) { feed.textContent = err.message; }
+        say(feedButton, 'Add this private link to your calendar app; it follows your saved meetings. Keep it to yourself. Getting a new link stops the old one.',
+          'success', h('p', { class: 'copy' }, url));
+      } catch (err) { say(feedButton, err.message, 'error'); }
     },
   }, 'Get my calendar feed link');
   await draw();
-  card.append(body, h('div', { class: 'form-actions' }, feedButton), feed);
+  card.append(body, ...formActions(feedButton));
   return card;
 }
 
@@ -190,13 +260,13 @@ async function searchCard(me, ctx) {
   const results = h('div', { 'aria-live': 'polite' });
   const form = h('form', { class: 'card', novalidate: true, role: 'search' },
     h('h2', {}, 'Find a meeting'),
-    field('Search words', { name: 'q', type: 'search', maxlength: 100 }),
+    field('Search words (name, place, or a type such as Spanish or Women)', { name: 'q', type: 'search', maxlength: 100 }),
     field('Day', { name: 'day', tag: 'select', options: [['', 'Any day'], ...DAYS.map((d, i) => [String(i), d])] }),
     field('How', { name: 'mode', tag: 'select', options: [['any', 'Online or in person'], ['online', 'Online or by phone'], ['in_person', 'In person']] }),
     field('Fellowship', { name: 'fellowship', tag: 'select', options: [['', 'Any'], ...types.fellowships.map((f) => [f, f])] }),
     field('Type', { name: 'types', tag: 'select', options: [['', 'Any'], ...types.types.map((t) => [t.code, t.label])] }),
     field('Near ZIP code or latitude,longitude (optional)', { name: 'near', maxlength: 60, autocomplete: 'postal-code' }),
-    h('div', { class: 'form-actions' },
+    formActions(
       h('button', { type: 'submit' }, 'Search'),
       h('button', {
         type: 'button', class: 'secondary',

@@ -1,7 +1,7 @@
 // The Stanley-Brown safety plan: six steps, readable offline (an encrypted copy on the phone),
 // edited by the client or their counselor.
 import { get, put, ApiError } from '../api.js';
-import { h, field, showProblem, clearProblem, formatWhen, telHref } from '../dom.js';
+import { h, field, showProblem, clearProblem, formatWhen, formActions, telHref } from '../dom.js';
 import { startOffline, cachedGet, putCache } from '../offline.js';
 
 function readStep(step, plan) {
@@ -44,7 +44,7 @@ function editForm(plan, path, onSaved) {
         ? contactRows(step, plan[step.key])
         : field('One per line', { name: step.key, id: `f-${step.key}`, tag: 'textarea', rows: 4 }))),
     field(reason.title, { name: 'reason_for_living', maxlength: 500 }),
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit' }, 'Save safety plan')));
+    formActions(h('button', { type: 'submit' }, 'Save safety plan')));
   for (const step of steps) {
     if (step.kind !== 'contacts') form.querySelector(`#f-${step.key}`).value = (plan[step.key] || []).join('\n');
   }
@@ -53,20 +53,30 @@ function editForm(plan, path, onSaved) {
     e.preventDefault();
     clearProblem(form);
     const body = { reason_for_living: form.reason_for_living.value.trim(), version: plan.version };
+    // Where each item of the body came from, so the server's "help_contacts.1.phone" or
+    // "warning_signs.3" marks the very input at fault.
+    const inputs = {};
     for (const step of steps) {
       if (step.kind === 'contacts') {
         const names = [...form.querySelectorAll(`[name="${step.key}.name"]`)];
         const phones = [...form.querySelectorAll(`[name="${step.key}.phone"]`)];
-        body[step.key] = names.map((n, i) => ({ name: n.value.trim(), phone: phones[i].value.trim() }))
-          .filter((c) => c.name || c.phone);
+        body[step.key] = [];
+        names.forEach((n, i) => {
+          const contact = { name: n.value.trim(), phone: phones[i].value.trim() };
+          if (!contact.name && !contact.phone) return;
+          const at = `${step.key}.${body[step.key].length}`;
+          Object.assign(inputs, { [at]: n, [`${at}.name`]: n, [`${at}.phone`]: phones[i] });
+          body[step.key].push(contact);
+        });
       } else {
         body[step.key] = form.querySelector(`#f-${step.key}`).value.split('\n').map((l) => l.trim()).filter(Boolean);
       }
     }
+    const fieldOf = (path) => inputs[path] || form.querySelector(`[name="${CSS.escape(path.split('.')[0])}"]`);
     try {
       onSaved(await put(path, body));
     } catch (err) {
-      showProblem(form, err instanceof ApiError ? err.problem : { detail: String(err) });
+      showProblem(form, err instanceof ApiError ? err.problem : { detail: String(err) }, { fields: fieldOf });
     }
   });
   return form;

@@ -1,7 +1,7 @@
 // Daily check-in, craving log, the "waiting to send" list, and the home-page cards.
 import { onLive } from '../live.js';
 import { get, post, ApiError } from '../api.js';
-import { h, field, showProblem, clearProblem, formatWhen } from '../dom.js';
+import { h, field, showProblem, clearProblem, formatWhen, say, formActions } from '../dom.js';
 import {
   send, pending, onQueueChange, startOffline, newId, deviceNow, cachedGet, flush, removePending,
   waitsFor,
@@ -28,11 +28,12 @@ export function scale(label, name, { value = 0, low = '0', high = '10', max = 10
 }
 
 function radios(legend, name, options, hint) {
+  const described = [hint ? `f-${name}-hint` : null, `f-${name}-error`].filter(Boolean).join(' ');
   return h('fieldset', { class: 'field' },
     h('legend', {}, legend),
-    hint ? h('p', { class: 'hint' }, hint) : null,
+    hint ? h('p', { class: 'hint', id: `f-${name}-hint` }, hint) : null,
     h('div', { class: 'radios' }, options.map(([value, text]) => h('label', {},
-      h('input', { type: 'radio', name, value, id: `f-${name}-${value}` }), text))),
+      h('input', { type: 'radio', name, value, id: `f-${name}-${value}`, 'aria-describedby': described }), text))),
     h('p', { class: 'field-error', id: `f-${name}-error` }));
 }
 
@@ -40,7 +41,7 @@ function checkboxes(legend, name, options) {
   return h('fieldset', {},
     h('legend', {}, legend),
     h('div', { class: 'choices' }, options.map(([value, text, hint]) => h('label', { title: hint || null },
-      h('input', { type: 'checkbox', name, value }), text))));
+      h('input', { type: 'checkbox', name, value, 'aria-describedby': `f-${name}-error` }), text))));
 }
 
 function checked(form, name) {
@@ -55,10 +56,9 @@ function optionalNumber(value) {
   return value === '' || value === null ? null : Number(value);
 }
 
-function requireChoice(form, name, message) {
+function requireChoice(form, name, message, detail) {
   if (radioValue(form, name) !== null) return true;
-  showProblem(form, { detail: message, errors: [{ field: name, message }] });
-  form.querySelector(`input[name="${name}"]`)?.focus();
+  showProblem(form, { detail, errors: [{ field: name, message }] });
   return false;
 }
 
@@ -70,18 +70,15 @@ function onQueueWhileShown(el, fn) {
   });
 }
 
-export const WAITS_TEXT = {
-  connection: 'It will be sent when you are back online.',
-  login: 'It will be sent after you log in again.',
-  server: 'The server did not take it yet. It is sent again by itself.',
-};
-
-// Shows where an entry went: stored on the server, or kept on the phone for later (and then,
-// once the outbox has sent it, that it was sent).
-function savedNote(result, what, id) {
-  if (result.sent) return h('p', { class: 'success', role: 'status' }, `${what} saved.`);
-  const note = h('p', { class: 'notice', role: 'status' },
-    `${what} saved on this phone. ${WAITS_TEXT[result.waitsFor]}`);
+// Says, next to the button, where an entry went: stored on the server, or kept on the phone for
+// later (and then, once the outbox has sent it, that it was sent).
+function sayWhereSaved(button, result, what, id, ...more) {
+  if (result.sent) {
+    say(button, `${what} saved.`, 'success', ...more);
+    return;
+  }
+  const note = say(button, `${what} saved on this phone. ${WAITS_TEXT[result.waitsFor]}`, 'notice', ...more)
+    .querySelector('p');
   onQueueWhileShown(note, (event) => {
     if (event.id !== id) return;
     if (event.type === 'stored') {
@@ -91,8 +88,13 @@ function savedNote(result, what, id) {
       note.textContent = `${what} deleted from this phone. It was not sent.`;
     }
   });
-  return note;
 }
+
+export const WAITS_TEXT = {
+  connection: 'It will be sent when you are back online.',
+  login: 'It will be sent after you log in again.',
+  server: 'The server did not take it yet. It is sent again by itself.',
+};
 
 // What a waiting entry is waiting for, in the list of entries kept on the phone.
 function waitingText(item) {
@@ -169,7 +171,6 @@ function supportCard(reasons) {
 
 export async function checkinView(me) {
   startOffline(me);
-  const result = h('div', { 'aria-live': 'polite' });
   const form = h('form', { class: 'card', novalidate: true },
     scale('Mood right now', 'mood', { value: 5, low: '0 = very low', high: '10 = very good' }),
     scale('Craving right now', 'craving', { value: 0, low: '0 = none', high: '10 = the strongest you can imagine' }),
@@ -186,16 +187,15 @@ export async function checkinView(me) {
       options: [['', 'I am not on this medication'], ['yes', 'Yes, I took it'], ['no', 'No, I missed it']],
     }),
     field('Anything else? (one line, optional)', { name: 'note', maxlength: 280, autocomplete: 'off' }),
-    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'need_to_talk', id: 'f-need_to_talk' }),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'need_to_talk', id: 'f-need_to_talk', 'aria-describedby': 'f-need_to_talk-hint' }),
       'I need to talk to someone'),
-    h('p', { class: 'hint' }, 'Your counselor is alerted. In an emergency use Get help now at the top.'),
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit' }, 'Save check-in')),
+    h('p', { class: 'hint', id: 'f-need_to_talk-hint' }, 'Your counselor is alerted. In an emergency use Get help now at the top.'),
+    formActions(h('button', { type: 'submit' }, 'Save check-in')),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearProblem(form);
-    result.replaceChildren();
-    if (!requireChoice(form, 'used', 'Choose one answer.')) return;
+    if (!requireChoice(form, 'used', 'Choose one answer.', 'One question has no answer yet: used alcohol or drugs since your last check-in?')) return;
     const med = form.medication_taken.value;
     const body = {
       id: newId(),
@@ -213,9 +213,9 @@ export async function checkinView(me) {
     button.disabled = true;
     try {
       const saved = await send('checkin', '/api/v1/checkins', body, '');
-      result.append(savedNote(saved, 'Check-in', body.id));
-      if (body.need_to_talk || body.craving >= 8) result.append(supportCard({ talk: body.need_to_talk }));
       form.reset();
+      sayWhereSaved(button, saved, 'Check-in', body.id,
+        body.need_to_talk || body.craving >= 8 ? supportCard({ talk: body.need_to_talk }) : null);
       form.querySelectorAll('output').forEach((o) => { o.textContent = document.getElementById(o.htmlFor.value)?.value ?? ''; });
     } catch (err) {
       showProblem(form, err instanceof ApiError ? err.problem : { detail: String(err) });
@@ -229,7 +229,7 @@ export async function checkinView(me) {
   return h('section', {}, h('h1', {}, 'Daily check-in'),
     h('p', { class: 'muted' }, 'About 30 seconds. You can check in more than once a day; the latest counts.'),
     askToTalk ? h('p', { class: 'notice' }, '"I need to talk to someone" is ticked below: save the check-in and your counselor is alerted at once.') : null,
-    waitingCard(), result, form);
+    waitingCard(), form);
 }
 
 export async function cravingView(me) {
@@ -238,7 +238,6 @@ export async function cravingView(me) {
     cachedGet('/api/v1/triggers', 'triggers').then((r) => r.data).catch(() => ({ groups: [], items: [] })),
     cachedGet('/api/v1/coping/exercises', 'exercises').then((r) => r.data).catch(() => ({ items: [] })),
   ]);
-  const result = h('div', { 'aria-live': 'polite' });
   const form = h('form', { class: 'card', novalidate: true },
     scale('How strong is the craving?', 'intensity', { value: 5, low: '0 = none', high: '10 = the strongest you can imagine' }),
     triggers.groups.map((g) => checkboxes(g.label, 'triggers',
@@ -251,13 +250,12 @@ export async function cravingView(me) {
     radios('Did you use?', 'used', [['no', 'No'], ['yes', 'Yes']]),
     field('How long did it last, in minutes? (optional)', { name: 'duration_minutes', type: 'number', min: 0, max: 1440, inputmode: 'numeric' }),
     field('Notes (optional)', { name: 'notes', tag: 'textarea', maxlength: 2000, rows: 3 }),
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit' }, 'Save craving')),
+    formActions(h('button', { type: 'submit' }, 'Save craving')),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearProblem(form);
-    result.replaceChildren();
-    if (!requireChoice(form, 'used', 'Choose yes or no.')) return;
+    if (!requireChoice(form, 'used', 'Choose yes or no.', 'One question has no answer yet: did you use?')) return;
     const body = {
       id: newId(),
       occurred_at: deviceNow(),
@@ -275,10 +273,9 @@ export async function cravingView(me) {
     button.disabled = true;
     try {
       const saved = await send('craving', '/api/v1/cravings', body, `strength ${body.intensity} of 10`);
-      result.append(savedNote(saved, 'Craving', body.id));
-      if (body.intensity >= 8) result.append(supportCard({ talk: false }));
       form.reset();
       form.querySelector('output').textContent = form.intensity.value;
+      sayWhereSaved(button, saved, 'Craving', body.id, body.intensity >= 8 ? supportCard({ talk: false }) : null);
     } catch (err) {
       showProblem(form, err instanceof ApiError ? err.problem : { detail: String(err) });
     } finally {
@@ -287,7 +284,7 @@ export async function cravingView(me) {
   });
   return h('section', {}, h('h1', {}, 'Log a craving'),
     h('p', { class: 'muted' }, 'Trigger → thought → craving → action. Noticing the chain is how you learn to break it.'),
-    waitingCard(), result, form);
+    waitingCard(), form);
 }
 
 // Home page, client: today's check-in reminder (in the client's time zone), quick actions.
