@@ -34,6 +34,7 @@ lint: setup
 	$(BIN)/ruff check companion tests bench
 	$(BIN)/mypy
 	$(BIN)/bandit --quiet --severity-level medium -r companion
+	$(BIN)/lint-imports --no-cache
 
 pytest: setup
 	$(BIN)/pytest

@@ -85,7 +85,7 @@ def _test_config(url: str, instance: Path) -> dict[str, Any]:
         "ASYNC_MODE": "threading",
         "REDIS_URL": None,
         "TESTING": True,
-        # Tests run the socket enforcer's passes themselves (connections.enforce_once).
+        # Tests run the socket enforcer's passes themselves (enforcer.enforce_once).
         "REALTIME_ENFORCER": False,
     }
 

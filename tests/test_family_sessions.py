@@ -20,7 +20,7 @@ from companion.models import (
     RoomParticipant,
     Session,
 )
-from companion.realtime import connections
+from companion.realtime import enforcer
 from tests import care_factories
 from tests.test_rooms import Person
 
@@ -328,13 +328,13 @@ def test_an_expiring_consent_takes_the_guest_out_on_the_next_enforcer_pass(fam):
     db.session.commit()
     counselor = _staff_in(fam, session)
     guest = _admitted_guest(fam, session, counselor)
-    connections.enforce_once()
+    enforcer.enforce_once()
     assert guest.sio.is_connected()
     clock.advance(timedelta(minutes=6))
     # Every event checks the rule at once...
     assert guest.emit("raise_hand", session_id=session.id)["error"] == "forbidden"
     # ...and the enforcer's pass takes the socket out of the room.
-    connections.enforce_once()
+    enforcer.enforce_once()
     assert not guest.sio.is_connected()
     assert counselor.sio.is_connected()
     member = db.session.query(RoomParticipant).filter_by(session_id=session.id,

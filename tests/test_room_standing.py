@@ -22,7 +22,7 @@ from companion.models import (
     Session,
     User,
 )
-from companion.realtime import connections
+from companion.realtime import connections, enforcer
 from tests import care_factories
 from tests.test_rooms import Person
 
@@ -298,7 +298,7 @@ def test_a_guest_offline_when_the_consent_expired_cannot_chat_on_a_new_socket(gu
     sid = g["sid"]
     g["guest"].sio.disconnect()  # offline at the expiry: no socket for the enforcer to see
     clock.advance(timedelta(minutes=6))
-    connections.enforce_once()
+    enforcer.enforce_once()
     for p in (g["lead"], g["casey"]):
         p.received()
     before = _room_state(sid)
@@ -316,7 +316,7 @@ def test_the_enforcer_expels_a_guest_whose_socket_never_joined(guest_room):
     clock.advance(timedelta(minutes=6))
     back = g["person"](g["guest_user"])  # connected, in no room
     g["lead"].received()
-    connections.enforce_once()
+    enforcer.enforce_once()
     seat = db.session.query(RoomParticipant).filter_by(session_id=sid,
                                                        user_id=g["guest_user"].id).one()
     assert seat.state == ParticipantState.REMOVED

@@ -11,7 +11,7 @@ import pytest
 from companion import clock
 from companion.extensions import db, socketio
 from companion.models import AttendanceInterval, Role, RoomEvent
-from companion.realtime import connections
+from companion.realtime import connections, enforcer
 
 
 class Person:
@@ -397,7 +397,7 @@ def test_logout_disconnects_that_users_sockets(room):
 def test_idle_timeout_disconnects_sockets(room, app):
     alex = room["person"](room["clients"][0])
     clock.advance(timedelta(minutes=app.config["IDLE_TIMEOUT_MINUTES"] + 1))
-    connections.enforce_once()
+    enforcer.enforce_once()
     assert not alex.sio.is_connected()
 
 

@@ -1,9 +1,8 @@
 """This process's sockets: who each one is, which rooms it is in, and the rules that follow it.
 
 Socket.IO handlers do not run Flask's request hooks, so a socket's login is checked here: at
-connect, again every few seconds while events come in, and by the enforcer loop, which also
-disconnects sockets whose login ended (logout, idle timeout) and applies admissions and
-removals made on another web process.
+connect, and again every few seconds while events come in; between those the enforcer
+(enforcer.py) disconnects sockets whose login ended and applies what other processes decided.
 """
 
 from __future__ import annotations
@@ -11,20 +10,15 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from flask import Flask, current_app
+from flask import current_app
 from flask_socketio import join_room, leave_room
-from sqlalchemy import select
 
-from companion import clock
 from companion.events import user_room
-from companion.extensions import db, socketio
+from companion.extensions import socketio
 from companion.models import (
     LoginSession,
-    ParticipantState,
     Role,
-    RoomParticipant,
     Session,
 )
 from companion.realtime.wire import Shown, shown
@@ -33,9 +27,8 @@ from companion.services import accounts
 log = logging.getLogger(__name__)
 
 # Seconds between re-validations of a socket's login on its events (which also keep the login
-# from idling out); the enforcer ends dead logins' sockets in bulk every ENFORCE_EVERY.
+# from idling out); between rechecks the enforcer (enforcer.py) ends dead logins' sockets in bulk.
 RECHECK_LOGIN_EVERY = 30.0
-ENFORCE_EVERY = 2.0  # seconds between enforcer passes
 
 # Rate limits on socket events, counted per login and per person, however many sockets they
 # open (each socket its own allowance once let one login send 8,000 chats in 20 s): a login
@@ -170,7 +163,7 @@ def forget_all() -> None:
     _user_buckets.clear()
 
 
-def _prune_buckets() -> None:
+def prune_buckets() -> None:
     """Drop the allowances of logins and people with no socket here once they are full."""
     now = time.monotonic()
     logins = {c.login_id for c in connections.values()}
@@ -215,102 +208,9 @@ def leave(conn: Connection, session_id: int) -> None:
         leave_room(room, sid=conn.sid, namespace="/")
 
 
-# --- the enforcer ---------------------------------------------------------------------------
-
-_started = False
-
-
-def start_enforcer(app: Flask) -> None:
-    """Start this process's enforcer loop once (on the first connection)."""
-    global _started
-    if _started or not app.config.get("REALTIME_ENFORCER", True):
-        return
-    _started = True
-    socketio.start_background_task(_enforcer_loop, app)
-
-
-def _enforcer_loop(app: Flask) -> None:
-    while True:
-        socketio.sleep(ENFORCE_EVERY)
-        with app.app_context():
-            try:
-                enforce_once()
-            except Exception as error:  # the loop must outlive a bad pass (database blip, say)
-                log.error("enforcer pass failed: %s", type(error).__name__)
-            finally:
-                db.session.remove()
-
-
-def enforce_once() -> None:
-    """One pass: end dead logins' sockets, apply admissions and removals made elsewhere."""
-    _prune_buckets()
-    if not connections:
-        return
-    _disconnect_dead_logins()
-    _expel_guests_without_right()
-    _sync_room_membership()
-
-
-def _disconnect_dead_logins() -> None:
-    now = clock.now()
-    idle = timedelta(minutes=current_app.config["IDLE_TIMEOUT_MINUTES"])
-    absolute = timedelta(hours=current_app.config["ABSOLUTE_TIMEOUT_HOURS"])
-    login_ids = {c.login_id for c in connections.values()}
-    # Ids only: this runs every ENFORCE_EVERY over every socket of the process.
-    live = set(db.session.scalars(
-        select(LoginSession.id).where(
-            LoginSession.id.in_(login_ids), LoginSession.ended_at.is_(None),
-            LoginSession.last_seen_at >= now - idle, LoginSession.created_at >= now - absolute,
-        )
-    ))
-    for conn in list(connections.values()):
-        if conn.login_id not in live:
-            login = db.session.get(LoginSession, conn.login_id)
-            if login is not None and login.ended_at is None:
-                accounts.end_login_session(login, "idle")
-            disconnect(conn.sid, "signed_out")
-
-
 def disconnect(sid: str, reason: str) -> None:
     socketio.emit(reason, {}, to=sid)
     socketio.server.disconnect(sid, namespace="/")
-
-
-def _sync_room_membership() -> None:
-    from companion.realtime import handlers
-
-    pending = [(c, s) for c in connections.values() for s in c.waiting | c.joined]
-    if not pending:
-        return
-    session_ids = {s for _, s in pending}
-    states = {
-        (session_id, user_id): state
-        for session_id, user_id, state in db.session.execute(
-            select(RoomParticipant.session_id, RoomParticipant.user_id, RoomParticipant.state)
-            .where(RoomParticipant.session_id.in_(session_ids))
-        )
-    }
-    ended = set(db.session.scalars(
-        select(Session.id).where(Session.id.in_(session_ids), Session.ended_at.is_not(None))
-    ))
-    for conn, session_id in pending:
-        if conn.sid not in connections:
-            continue  # disconnected earlier in this pass (a family guest expelled)
-        state = states.get((session_id, conn.user_id))
-        if session_id in ended or state == ParticipantState.REMOVED:
-            handlers.drop_from_session(conn, session_id)
-        elif session_id in conn.waiting and state == ParticipantState.ADMITTED:
-            handlers.admit_connection(conn, session_id)
-
-
-def _expel_guests_without_right() -> None:
-    """Every family guest with a socket here, whether it joined a room or not: out of each
-    room whose right ended (a consent expires with no event to say so). Chat refuses them
-    anyway (its statement checks the consent); this tells the room and stops their media."""
-    from companion.realtime import handlers
-
-    for user_id in {c.user_id for c in connections.values() if c.family}:
-        handlers.expel_guest_where_not_allowed(user_id)
 
 
 def connections_of_user(user_id: int) -> list[Connection]:

@@ -227,7 +227,6 @@ def on_connect(auth: Any = None) -> None:
         # The new socket is refused, not the oldest dropped: an open room page keeps its seat.
         raise ConnectionRefusedError("too_many_connections")
     conns.register(request.sid, login)  # type: ignore[attr-defined]
-    conns.start_enforcer(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 @socketio.on("disconnect")
