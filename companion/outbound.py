@@ -187,15 +187,11 @@ def fetch(url: str, *, timeout: float, max_bytes: int, allowed_hosts: Collection
                 return body
             url = location
         raise FetchFailed(f"more than {MAX_REDIRECTS} redirects")
-    except TimeoutError:
-        raise FetchFailed(f"no answer within {timeout:g} s") from None
-    except FetchFailed as failure:
-        if watchdog.fired:  # whatever broke, the deadline broke it
+    except (FetchFailed, OSError, http.client.HTTPException, ValueError) as error:
+        if watchdog.fired or isinstance(error, TimeoutError):  # the deadline broke whatever broke
             raise FetchFailed(f"no answer within {timeout:g} s") from None
-        raise failure from None
-    except (OSError, http.client.HTTPException, ValueError) as error:
-        if watchdog.fired:
-            raise FetchFailed(f"no answer within {timeout:g} s") from None
+        if isinstance(error, FetchFailed):
+            raise
         raise FetchFailed(f"could not read the answer ({type(error).__name__})") from None
     finally:
         watchdog.cancel()
@@ -214,8 +210,6 @@ def _get(url: str, max_bytes: int, allowed_hosts: Collection[str], headers: dict
     port = parts.port or (443 if tls else 80)
     host = parts.hostname
     addresses = resolve(host, port, allowed_hosts)
-    if watchdog.sock is not None:  # the previous hop's
-        watchdog.sock.close()
     sock = _connect(host, port, tls, addresses, watchdog)
     connection = _Connection(host, port, sock, tls)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -75,16 +75,16 @@ class TrickleServer:
         self.done = threading.Event()  # the trickle ended (stopped, cut off, or at its limit)
         self.sent = 0
         self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(30)
         self.port = self.listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/feed.json"
         self.thread = threading.Thread(target=self._serve_one, daemon=True)
         self.thread.start()
 
     def _serve_one(self) -> None:
-        self.listener.settimeout(30)
         try:
             connection, _ = self.listener.accept()
-        except OSError:
+        except OSError:  # closed before anyone asked, or nobody did
             self.done.set()
             return
         head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"

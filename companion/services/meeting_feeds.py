@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -99,6 +98,8 @@ TYPE_LABELS: dict[str, str] = {
 TEMPORARILY_CLOSED = "TC"
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+# Unicode's control characters (C0, DEL, C1) but tab, line feed and carriage return.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _PHONE = re.compile(r"^[0-9+()\-.,;#*\s]+$")
 _TEXT_FIELDS: dict[str, int] = {
     "formatted_address": 500, "address": 300, "city": 120, "state": 120, "postal_code": 20,
@@ -279,7 +280,7 @@ def has_control_character(value: object) -> bool:
     """True when any text in ``value`` (nested or a key) holds a control character other than
     tab and line breaks: NUL, which PostgreSQL cannot store in text, escapes, C1 controls."""
     if isinstance(value, str):
-        return any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in value)
+        return _CONTROL.search(value) is not None
     if isinstance(value, dict):
         return any(has_control_character(k) or has_control_character(v)
                    for k, v in value.items())
