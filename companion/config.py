@@ -168,6 +168,16 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # sources due a refresh (0: never; run `companion refresh-meetings` from cron instead).
         "MEETING_FEED_TIMEOUT": float(env.get("COMPANION_MEETING_FEED_TIMEOUT", "20")),
         "MEETING_FEED_MAX_BYTES": int(env.get("COMPANION_MEETING_FEED_MAX_BYTES", str(8 << 20))),
+        # Meetings one feed may hold: what a directory search costs grows with it.
+        "MEETING_FEED_MAX_ROWS": int(env.get("COMPANION_MEETING_FEED_MAX_ROWS", "10000")),
+        # Hosts whose feeds may be on loopback or private addresses (tests, an intranet
+        # feed); every other feed URL must resolve to public addresses only (SSRF).
+        "MEETING_FEED_ALLOWED_HOSTS": [
+            h.strip() for h in env.get("COMPANION_MEETING_FEED_ALLOWED_HOSTS", "").split(",")
+            if h.strip()
+        ],
+        # Directory searches per person (every login of theirs together).
+        "MEETING_SEARCH_LIMITS": env.get("COMPANION_MEETING_SEARCH_LIMITS", "30 per minute"),
         "MEETING_REFRESH_CHECK_MINUTES": int(
             env.get("COMPANION_MEETING_REFRESH_CHECK_MINUTES", "15")
         ),

@@ -1,5 +1,6 @@
 """Periodic work of a running server: escalating overdue alerts, erasing expired room chat,
-closing the media rooms of sessions that are over, checkpointing the audit log's head.
+closing the media rooms of sessions that are over, checkpointing the audit log's head,
+refreshing meeting feeds.
 
 Started once per web process by ``companion serve``; each job is safe to run on several
 processes at once (the services claim their rows atomically).
@@ -50,6 +51,31 @@ JOBS: list[tuple[float, Callable[[], None]]] = [
 
 def start(app: Flask) -> None:
     socketio.start_background_task(_loop, app)
+    # A task of its own: a feed may take its whole timeout to download, and alert escalation
+    # must not wait behind it.
+    minutes = int(app.config.get("MEETING_REFRESH_CHECK_MINUTES", 15))
+    if minutes > 0:
+        socketio.start_background_task(_meeting_feed_loop, app, minutes)
+
+
+def refresh_meeting_feeds(app: Flask) -> None:
+    """One pass over the meeting feeds due a refresh (docs/meetings.md). Each download runs
+    with no database connection held, so requests go on meanwhile."""
+    from companion.services import meetings
+
+    with app.app_context():
+        try:
+            meetings.refresh_due()
+        except Exception as error:  # a failed pass must not stop later ones
+            log.error("scheduled meeting refresh failed: %s", type(error).__name__)
+        finally:
+            db.session.remove()
+
+
+def _meeting_feed_loop(app: Flask, minutes: int) -> None:
+    while True:  # the first pass at start, then every few minutes
+        refresh_meeting_feeds(app)
+        socketio.sleep(minutes * 60)
 
 
 def _loop(app: Flask) -> None:

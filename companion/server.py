@@ -12,10 +12,8 @@ def run(app: Flask, host: str, port: int, media_workers: int) -> None:
     the embedded default)."""
     from companion import jobs
     from companion.realtime import enforcer, media
-    from companion.services.meetings import start_scheduled_refresh
 
-    start_scheduled_refresh(app)  # meeting feeds due a refresh (docs/meetings.md)
     media.start(app, media_workers)  # media workers and their pool (docs/media.md)
-    jobs.start(app)  # alert escalation, chat retention
+    jobs.start(app)  # alert escalation, chat retention, meeting feeds (docs/meetings.md)
     enforcer.start(app)  # sockets held to logins, consents and other processes' decisions
     socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)

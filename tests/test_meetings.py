@@ -4,11 +4,8 @@ viewer's time zone across DST, "starting soon" on a frozen clock, and a client's
 from __future__ import annotations
 
 import json
-import threading
-import time as real_time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -27,6 +24,7 @@ from companion.models import (
     Role,
 )
 from companion.services import meetings as service
+from tests.feed_servers import FeedServer
 
 DAYS_ALL = [0, 1, 2, 3, 4, 5, 6]
 
@@ -92,6 +90,12 @@ EXPECTED_SKIPS = [
     (19, "bad-time", 'invalid time "7pm" (HH:MM, 24 hour)'),
     (20, "empty-days", "invalid day [] (0-6, Sunday = 0)"),
 ]
+
+
+# Every fetch failure reads the same (a refused port, a 404 and a timeout alike), so the error
+# cannot map another network; the operator's log says which it was.
+FETCH_FAILED = ("could not fetch the feed: the address must be public http(s) and send the "
+                "feed within {seconds} seconds, up to {size}")
 
 
 def freeze(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
@@ -238,51 +242,10 @@ def test_a_broken_feed_keeps_the_meetings_and_shows_the_error(world, make_auth, 
 # Fetching from a feed URL (a local server the test starts) ---------------------------------------
 
 
-class FeedServer:
-    def __init__(self) -> None:
-        self.routes: dict[str, Any] = {}
-        routes = self.routes
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                action = routes.get(self.path)
-                if action is None:
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                action(self)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def serve(self, path: str, body: bytes, status: int = 200,
-              headers: dict[str, str] | None = None, delay: float = 0) -> None:
-        def action(handler: BaseHTTPRequestHandler) -> None:
-            if delay:
-                real_time.sleep(delay)
-            handler.send_response(status)
-            for key, value in (headers or {}).items():
-                handler.send_header(key, value)
-            handler.send_header("Content-Length", str(len(body)))
-            handler.end_headers()
-            handler.wfile.write(body)
-
-        self.routes[path] = action
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-
-
 @pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
+def feed_server(app) -> Iterator[FeedServer]:
+    # Feeds on loopback are refused unless their host is listed, as an intranet feed would be.
+    app.config["MEETING_FEED_ALLOWED_HOSTS"] = ["127.0.0.1"]
     server = FeedServer()
     yield server
     server.close()
@@ -302,7 +265,7 @@ def test_admin_adds_a_feed_url_and_it_is_fetched(world, make_auth, feed_server):
     feed_server.serve("/feed.json", b"oops", status=500)
     response = admin.post(f"/api/v1/meeting-sources/{body['id']}/refresh", json={})
     assert response.status_code == 200
-    assert response.get_json()["last_error"] == "the feed answered HTTP 500"
+    assert response.get_json()["last_error"] == FETCH_FAILED.format(seconds="20", size="8 MiB")
     assert response.get_json()["meetings"] == 10
 
 
@@ -319,27 +282,30 @@ def test_due_sources_refresh_on_schedule(world, feed_server, monkeypatch):
     assert source.id is not None
 
 
-@pytest.mark.parametrize("setup, error", [
+@pytest.mark.parametrize("setup, reason", [
     (lambda s: s.serve("/f", b"[]", status=302, headers={"Location": "file:///etc/passwd"}),
-     "the feed redirected to a file: link; refused"),
-    (lambda s: s.serve("/f", b"[" + b" " * 5000 + b"]"), "the feed is larger than 4 KiB"),
-    (lambda s: s.serve("/f", b"[]", delay=1.5), "the feed did not answer within 0.5 seconds"),
-    (lambda s: None, "the feed answered HTTP 404"),
+     "redirected to a file: link"),
+    (lambda s: s.serve("/f", b"[" + b" " * 5000 + b"]"), "larger than 4096 bytes"),
+    (lambda s: s.serve("/f", b"[]", delay=1.5), "no answer within 0.5 s"),
+    (lambda s: None, "HTTP 404"),
 ])
-def test_fetching_has_limits(app, world, feed_server, setup, error):
+def test_fetching_has_limits(app, world, feed_server, setup, reason, caplog):
     app.config.update(MEETING_FEED_TIMEOUT=0.5, MEETING_FEED_MAX_BYTES=4096)
     setup(feed_server)
     source = service.create_source(None, world.clinic.id, name="Feed", kind="url",
                                    location=f"{feed_server.url}/f")
     report = service.refresh_source(source)
-    assert report.error == error
+    assert report.error == FETCH_FAILED.format(seconds="0.5", size="4 KiB")
+    assert f"meeting source {source.id}: import failed: {reason}" in caplog.messages
 
 
-def test_unreachable_feed_is_reported(world):
+def test_unreachable_feed_is_reported(world, feed_server, caplog):
     source = service.create_source(None, world.clinic.id, name="Feed", kind="url",
                                    location="http://127.0.0.1:9/feed.json")
     report = service.refresh_source(source)
-    assert report.error is not None and report.error.startswith("could not reach the feed")
+    assert report.error == FETCH_FAILED.format(seconds="20", size="8 MiB")
+    assert any(m.startswith(f"meeting source {source.id}: import failed: could not connect")
+               for m in caplog.messages)
 
 
 def test_non_http_sources_are_refused_and_nothing_is_created(world, make_auth):

@@ -62,10 +62,11 @@ def handle_app_errors(error: Exception) -> Response | HTTPException:
             retry = error.get_response().headers.get("Retry-After")
             if retry:
                 headers["Retry-After"] = retry
-            return problem_response(
-                429, "Too many attempts", "Too many attempts. Wait a few minutes and try again.",
-                headers=headers,
-            )
+            # A limit may say what was too many (searches); otherwise it was attempts (logins).
+            limit = getattr(error, "limit", None)
+            detail = (error.description if limit is not None and limit.error_message
+                      else "Too many attempts. Wait a few minutes and try again.")
+            return problem_response(429, "Too many attempts", detail, headers=headers)
         if error.code == 413:
             # The body was never read, so the field at fault is the body itself.
             limit_kb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 1024

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, request
+from flask_login import current_user
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from companion import clock, policy
@@ -455,8 +456,22 @@ def _client_record(client_id: int, action: policy.Action) -> None:
 # The directory ----------------------------------------------------------------------------------
 
 
+def _person() -> str:
+    """Searches count per person (all their logins and devices together), not per address: a
+    clinic's clients may share one, and one person must not slow the directory for the others."""
+    user = current_user
+    return f"user:{user.id}" if user.is_authenticated else f"address:{request.remote_addr}"
+
+
+# Searching reads the whole directory (a single feed may bring 10,000 meetings).
+_directory_reads = limiter.shared_limit(
+    lambda: current_app.config["MEETING_SEARCH_LIMITS"], scope="meeting-search",
+    key_func=_person, error_message="Too many searches. Wait a minute and try again.")
+
+
 @registry.route(api, "/meetings", "GET", summary="Search the meeting directory",
-                tag="meetings", query=MeetingQuery, responses={200: MeetingPage})
+                tag="meetings", query=MeetingQuery, responses={200: MeetingPage, 429: Problem})
+@_directory_reads
 def list_meetings(query: MeetingQuery) -> dict[str, Any]:
     zone = _zone(query.tz)
     codes = query.types if isinstance(query.types, list) else [query.types or ""]
@@ -474,18 +489,20 @@ def list_meetings(query: MeetingQuery) -> dict[str, Any]:
     )
     now = clock.now()
     found = service.search(me().clinic_id, search, now)
+    # Only the meetings of the page shown are loaded whole.
+    shown = service.meetings_by_id(
+        [o.meeting_id for o in found[query.cursor : query.cursor + query.limit]])
     return page_of_list(found, query, lambda o: meeting_json(
-        o.meeting, o.meeting_day, o.starts_at, o.ends_at, zone, now, o.distance_km))
+        shown[o.meeting_id], o.meeting_day, o.starts_at, o.ends_at, zone, now, o.distance_km))
 
 
 @registry.route(api, "/meetings/types", "GET", summary="Meeting type codes and fellowships",
-                tag="meetings", responses={200: MeetingTypesOut})
+                tag="meetings", responses={200: MeetingTypesOut, 429: Problem})
+@_directory_reads
 def meeting_types() -> dict[str, Any]:
-    listed = service.directory(me().clinic_id)
-    codes = dict.fromkeys(c for m in listed for c in m.types or [])
+    codes, fellowships = service.types_and_fellowships(me().clinic_id)
     known = [{"code": c, "label": type_label(c)} for c in TYPE_LABELS if c in codes]
     unknown = [{"code": c, "label": c} for c in codes if c not in TYPE_LABELS]
-    fellowships = sorted({m.fellowship for m in listed if m.fellowship})
     return {"types": known + unknown, "fellowships": fellowships}
 
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time as monotonic_time
-import urllib.error
-import urllib.request
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import available_timezones
+
+from companion import outbound
 
 # Meeting Guide type codes and their readable names (code4recovery/spec, data/types.json).
 # Unknown codes are kept as they come and shown raw.
@@ -98,6 +98,8 @@ TYPE_LABELS: dict[str, str] = {
 TEMPORARILY_CLOSED = "TC"
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+# Unicode's control characters (C0, DEL, C1) but tab, line feed and carriage return.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _PHONE = re.compile(r"^[0-9+()\-.,;#*\s]+$")
 _TEXT_FIELDS: dict[str, int] = {
     "formatted_address": 500, "address": 300, "city": 120, "state": 120, "postal_code": 20,
@@ -274,15 +276,33 @@ def type_label(code: str) -> str:
     return TYPE_LABELS.get(code) or TYPE_LABELS.get(code.upper()) or code
 
 
-def parse_feed(raw: bytes | str, default_timezone: str, default_fellowship: str = "") -> ParsedFeed:
-    """Every row of a feed, read into meeting fields or skipped with its reason."""
+def has_control_character(value: object) -> bool:
+    """True when any text in ``value`` (nested or a key) holds a control character other than
+    tab and line breaks: NUL, which PostgreSQL cannot store in text, escapes, C1 controls."""
+    if isinstance(value, str):
+        return _CONTROL.search(value) is not None
+    if isinstance(value, dict):
+        return any(has_control_character(k) or has_control_character(v)
+                   for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_control_character(v) for v in value)
+    return False
+
+
+def parse_feed(raw: bytes | str, default_timezone: str, default_fellowship: str = "",
+               max_rows: int | None = None) -> ParsedFeed:
+    """Every row of a feed, read into meeting fields or skipped with its reason; rows past
+    ``max_rows`` meetings are skipped (a directory's size bounds what a search costs)."""
     try:
         text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
-        data = json.loads(text)
+        # Not strict: a raw control character inside a string costs its row, not the feed.
+        data = json.loads(text, strict=False)
     except UnicodeDecodeError:
         raise FeedError("the feed is not UTF-8 text") from None
     except json.JSONDecodeError as error:
         raise FeedError(f"the feed is not valid JSON (line {error.lineno})") from None
+    except RecursionError:
+        raise FeedError("the feed is nested too deeply to be a list of meetings") from None
     if not isinstance(data, list):
         raise FeedError("the feed is not a JSON array of meetings")
     result = ParsedFeed()
@@ -290,9 +310,17 @@ def parse_feed(raw: bytes | str, default_timezone: str, default_fellowship: str 
     for index, row in enumerate(data, 1):
         notes: list[str] = []
         slug = _slug(row)
+        if slug is not None and has_control_character(slug):
+            slug = None  # not echoed into the report, the log or a terminal
+        outcome: dict[str, Any] | str
         try:
-            outcome = _parse_row(row, default_timezone, default_fellowship, notes)
-        except Exception:  # a row we did not foresee must not sink the feed
+            if has_control_character(row):
+                outcome = "contains a control character (such as NUL); row skipped"
+            elif max_rows is not None and len(result.meetings) >= max_rows:
+                outcome = f"more than {max_rows} meetings in the feed; row skipped"
+            else:
+                outcome = _parse_row(row, default_timezone, default_fellowship, notes)
+        except Exception:  # a row we did not foresee (nested too deep...) must not sink the feed
             outcome = "could not be read"
         if isinstance(outcome, str):
             result.skipped.append(RowIssue(index, slug, outcome))
@@ -439,77 +467,31 @@ def content_hash(fields: dict[str, Any]) -> str:
 # Fetching ---------------------------------------------------------------------------------------
 
 
-class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow a few redirects, never to anything but http(s)."""
-
-    max_redirections = 5
-
-    def http_error_302(self, req, fp, code, msg, headers):
-        # Checked before urllib's own check, which would allow ftp: and call others HTTP errors.
-        target = headers.get("Location") or headers.get("URI") or ""
-        scheme = urlsplit(urljoin(req.full_url, target)).scheme.lower()
-        if scheme not in ("http", "https"):
-            raise FeedError(f"the feed redirected to a {scheme}: link; refused")
-        return super().http_error_302(req, fp, code, msg, headers)
-
-    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        scheme = urlsplit(newurl).scheme.lower()
-        if scheme not in ("http", "https"):
-            raise FeedError(f"the feed redirected to a {scheme or 'relative'}: link; refused")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+def fetch_failed_message(timeout: float, max_bytes: int) -> str:
+    """What the admin reads for every fetch that failed, whatever the cause (see outbound)."""
+    size = (f"{max_bytes >> 20} MiB" if max_bytes % (1 << 20) == 0
+            else f"{max(max_bytes >> 10, 1)} KiB")
+    return (f"could not fetch the feed: the address must be public http(s) and send the feed "
+            f"within {timeout:g} seconds, up to {size}")
 
 
-def _opener() -> urllib.request.OpenerDirector:
-    # Built by hand: urllib's default opener would also read file:, ftp: and data: links.
-    opener = urllib.request.OpenerDirector()
-    for handler in (
-        urllib.request.HTTPHandler(),
-        urllib.request.HTTPSHandler(),
-        _HttpOnlyRedirects(),
-        urllib.request.HTTPDefaultErrorHandler(),
-        urllib.request.HTTPErrorProcessor(),
-    ):
-        opener.add_handler(handler)
-    return opener
+class FetchFailed(FeedError):
+    """A feed that could not be fetched: the same message for every cause, and ``reason``, the
+    cause, for the operator's log."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
-def fetch_feed(url: str, timeout: float, max_bytes: int) -> bytes:
-    """The feed's bytes; FeedError when it cannot be had within ``timeout`` and ``max_bytes``."""
-    if http_url(url) is None:
-        raise FeedError("the feed's address must be an http(s) link")
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        url, headers={"Accept": "application/json", "User-Agent": "Companion meeting import"}
-    )
-    deadline = monotonic_time.monotonic() + timeout
+def fetch_feed(url: str, timeout: float, max_bytes: int,
+               allowed_hosts: Collection[str] = ()) -> bytes:
+    """The feed's bytes, fetched from a public address (or a listed host) within ``timeout``
+    seconds in all and ``max_bytes``; FetchFailed otherwise."""
     try:
-        with _opener().open(request, timeout=timeout) as response:  # nosec B310
-            length = response.headers.get("Content-Length")
-            if length and length.isdigit() and int(length) > max_bytes:
-                raise FeedError(f"the feed is larger than {max_bytes // 1024} KiB")
-            chunks: list[bytes] = []
-            size = 0
-            while True:
-                if monotonic_time.monotonic() > deadline:
-                    raise FeedError(f"the feed did not arrive within {timeout:g} seconds")
-                chunk = response.read(65536)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FeedError(f"the feed is larger than {max_bytes // 1024} KiB")
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except FeedError:
-        raise
-    except urllib.error.HTTPError as error:
-        raise FeedError(f"the feed answered HTTP {error.code}") from None
-    except urllib.error.URLError as error:
-        if isinstance(error.reason, TimeoutError):
-            raise FeedError(f"the feed did not answer within {timeout:g} seconds") from None
-        raise FeedError(f"could not reach the feed ({error.reason})") from None
-    except TimeoutError:
-        raise FeedError(f"the feed did not answer within {timeout:g} seconds") from None
-    except (OSError, ValueError) as error:
-        raise FeedError(f"could not read the feed ({type(error).__name__})") from None
+        return outbound.fetch(
+            url, timeout=timeout, max_bytes=max_bytes, allowed_hosts=allowed_hosts,
+            headers={"Accept": "application/json", "User-Agent": "Companion meeting import"},
+        )
+    except outbound.FetchFailed as failure:
+        raise FetchFailed(fetch_failed_message(timeout, max_bytes), failure.reason) from None

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select, update
 from sqlalchemy.exc import IntegrityError
 
 from companion import clock
@@ -35,6 +35,7 @@ from companion.services import audit
 from companion.services.meeting_feeds import (
     TEMPORARILY_CLOSED,
     FeedError,
+    FetchFailed,
     ParsedFeed,
     content_hash,
     fetch_feed,
@@ -43,6 +44,9 @@ from companion.services.meeting_feeds import (
 )
 
 log = logging.getLogger(__name__)
+
+# A whole record, or the row of columns a search reads (the same names).
+MeetingLike = Meeting | Row[Any]
 
 # A failed refresh is tried again this soon rather than a whole refresh period later.
 RETRY_AFTER_FAILURE = timedelta(hours=1)
@@ -138,41 +142,60 @@ def refresh_source(
 ) -> ImportReport:
     """Import the source's feed (fetched for a URL source, ``raw`` for a file) and commit.
 
-    A feed that cannot be used leaves every meeting as it was; the error is kept on the source
-    for the admin to see, and returned in the report.
+    The download and the parsing run with no transaction open and no connection checked out:
+    on SQLite a transaction holds the database's write lock, and under gevent the pool has one
+    connection for the whole process, so a slow feed must delay nothing but its own import. A
+    feed that cannot be used leaves every meeting as it was; the error is kept on the source for
+    the admin to see, and returned in the report.
     """
-    db.session.commit()  # hold no transaction while the feed downloads
-    now = clock.now()
+    # Read now: once committed, touching the source would reload it and open a transaction.
+    source_id, kind, location = source.id, source.kind, source.location
+    zone, fellowship = source.timezone, source.fellowship
+    db.session.commit()
+    config = current_app.config
+    parsed: ParsedFeed | None = None
+    failure: FeedError | None = None
     try:
         if raw is None:
-            if source.kind != SOURCE_URL:
+            if kind != SOURCE_URL:
                 raise FeedError("upload the file again to refresh this source")
             raw = fetch_feed(
-                source.location,
-                timeout=float(current_app.config.get("MEETING_FEED_TIMEOUT", 20)),
-                max_bytes=int(current_app.config.get("MEETING_FEED_MAX_BYTES", 8 << 20)),
+                location,
+                timeout=float(config.get("MEETING_FEED_TIMEOUT", 20)),
+                max_bytes=int(config.get("MEETING_FEED_MAX_BYTES", 8 << 20)),
+                allowed_hosts=config.get("MEETING_FEED_ALLOWED_HOSTS", ()),
             )
-        parsed = parse_feed(raw, source.timezone, source.fellowship)
-        report = _apply(source, parsed, now)
+        parsed = parse_feed(raw, zone, fellowship,
+                            max_rows=int(config.get("MEETING_FEED_MAX_ROWS", 10000)))
     except FeedError as error:
-        # Raised before any meeting was touched: they all stay as they were.
-        report = ImportReport(error=str(error))
+        failure = error
+    now = clock.now()
+    if parsed is not None:
+        try:
+            report = _apply(source, parsed, now)
+        except FeedError as error:  # raised before any meeting was touched
+            failure = error
+    if failure is not None:
+        # Every meeting stays as it was.
+        report = ImportReport(error=str(failure))
         source.last_status = "error"
-        source.last_error = str(error)[:500]
+        source.last_error = str(failure)[:500]
         source.last_import_at = now
-        if source.kind == SOURCE_URL:
+        if kind == SOURCE_URL:
             retry = timedelta(hours=source.refresh_hours)
             source.next_refresh_at = now + min(retry, RETRY_AFTER_FAILURE)
-        log.warning("meeting source %s: import failed: %s", source.id, error)
+        # The precise cause of a failed fetch is for the operator only (see outbound).
+        log.warning("meeting source %s: import failed: %s", source_id,
+                    failure.reason if isinstance(failure, FetchFailed) else failure)
     else:
         source.last_status = "ok"
         source.last_error = None
         source.last_import_at = now
         source.last_success_at = now
-        if source.kind == SOURCE_URL:
+        if kind == SOURCE_URL:
             source.next_refresh_at = now + timedelta(hours=source.refresh_hours)
     source.last_report = report.as_dict()
-    audit.record(actor, "import", "meeting_source", source.id, channel=channel, ip=ip)
+    audit.record(actor, "import", "meeting_source", source_id, channel=channel, ip=ip)
     db.session.commit()
     return report
 
@@ -284,11 +307,26 @@ def due_sources(now: datetime) -> list[MeetingSource]:
     ))
 
 
+def _claim(source_id: int, now: datetime) -> MeetingSource | None:
+    """The source, if this process is the one to refresh it now (several may be looking)."""
+    taken = db.session.execute(
+        update(MeetingSource)
+        .where(MeetingSource.id == source_id)
+        .where((MeetingSource.next_refresh_at.is_(None)) | (MeetingSource.next_refresh_at <= now))
+        # Until the import sets the real time; if this process dies first, retried after this.
+        .values(next_refresh_at=now + RETRY_AFTER_FAILURE)
+    )
+    db.session.commit()
+    return db.session.get(MeetingSource, source_id) if getattr(taken, "rowcount", 0) == 1 else None
+
+
 def refresh_due(channel: str = "scheduler") -> list[tuple[MeetingSource, ImportReport]]:
     """Refresh every URL source whose time has come (the schedule and `refresh-meetings`)."""
     out = []
-    for source in due_sources(clock.now()):
-        out.append((source, refresh_source(source, None, channel=channel)))
+    for source_id in [s.id for s in due_sources(clock.now())]:
+        source = _claim(source_id, clock.now())
+        if source is not None:
+            out.append((source, refresh_source(source, None, channel=channel)))
     return out
 
 
@@ -297,7 +335,8 @@ def refresh_due(channel: str = "scheduler") -> list[tuple[MeetingSource, ImportR
 
 @dataclass
 class Occurrence:
-    meeting: Meeting
+    meeting_id: int
+    name: str
     meeting_day: int  # the day in the meeting's own zone (0 = Sunday)
     starts_at: datetime  # UTC, the current (in progress) or next occurrence
     ends_at: datetime
@@ -319,7 +358,7 @@ class Search:
     starting_within: int | None = None
 
 
-def duration(meeting: Meeting) -> timedelta:
+def duration(meeting: MeetingLike) -> timedelta:
     start = datetime.combine(date.min, meeting.start_time)
     end = datetime.combine(date.min, meeting.end_time)
     if end <= start:
@@ -327,7 +366,7 @@ def duration(meeting: Meeting) -> timedelta:
     return end - start
 
 
-def occurrence(meeting: Meeting, meeting_day: int, now: datetime) -> tuple[datetime, datetime]:
+def occurrence(meeting: MeetingLike, meeting_day: int, now: datetime) -> tuple[datetime, datetime]:
     """The (start, end) in UTC of the in-progress or next occurrence on this weekly day.
 
     Computed from the wall-clock time in the meeting's zone on the actual date, so a 7 pm
@@ -366,20 +405,20 @@ def held_today(meeting: Meeting, zone: ZoneInfo, now: datetime) -> bool:
     return any(start <= now for start in held_on(meeting, now.astimezone(zone).date(), zone))
 
 
-def is_online(meeting: Meeting) -> bool:
+def is_online(meeting: MeetingLike) -> bool:
     return bool(meeting.conference_url or meeting.conference_phone)
 
 
-def temporarily_closed(meeting: Meeting) -> bool:
+def temporarily_closed(meeting: MeetingLike) -> bool:
     return TEMPORARILY_CLOSED in (meeting.types or [])
 
 
-def has_place(meeting: Meeting) -> bool:
+def has_place(meeting: MeetingLike) -> bool:
     return bool(meeting.formatted_address or meeting.address or meeting.location
                 or meeting.latitude is not None)
 
 
-def is_in_person(meeting: Meeting) -> bool:
+def is_in_person(meeting: MeetingLike) -> bool:
     """Can one walk in? Not when its location is temporarily closed (TC)."""
     return has_place(meeting) and not temporarily_closed(meeting)
 
@@ -401,7 +440,7 @@ def postal_code_point(code: str) -> tuple[float, float] | None:
     return float(match[0]["lat"]), float(match[0]["long"])
 
 
-def meeting_point(meeting: Meeting) -> tuple[float, float] | None:
+def meeting_point(meeting: MeetingLike) -> tuple[float, float] | None:
     if meeting.latitude is not None and meeting.longitude is not None:
         return meeting.latitude, meeting.longitude
     if meeting.postal_code and (meeting.country or "US").upper() in ("US", "USA"):
@@ -434,21 +473,30 @@ def parse_near(value: str) -> tuple[float, float]:
     return point
 
 
-def directory(clinic_id: int) -> list[Meeting]:
-    """Every listed meeting of the clinic's sources."""
-    return list(db.session.scalars(
-        select(Meeting)
-        .join(MeetingSource, MeetingSource.id == Meeting.source_id)
-        .where(MeetingSource.clinic_id == clinic_id, Meeting.removed_at.is_(None))
-        .order_by(Meeting.id)
-    ))
+# What a search reads of each meeting: enough to filter and order them, without building whole
+# records (a directory may hold thousands); the page shown is loaded whole afterwards.
+_SEARCH_COLUMNS = (
+    Meeting.id, Meeting.name, Meeting.fellowship, Meeting.days, Meeting.start_time,
+    Meeting.end_time, Meeting.timezone, Meeting.types, Meeting.conference_url,
+    Meeting.conference_phone, Meeting.formatted_address, Meeting.address, Meeting.location,
+    Meeting.latitude, Meeting.longitude, Meeting.postal_code, Meeting.country,
+)
+# Read only for a text search (`q`): notes may be long.
+_TEXT_COLUMNS = (Meeting.group, Meeting.city, Meeting.region, Meeting.sub_region, Meeting.notes)
+
+
+def _listed(clinic_id: int, *columns: Any) -> Select[Any]:
+    return (select(*columns)
+            .join(MeetingSource, MeetingSource.id == Meeting.source_id)
+            .where(MeetingSource.clinic_id == clinic_id, Meeting.removed_at.is_(None)))
 
 
 def search(clinic_id: int, query: Search, now: datetime) -> list[Occurrence]:
     """Weekly occurrences matching ``query``, soonest first (nearest first with ``near``)."""
     out: list[Occurrence] = []
     needle = query.q.strip().lower()
-    for meeting in directory(clinic_id):
+    columns = _SEARCH_COLUMNS + (_TEXT_COLUMNS if needle else ())
+    for meeting in db.session.execute(_listed(clinic_id, *columns).order_by(Meeting.id)):
         if query.mode == "online" and not is_online(meeting):
             continue
         if query.mode == "in_person" and not is_in_person(meeting):
@@ -478,15 +526,34 @@ def search(clinic_id: int, query: Search, now: datetime) -> list[Occurrence]:
                 starts <= now < ends or starts - now <= timedelta(minutes=query.starting_within)
             ):
                 continue
-            out.append(Occurrence(meeting, meeting_day, starts, ends, distance))
+            out.append(Occurrence(meeting.id, meeting.name, meeting_day, starts, ends, distance))
     if query.near is not None:
-        out.sort(key=lambda o: (o.distance_km or 0.0, o.starts_at, o.meeting.name))
+        out.sort(key=lambda o: (o.distance_km or 0.0, o.starts_at, o.name))
     else:
-        out.sort(key=lambda o: (o.starts_at, o.meeting.name, o.meeting.id))
+        out.sort(key=lambda o: (o.starts_at, o.name, o.meeting_id))
     return out
 
 
-def _haystack(meeting: Meeting) -> str:
+def meetings_by_id(ids: list[int]) -> dict[int, Meeting]:
+    """Whole records of the meetings a page shows (one query)."""
+    if not ids:
+        return {}
+    return {m.id: m for m in db.session.scalars(select(Meeting).where(Meeting.id.in_(ids)))}
+
+
+def types_and_fellowships(clinic_id: int) -> tuple[list[str], list[str]]:
+    """The type codes (in order of first use) and fellowships of the clinic's directory."""
+    codes: dict[str, None] = {}
+    fellowships: set[str] = set()
+    for types, fellowship in db.session.execute(
+            _listed(clinic_id, Meeting.types, Meeting.fellowship).order_by(Meeting.id)):
+        codes.update(dict.fromkeys(types or []))
+        if fellowship:
+            fellowships.add(fellowship)
+    return list(codes), sorted(fellowships)
+
+
+def _haystack(meeting: MeetingLike) -> str:
     # Types by their names too: people search "Spanish" or "Women", not the codes S and W.
     parts = [meeting.name, meeting.fellowship, meeting.group, meeting.location,
              meeting.formatted_address, meeting.address, meeting.city, meeting.region,
@@ -684,23 +751,3 @@ def calendar_meetings(owner: User, ip: str | None) -> list[Meeting]:
 __all__ = ["FeedError", "ImportReport", "MeetingError", "SOURCE_FILE", "SOURCE_MANUAL",
            "SOURCE_URL", "content_hash"]
 
-
-def start_scheduled_refresh(app: Any) -> None:
-    """Refresh due URL sources now and every MEETING_REFRESH_CHECK_MINUTES in the background."""
-    from companion.extensions import socketio
-
-    minutes = int(app.config.get("MEETING_REFRESH_CHECK_MINUTES", 15))
-    if minutes <= 0:
-        return
-
-    def loop() -> None:
-        while True:
-            try:
-                with app.app_context():
-                    refresh_due()
-                    db.session.remove()
-            except Exception as error:  # noqa: BLE001 - the loop must outlive one bad pass
-                log.error("scheduled meeting refresh failed: %s", type(error).__name__)
-            socketio.sleep(minutes * 60)
-
-    socketio.start_background_task(loop)
