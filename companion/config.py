@@ -147,7 +147,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # that many hops back (Werkzeug's ProxyFix). 0: the connecting address is the client's
         # and the header is ignored (anyone can send one).
         "PROXY_HOPS": int(env.get("COMPANION_PROXY_HOPS", "0")),
-        # Wrong second-factor codes per staff account, from any address (SECURITY.md).
+        # Wrong second-factor codes per staff account, from any address (docs/security.md).
         "OTP_LIMITS": env.get("COMPANION_OTP_LIMITS", "20 per hour"),
         # Invitations (and second-factor resets) an inviter may issue, from any address: each
         # one mails someone from the clinic's server.

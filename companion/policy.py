@@ -1,7 +1,7 @@
 """May this user do this to this record? The one place that answers.
 
 Every HTTP route and socket event asks here. Records are described by what matters to the
-answer (whose record, which session), so the rules read like the table in SECURITY.md.
+answer (whose record, which session), so the rules read like the table in docs/security.md.
 """
 
 from __future__ import annotations

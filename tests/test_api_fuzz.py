@@ -1,4 +1,4 @@
-"""Fuzzing every operation of the OpenAPI document with schemathesis (SECURITY.md, input).
+"""Fuzzing every operation of the OpenAPI document with schemathesis (docs/security.md, input).
 
 Each generated request (valid and invalid data) is sent in-process to the Flask app as a client,
 a counselor or an admin of one clinic (the role is drawn with the data), logged in with a session

@@ -1,4 +1,4 @@
-"""Every API route × every role × own / someone else's record (SECURITY.md, least privilege).
+"""Every API route × every role × own / someone else's record (docs/security.md, least privilege).
 
 Each documented operation must have a row here: a new route without one fails the suite.
 """

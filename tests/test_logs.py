@@ -1,4 +1,4 @@
-"""No PHI, passwords or tokens in application logs (SECURITY.md: logs)."""
+"""No PHI, passwords or tokens in application logs (docs/security.md: logs)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Staff's second factor (SECURITY.md, passwords: "TOTP second factor for staff"; MFA flow):
+"""Staff's second factor (docs/security.md, passwords: "TOTP second factor for staff"; MFA flow):
 enrolment through the invitation, login with a code, replays, the lock, an admin's reset."""
 
 from __future__ import annotations

@@ -12,12 +12,17 @@ from werkzeug.exceptions import HTTPException
 
 from companion.api.problems import ApiProblem, problem_response
 from companion.api.spec import registry
+from companion.errors import ServiceError
 from companion.extensions import db
 
 log = logging.getLogger(__name__)
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 health = Blueprint("health", __name__)
+
+
+# A refusal's title by its status; its detail is the service's own sentence.
+_TITLES = {403: "Not allowed", 404: "Not found", 409: "Conflict", 429: "Too many attempts"}
 
 
 def _api_problem(error: ApiProblem) -> Response:
@@ -51,6 +56,11 @@ def handle_app_errors(error: Exception) -> Response | HTTPException:
     db.session.rollback()
     if isinstance(error, ApiProblem):
         return _api_problem(error)
+    if isinstance(error, ServiceError):
+        return problem_response(
+            error.status, _TITLES.get(error.status, "Invalid request"), error.message,
+            [{"field": error.field, "message": error.message}], code=error.code,
+        )
     if isinstance(error, OperationalError | PoolTimeout):
         # A pool timeout: every connection busy past its wait, as unavailable as a cut one.
         reason = error.orig if isinstance(error, OperationalError) else error

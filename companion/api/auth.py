@@ -102,7 +102,7 @@ def login(body: LoginBody) -> tuple[dict[str, Any], int]:
 
 
 def _second_factor(user: User, otp: str | None) -> None:
-    """Staff: the password was right; now their authenticator's code (SECURITY.md)."""
+    """Staff: the password was right; now their authenticator's code (docs/security.md)."""
     if mfa.unseal(user.totp_secret) is None:
         raise ApiProblem(401, "Second factor needed", MFA_ENROLMENT_REQUIRED,
                          code="mfa_enrolment_required")
@@ -122,7 +122,7 @@ def _second_factor(user: User, otp: str | None) -> None:
 def logout() -> tuple[str, int, dict[str, str]]:
     accounts.end_login_session(g.login_session, "logout")
     session.clear()
-    # Wipes the offline queue and caches of this origin in the browser (SECURITY.md).
+    # Wipes the offline queue and caches of this origin in the browser (docs/security.md).
     return "", 204, {"Clear-Site-Data": '"cache", "storage"'}
 
 

@@ -30,7 +30,7 @@ from companion.models import (
     User,
 )
 from companion.models.rewards import BEHAVIOURS, DEFAULT_BOWL
-from companion.services import accounts, consents, disclosure, export, psychoed, rewards
+from companion.services import consents, disclosure, export, psychoed, rewards
 from companion.services.selfcare import body_hash
 
 Behaviour = Literal["attendance", "checkin", "negative_test"]
@@ -42,12 +42,6 @@ assert set(Behaviour.__args__) == set(BEHAVIOURS)  # type: ignore[attr-defined]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-def _problem(error: rewards.RewardError | consents.ConsentError) -> ApiProblem:
-    title = {409: "Conflict"}.get(error.status, "Invalid request")
-    return ApiProblem(error.status, title, error.message,
-                      [{"field": error.field, "message": error.message}])
 
 
 def _client(client_id: int) -> User:
@@ -163,10 +157,7 @@ def put_reward_settings(program_id: int, body: RewardSettingsBody) -> dict[str, 
     authorize(policy.Action.MANAGE_REWARDS, program)
     values = body.model_dump()
     values["behaviours"] = sorted(set(body.behaviours))
-    try:
-        saved = rewards.save_settings(me(), program, values, request.remote_addr)
-    except rewards.RewardError as error:
-        raise _problem(error) from None
+    saved = rewards.save_settings(me(), program, values, request.remote_addr)
     return rewards.settings_json(saved)
 
 
@@ -224,11 +215,8 @@ TestResultPage.__test__ = False  # type: ignore[attr-defined]
 def create_test_result(body: TestResultBody) -> tuple[dict[str, Any], int]:
     authorize(policy.Action.ENTER_TEST_RESULT, body.client_id, hide=True)
     client = _client(body.client_id)
-    try:
-        stored = rewards.record_test(me(), client, str(body.id), body.collected_at, body.result,
-                                     body.note, body_hash(body), request.remote_addr)
-    except rewards.RewardError as error:
-        raise _problem(error) from None
+    stored = rewards.record_test(me(), client, str(body.id), body.collected_at, body.result,
+                                 body.note, body_hash(body), request.remote_addr)
     return rewards.result_json(stored.test), 201 if stored.created else 200
 
 
@@ -288,13 +276,8 @@ def invite_family(body: FamilyInviteBody) -> tuple[dict[str, Any], int]:
     would learn at its end whether the address has an account."""
     client = writer()
     base_url = current_app.config["PUBLIC_URL"] or request.host_url
-    try:
-        link, issued = consents.invite_family(client, str(body.email), body.display_name,
-                                              body.relationship, base_url, request.remote_addr)
-    except accounts.AccountError as error:
-        title = {409: "Conflict"}.get(error.status, "Invalid request")
-        raise ApiProblem(error.status, title, error.message,
-                         [{"field": error.field, "message": error.message}]) from None
+    link, issued = consents.invite_family(client, str(body.email), body.display_name,
+                                          body.relationship, base_url, request.remote_addr)
     return {**consents.link_json(link, issued.invitation),
             "url": None if issued.emailed else issued.url, "emailed": issued.emailed}, 201
 
@@ -366,10 +349,7 @@ class ConsentPage(BaseModel):
                 summary="Sign a consent to disclose (42 CFR §2.31 elements)",
                 responses={201: ConsentOut, 403: Problem, 409: Problem})
 def create_consent(body: ConsentBody) -> tuple[dict[str, Any], int]:
-    try:
-        consent = consents.create_consent(writer(), body, request.remote_addr)
-    except consents.ConsentError as error:
-        raise _problem(error) from None
+    consent = consents.create_consent(writer(), body, request.remote_addr)
     return consents.consent_json(consent), 201
 
 

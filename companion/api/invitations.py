@@ -43,12 +43,6 @@ def invitation_json(invitation: Invitation) -> dict[str, Any]:
     }
 
 
-def _account_error(error: accounts.AccountError) -> ApiProblem:
-    title = {404: "Not found", 409: "Conflict"}.get(error.status, "Invalid request")
-    return ApiProblem(error.status, title, error.message,
-                      [{"field": error.field, "message": error.message}])
-
-
 def _inviter_key() -> str:
     return f"invite|{current_user.id}" if current_user.is_authenticated else (
         request.remote_addr or "")
@@ -71,16 +65,13 @@ per_inviter_limit = limiter.limit(
 def create_invitation(body: InvitationBody) -> tuple[dict[str, Any], int]:
     authorize(policy.Action.INVITE)
     base_url = request.host_url if not _public_url() else _public_url()
-    try:
-        issued = accounts.invite(
-            me(), str(body.email), Role(body.role), base_url,
-            display_name=body.display_name, program_id=body.program_id,
-            adolescent=body.adolescent, ip=request.remote_addr,
-            # An admin lists their clinic's accounts anyway; other clinics' stay unknown.
-            sees_clinic_accounts=policy.can(me(), policy.Action.MANAGE_USERS),
-        )
-    except accounts.AccountError as error:
-        raise _account_error(error) from None
+    issued = accounts.invite(
+        me(), str(body.email), Role(body.role), base_url,
+        display_name=body.display_name, program_id=body.program_id,
+        adolescent=body.adolescent, ip=request.remote_addr,
+        # An admin lists their clinic's accounts anyway; other clinics' stay unknown.
+        sees_clinic_accounts=policy.can(me(), policy.Action.MANAGE_USERS),
+    )
     return {
         **invitation_json(issued.invitation), "url": issued.url, "emailed": issued.emailed,
     }, 201
@@ -114,10 +105,7 @@ def list_invitations(query: PageQuery) -> dict[str, Any]:
 )
 @limiter.limit("30 per minute")
 def preview_invitation(body: TokenBody) -> dict[str, Any]:
-    try:
-        invitation = accounts.find_invitation(body.token)
-    except accounts.AccountError as error:
-        raise _account_error(error) from None
+    invitation = accounts.find_invitation(body.token)
     clinic = db.session.get(Clinic, invitation.clinic_id)
     inviter = db.session.get(User, invitation.invited_by_id) if invitation.invited_by_id else None
     preview: dict[str, Any] = {
@@ -156,11 +144,9 @@ def accept_invitation(body: AcceptBody) -> tuple[dict[str, Any], int]:
         user = accounts.accept_invitation(
             body.token, body.password, body.display_name, request.remote_addr, otp=body.otp
         )
-    except accounts.WrongPassword as error:
-        g.password_failed = True
-        raise _account_error(error) from None
-    except accounts.AccountError as error:
-        raise _account_error(error) from None
+    except accounts.WrongPassword:
+        g.password_failed = True  # a guess: it counts with the login's failures
+        raise
     login_session = accounts.start_login_session(user, request.remote_addr)
     session.clear()
     session["login"] = login_session.id
@@ -180,10 +166,7 @@ def reset_second_factor(user_id: int) -> tuple[dict[str, Any], int]:
     if target is None or target.clinic_id != me().clinic_id:
         raise ApiProblem(404, "Not found", "No such person in your clinic.")
     base_url = request.host_url if not _public_url() else _public_url()
-    try:
-        issued = accounts.reset_second_factor(me(), target, base_url, request.remote_addr)
-    except accounts.AccountError as error:
-        raise _account_error(error) from None
+    issued = accounts.reset_second_factor(me(), target, base_url, request.remote_addr)
     return {
         **invitation_json(issued.invitation), "url": issued.url, "emailed": issued.emailed,
     }, 201

@@ -14,7 +14,7 @@ from companion import policy
 from companion.api import api
 from companion.api.guards import audit_access, authorize, me, subject, writer
 from companion.api.pagination import PageQuery, page
-from companion.api.problems import ApiProblem, Problem
+from companion.api.problems import Problem
 from companion.api.schemas import RecordId
 from companion.api.spec import registry
 from companion.extensions import db
@@ -88,19 +88,11 @@ class MeasureForms(BaseModel):
     bam: dict[str, Any]
 
 
-def _problem(error: measures.MeasureError) -> ApiProblem:
-    return ApiProblem(error.status, "Conflict" if error.status == 409 else "Invalid request",
-                      error.message, [{"field": error.field, "message": error.message}])
-
-
 @registry.route(api, "/measures", "POST", tag="measures", body=MeasureBody,
                 summary="Submit a completed PHQ-9, GAD-7 or BAM (idempotent by id)",
                 responses={201: MeasureOut, 200: MeasureOut, 403: Problem, 409: Problem})
 def submit_measure(body: MeasureBody) -> tuple[dict[str, Any], int]:
-    try:
-        stored = measures.record(writer(), body, request.remote_addr)
-    except measures.MeasureError as error:
-        raise _problem(error) from None
+    stored = measures.record(writer(), body, request.remote_addr)
     return measures.measure_json(stored.measure), 201 if stored.created else 200
 
 

@@ -433,12 +433,6 @@ def source_json(source: MeetingSource) -> dict[str, Any]:
     }
 
 
-def _meeting_error(error: service.MeetingError) -> ApiProblem:
-    titles = {404: "Not found", 409: "Conflict"}
-    return ApiProblem(error.status, titles.get(error.status, "Invalid request"), error.message,
-                      [{"field": error.field, "message": error.message}])
-
-
 def _listed(meeting_id: int, field_name: str = "meeting_id") -> Meeting:
     meeting = service.listed_meeting(me().clinic_id, meeting_id)
     if meeting is None:
@@ -476,10 +470,7 @@ def list_meetings(query: MeetingQuery) -> dict[str, Any]:
     zone = _zone(query.tz)
     codes = query.types if isinstance(query.types, list) else [query.types or ""]
     types = [c.strip() for item in codes for c in item.split(",") if c.strip()]
-    try:
-        near = service.parse_near(query.near) if query.near else None
-    except service.MeetingError as error:
-        raise _meeting_error(error) from None
+    near = service.parse_near(query.near) if query.near else None
     search = service.Search(
         zone=zone, day=query.day,
         start_from=time.fromisoformat(query.from_) if query.from_ else None,
@@ -594,10 +585,7 @@ def create_meeting(body: ManualMeetingBody) -> tuple[dict[str, Any], int]:
     row = body.model_dump()
     if not row.get("end_time"):
         row.pop("end_time", None)
-    try:
-        meeting = service.add_manual_meeting(me(), row, ip=request.remote_addr)
-    except service.MeetingError as error:
-        raise _meeting_error(error) from None
+    meeting = service.add_manual_meeting(me(), row, ip=request.remote_addr)
     return detail_json(meeting, _zone(None), clock.now()), 201
 
 
@@ -686,12 +674,9 @@ def record_meeting_attendance(
     _client_record(client_id, policy.Action.WRITE_CLIENT_RECORD)
     meeting = _listed(body.meeting_id)
     zone, now = ZoneInfo(me().timezone), clock.now()
-    try:
-        row, created = service.record_attendance(
-            me(), client_id, meeting, body.attended_on or now.astimezone(zone).date(), zone, now,
-            request.remote_addr)
-    except service.MeetingError as error:
-        raise _meeting_error(error) from None
+    row, created = service.record_attendance(
+        me(), client_id, meeting, body.attended_on or now.astimezone(zone).date(), zone, now,
+        request.remote_addr)
     return _attendance_json(row), 201 if created else 200
 
 

@@ -122,12 +122,6 @@ def plan_json(client: User, plan: SafetyPlan | None) -> dict[str, Any]:
 # --- whose records ------------------------------------------------------------------------
 
 
-def _error(error: selfcare.SelfCareError) -> ApiProblem:
-    title = {409: "Conflict"}.get(error.status, "Invalid request")
-    return ApiProblem(error.status, title, error.message,
-                      [{"field": error.field, "message": error.message}])
-
-
 def _stored(result: selfcare.Stored, render: Any) -> tuple[dict[str, Any], int]:
     return render(result.entry), 201 if result.created else 200
 
@@ -163,10 +157,7 @@ _WRITE_RESPONSES: dict[int, Any] = {200: None, 403: Problem, 409: Problem, 413: 
                 tag=TAG, body=CheckInBody,
                 responses={**_WRITE_RESPONSES, 200: CheckInOut, 201: CheckInOut})
 def create_checkin(body: CheckInBody) -> tuple[dict[str, Any], int]:
-    try:
-        result = selfcare.record_checkin(writer(), body, request.remote_addr)
-    except selfcare.SelfCareError as error:
-        raise _error(error) from None
+    result = selfcare.record_checkin(writer(), body, request.remote_addr)
     return _stored(result, checkin_json)
 
 
@@ -205,10 +196,7 @@ def today(query: ClientQuery) -> dict[str, Any]:
                 body=CravingBody,
                 responses={**_WRITE_RESPONSES, 200: CravingOut, 201: CravingOut})
 def create_craving(body: CravingBody) -> tuple[dict[str, Any], int]:
-    try:
-        result = selfcare.record_craving(writer(), body, request.remote_addr)
-    except selfcare.SelfCareError as error:
-        raise _error(error) from None
+    result = selfcare.record_craving(writer(), body, request.remote_addr)
     return _stored(result, craving_json)
 
 
@@ -246,10 +234,7 @@ def list_exercises() -> dict[str, Any]:
                 body=CompletionBody,
                 responses={**_WRITE_RESPONSES, 200: CompletionOut, 201: CompletionOut})
 def create_completion(body: CompletionBody) -> tuple[dict[str, Any], int]:
-    try:
-        result = selfcare.record_completion(writer(), body, request.remote_addr)
-    except selfcare.SelfCareError as error:
-        raise _error(error) from None
+    result = selfcare.record_completion(writer(), body, request.remote_addr)
     return _stored(result, completion_json)
 
 
@@ -285,10 +270,7 @@ def put_safety_plan(query: ClientQuery, body: SafetyPlanBody) -> dict[str, Any]:
     client = db.session.get(User, client_id)
     if client is None or client.role != Role.CLIENT:
         raise ApiProblem(404, "Not found", "No such client.")
-    try:
-        plan = selfcare.save_safety_plan(me(), client, body, request.remote_addr)
-    except selfcare.SelfCareError as error:
-        raise _error(error) from None
+    plan = selfcare.save_safety_plan(me(), client, body, request.remote_addr)
     return plan_json(client, plan)
 
 

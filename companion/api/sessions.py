@@ -111,12 +111,7 @@ def create_session(body: SessionBody) -> tuple[dict[str, Any], int]:
                 me(), policy.Action.SCHEDULE_SESSION, client.id):
             raise ApiProblem(404, "Not found", "No such client, or not one you treat.",
                              [{"field": "client_id", "message": "not a client you treat"}])
-    try:
-        session = schedule.schedule_session(
-            me(), client=client, group=group, title=body.title, starts_at=starts_at,
-            minutes=body.duration_minutes, family=body.family, ip=request.remote_addr)
-    except schedule.ScheduleError as error:
-        raise ApiProblem(error.status, "Conflict" if error.status == 409 else "Invalid request",
-                         error.message, [{"field": error.field, "message": error.message}]
-                         ) from None
+    session = schedule.schedule_session(
+        me(), client=client, group=group, title=body.title, starts_at=starts_at,
+        minutes=body.duration_minutes, family=body.family, ip=request.remote_addr)
     return _session_json(session, "staff", now), 201

@@ -1,4 +1,4 @@
-"""Risk alerts for the counselors who treat a client (DOMAIN.md, Safety: risk signals)."""
+"""Risk alerts for the counselors who treat a client (docs/domain.md, Safety: risk signals)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ class Program(Base):
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="America/Chicago")
-    # Risk settings (DOMAIN.md): craving at or above this raises an alert.
+    # Risk settings (docs/domain.md): craving at or above this raises an alert.
     craving_alert_threshold: Mapped[int] = mapped_column(default=8)
     alert_escalation_minutes: Mapped[int] = mapped_column(default=30)
     # Group privacy: chat is deleted this long after a session ends.

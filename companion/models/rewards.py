@@ -1,4 +1,4 @@
-"""Contingency management (DOMAIN.md): a program's reward settings, staff-entered test results,
+"""Contingency management (docs/domain.md): a program's reward settings, staff-entered test results,
 and the append-only ledger of what each client earned.
 
 The ledger is append-only: the database refuses UPDATE and DELETE on ``reward_entry`` (triggers

@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from companion import clock, inputs, signals
+from companion.errors import ServiceError
 from companion.extensions import db
 from companion.models import (
     ADOLESCENT_WEEKLY_HOURS,
@@ -49,14 +50,8 @@ _COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "content" / "c
 _common_passwords: frozenset[str] | None = None
 
 
-class AccountError(Exception):
+class AccountError(ServiceError):
     """A request about an account that cannot be done; ``field`` names the culprit."""
-
-    def __init__(self, field: str, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.status = status
 
 
 class WrongPassword(AccountError):
@@ -64,13 +59,13 @@ class WrongPassword(AccountError):
     login."""
 
     def __init__(self) -> None:
-        super().__init__("password", "That is not the password of this account.")
+        super().__init__(422, "password", "That is not the password of this account.")
 
 
 def check_display_name(name: str) -> None:
     """Every name an account gets passes here (invitations, family invitations, accepting)."""
     if not inputs.name_is_plain(name):
-        raise AccountError("display_name", inputs.NAME_REFUSED)
+        raise AccountError(422, "display_name", inputs.NAME_REFUSED)
 
 
 def normalise_email(email: str) -> str:
@@ -88,11 +83,11 @@ def _is_common(password: str) -> bool:
 def check_password_rules(password: str) -> None:
     """ASVS V6: length, not composition; refuse the passwords attackers try first."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError("password", f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+        raise AccountError(422, "password", f"Use at least {MIN_PASSWORD_LENGTH} characters.")
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError("password", f"Use at most {MAX_PASSWORD_LENGTH} characters.")
+        raise AccountError(422, "password", f"Use at most {MAX_PASSWORD_LENGTH} characters.")
     if _is_common(password):
-        raise AccountError("password", "This password is too common; choose another.")
+        raise AccountError(422, "password", "This password is too common; choose another.")
 
 
 def hash_password(password: str) -> str:
@@ -200,14 +195,13 @@ def invite(
     email = normalise_email(email)
     existing = db.session.scalar(select(User).where(User.email == email))
     if existing is not None and sees_clinic_accounts and existing.clinic_id == inviter.clinic_id:
-        raise AccountError("email", "This address already has an account in your clinic.",
-                           status=409)
+        raise AccountError(409, "email", "This address already has an account in your clinic.")
     if role == Role.CLIENT and program_id is None:
-        raise AccountError("program_id", "A client is invited into a program.")
+        raise AccountError(422, "program_id", "A client is invited into a program.")
     if program_id is not None:
         program = db.session.get(Program, program_id)
         if program is None or program.clinic_id != inviter.clinic_id:
-            raise AccountError("program_id", "No such program in your clinic.")
+            raise AccountError(422, "program_id", "No such program in your clinic.")
     token = secrets.token_urlsafe(32)
     now = clock.now()
     invitation = Invitation(
@@ -313,7 +307,7 @@ def find_invitation(token: str) -> Invitation:
         select(Invitation).where(Invitation.token_hash == token_hash(token))
     )
     if invitation is None or invitation.state(clock.now()) != "pending":
-        raise AccountError("token", "This invitation link is not valid any more.", status=404)
+        raise AccountError(404, "token", "This invitation link is not valid any more.")
     return invitation
 
 
@@ -328,13 +322,13 @@ def accept_invitation(
     if db.session.scalar(select(User.id).where(User.email == invitation.email)) is not None:
         # Invited while it had an account (the inviter was not told), or accepted twice.
         raise AccountError(
-            "email", "This address already has a Companion account, so this invitation cannot "
-            "make another. Sign in with that account, or ask for an invitation to a different "
-            "address.", status=409)
+            409, "email", "This address already has a Companion account, so this invitation "
+            "cannot make another. Sign in with that account, or ask for an invitation to a "
+            "different address.")
     check_password_rules(password)
     name = display_name.strip() or invitation.display_name
     if not name:
-        raise AccountError("display_name", "Tell us what to call you.")
+        raise AccountError(422, "display_name", "Tell us what to call you.")
     check_display_name(name)
     secret, step = _enrolment_code(invitation, otp)
     program = db.session.get(Program, invitation.program_id) if invitation.program_id else None
@@ -399,11 +393,10 @@ def _enrolment_code(invitation: Invitation, otp: str | None) -> tuple[str | None
     secret = mfa.unseal(invitation.totp_secret)
     if secret is None:
         raise AccountError(
-            "token", "This invitation link is not valid any more. Ask for a new one.", status=404
-        )
+            404, "token", "This invitation link is not valid any more. Ask for a new one.")
     step = mfa.matching_step(secret, otp or "")
     if step is None:
-        raise AccountError("otp", BAD_ENROLMENT_CODE)
+        raise AccountError(422, "otp", BAD_ENROLMENT_CODE)
     return secret, step
 
 
@@ -420,7 +413,7 @@ def _enrol_again(invitation: Invitation, password: str, otp: str | None, ip: str
     """After an admin's reset: the staff member proves their password and enrols a new secret."""
     user = db.session.get(User, invitation.user_id)
     if user is None or not user.active:
-        raise AccountError("token", "This invitation link is not valid any more.", status=404)
+        raise AccountError(404, "token", "This invitation link is not valid any more.")
     try:
         _hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
@@ -439,7 +432,7 @@ def reset_second_factor(
     """Forget a staff member's second factor, log them out everywhere and issue a link to
     enrol a new one."""
     if not mfa.required_for(user.role):
-        raise AccountError("user_id", "Only staff accounts have a second factor.", status=409)
+        raise AccountError(409, "user_id", "Only staff accounts have a second factor.")
     now = clock.now()
     user.totp_secret = None
     user.totp_last_step = None

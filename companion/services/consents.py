@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from companion import clock, signals, treatment
+from companion.errors import ServiceError
 from companion.extensions import db
 from companion.models import (
     CONSENT_CATEGORIES,
@@ -52,12 +53,8 @@ REVOCATION_TEXT = (
 )
 
 
-class ConsentError(Exception):
-    def __init__(self, status: int, field: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.field = field
-        self.message = message
+class ConsentError(ServiceError):
+    """Refused by this domain (companion.errors.ServiceError)."""
 
 
 # --- family members -----------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Measurement-based care: PHQ-9, GAD-7 and the Brief Addiction Monitor, scored exactly as
-published (DOMAIN.md), stored once per client-made id, with PHQ-9 item 9 raising an urgent
+published (docs/domain.md), stored once per client-made id, with PHQ-9 item 9 raising an urgent
 alert at once."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from companion import clock
+from companion.errors import ServiceError
 from companion.extensions import db
 from companion.models import AlertKind, Measure, MeasureSchedule, User
 from companion.services import alerts, audit
@@ -33,12 +34,8 @@ BAM_PROTECTIVE = (9, 10, 12, 13, 14, 16)
 BAM_DETAIL_ITEM = 7
 
 
-class MeasureError(Exception):
-    def __init__(self, status: int, field: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.field = field
-        self.message = message
+class MeasureError(ServiceError):
+    """Refused by this domain (companion.errors.ServiceError)."""
 
 
 @cache

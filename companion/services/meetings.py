@@ -18,6 +18,7 @@ from sqlalchemy import Row, Select, select, update
 from sqlalchemy.exc import IntegrityError
 
 from companion import clock
+from companion.errors import ServiceError
 from companion.extensions import db
 from companion.models import Program, User
 from companion.models.meetings import (
@@ -53,14 +54,8 @@ RETRY_AFTER_FAILURE = timedelta(hours=1)
 DEFAULT_RADIUS_KM = 40.0
 
 
-class MeetingError(Exception):
+class MeetingError(ServiceError):
     """A request the directory cannot carry out; ``field`` names the input at fault."""
-
-    def __init__(self, status: int, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.field = field_name
-        self.message = message
 
 
 # Sources and imports ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Contingency management (DOMAIN.md): prize draws ("fishbowl") or escalating points.
+"""Contingency management (docs/domain.md): prize draws ("fishbowl") or escalating points.
 
 A behaviour a program chose (attendance, daily check-in, negative test) pays when it happens:
 the first success pays the starting amount, each consecutive success pays more (up to a cap),
@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from companion import clock, treatment
+from companion.errors import ServiceError
 from companion.extensions import db
 from companion.models import (
     CheckIn,
@@ -67,12 +68,8 @@ def set_rng(rng: random.Random | None) -> None:
     _rng = rng if rng is not None else random.SystemRandom()
 
 
-class RewardError(Exception):
-    def __init__(self, status: int, field: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.field = field
-        self.message = message
+class RewardError(ServiceError):
+    """Refused by this domain (companion.errors.ServiceError)."""
 
 
 # --- settings -----------------------------------------------------------------------------

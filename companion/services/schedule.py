@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 
 from companion import treatment
+from companion.errors import ServiceError
 from companion.extensions import db
 from companion.models import (
     Enrollment,
@@ -95,12 +96,8 @@ def _family_joinable(guest: User, when: Any) -> list[Joinable]:
             if policy.family_guest_of(guest, s) is not None]
 
 
-class ScheduleError(Exception):
-    def __init__(self, status: int, field: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.field = field
-        self.message = message
+class ScheduleError(ServiceError):
+    """Refused by this domain (companion.errors.ServiceError)."""
 
 
 def schedule_session(counselor: User, *, client: User | None, group: Group | None, title: str,

@@ -22,6 +22,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from companion import clock
+from companion.errors import ServiceError
 from companion.extensions import db
 from companion.models import (
     AlertKind,
@@ -49,14 +50,8 @@ RECORD_TYPES: dict[type, str] = {
 }
 
 
-class SelfCareError(Exception):
+class SelfCareError(ServiceError):
     """A request that cannot be honoured: ``status`` and the ``field`` at fault."""
-
-    def __init__(self, status: int, field: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.field = field
-        self.message = message
 
 
 @dataclass

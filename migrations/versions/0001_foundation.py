@@ -278,7 +278,7 @@ def downgrade():
             op.execute(f"DROP TYPE IF EXISTS {name}")
 
 
-# The audit log is append-only (SECURITY.md): the database itself refuses edits and deletes.
+# The audit log is append-only (docs/security.md): the database itself refuses edits and deletes.
 def _make_audit_append_only():
     if op.get_bind().dialect.name == "postgresql":
         op.execute(

@@ -1,7 +1,7 @@
 """The crisis panel in Chromium at 360 px: every opener (the top bar's button, the safety plan's
 link, the cards after a strong craving and after "I need to talk to someone") opens it the same
 way, Close and Escape close it, focus goes in and back to the opener; it lists the crisis lines
-of DOMAIN.md and, offline too, the client's own safety-plan contacts and counselor.
+of docs/domain.md and, offline too, the client's own safety-plan contacts and counselor.
 
 Alex (client1) has the demo's safety plan. The cards' entries are made offline and the context
 is closed before it goes online again, so nothing is stored on the shared server."""
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 CLIENT = "client1@demo.test"
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2,
          "is_mobile": True, "has_touch": True}
-# DOMAIN.md, "Safety": the lines and how each is reached, exactly.
+# docs/domain.md, "Safety": the lines and how each is reached, exactly.
 CRISIS_LINKS = [
     ("Call 988", "tel:988"),
     ("Text 988", "sms:988"),

@@ -1,4 +1,4 @@
-"""Fault injection against the real server (SECURITY.md, "no data loss" and "survives faults"):
+"""Fault injection against the real server (docs/security.md, "no data loss" and "survives faults"):
 the process killed while clients write, and the database cut off and given back."""
 
 from __future__ import annotations

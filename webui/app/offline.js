@@ -1,4 +1,4 @@
-// The offline queue and cache (SECURITY.md, "offline data on the device"; docs/selfcare.md).
+// The offline queue and cache (docs/security.md, "offline data on the device"; docs/selfcare.md).
 //
 // Entries a client writes (check-ins, craving logs, exercise completions) go into an outbox
 // first, then to the server. An entry leaves the outbox only when the server has stored it
