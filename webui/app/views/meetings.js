@@ -4,6 +4,15 @@ import { get, post, put, api, ApiError } from '../api.js';
 import { h, field, showProblem, clearProblem } from '../dom.js';
 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+// Fellowships for the family and friends of people who drink or use, and Meeting Guide's type
+// codes for meetings held alongside them (Alateen, Al-Anon): a family member's page lists
+// these first.
+const FAMILY_FELLOWSHIPS = new Set(['al-anon', 'alateen', 'nar-anon', 'families anonymous', 'co-anon', 'gam-anon']);
+const FAMILY_TYPES = new Set(['AL', 'AL-AN']);
+
+function forFamilies(m) {
+  return FAMILY_FELLOWSHIPS.has((m.fellowship || '').toLowerCase()) || m.types.some((t) => FAMILY_TYPES.has(t.code));
+}
 
 function errorBox(err) {
   return h('p', { class: 'error', role: 'alert' }, err.message || String(err));
@@ -81,12 +90,17 @@ async function act(statusEl, call, okText, ctx) {
 
 function meetingList(items, me, ctx, empty) {
   if (!items.length) return h('p', { class: 'muted' }, empty);
-  return h('ul', { class: 'list' }, items.map((m) => meetingItem(m, me, ctx)));
+  // A family member: meetings for families first, each group still in the server's order.
+  const ordered = me.role === 'family'
+    ? [...items.filter(forFamilies), ...items.filter((m) => !forFamilies(m))] : items;
+  return h('ul', { class: 'list' }, ordered.map((m) => meetingItem(m, me, ctx)));
 }
 
 export async function meetingsView(me) {
   const page = h('section', {}, h('h1', {}, 'Meetings'),
-    h('p', { class: 'muted' }, `Mutual-support meetings (AA, NA, SMART Recovery, Al-Anon and more). Times are shown in your time zone, ${me.timezone}.`));
+    h('p', { class: 'muted' }, me.role === 'family'
+      ? `Meetings for families and friends (Al-Anon, Nar-Anon and more) come first; other mutual-support meetings follow. Times are shown in your time zone, ${me.timezone}.`
+      : `Mutual-support meetings (AA, NA, SMART Recovery, Al-Anon and more). Times are shown in your time zone, ${me.timezone}.`));
   const ctx = {};
   if (me.role === 'counselor') {
     const picker = await clientPicker(me, ctx);
