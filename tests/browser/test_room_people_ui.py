@@ -260,8 +260,8 @@ def test_a_family_member_has_meetings_and_staff_see_whose_family_they_are(live_s
         invite.get_by_label("Their name").fill("Robin")
         invite.get_by_role("button", name="Send invitation").click()
         expect(casey.get_by_text(re.compile("^(Invitation emailed|Give Robin)"))).to_be_visible()
-        option = casey.get_by_label("Shared with").locator("option",
-                                                           has_text="Robin (invited, not yet accepted)")
+        option = casey.get_by_label("Shared with").locator(
+            "option", has_text="Robin (invited, not yet accepted)")
         expect(option.last).to_be_disabled()
         expect(casey.get_by_text("Robin: invited, not yet accepted. You can share with them "
                                  "once they accept the invitation.")).to_be_visible()
