@@ -205,12 +205,14 @@ def test_staff_see_who_a_locked_room_keeps_out_and_unlocking_lets_them_knock(liv
         _phone_checks(morgan)
         kept_out = counselor.get_by_role("list", name="Kept out by the lock")
         expect(kept_out.get_by_text("Morgan")).to_be_visible()
+        expect(counselor.get_by_text("Morgan is kept out by the lock.")).to_be_visible()
         assert axe_violations(counselor) == []
 
         # Unlocking: Morgan's page moves to the waiting room by itself; staff admit her.
         counselor.get_by_role("button", name="Unlock room").click()
         expect(morgan.get_by_text("You are in the waiting room")).to_be_visible()
         expect(kept_out).to_be_hidden()
+        expect(counselor.get_by_text("Morgan is waiting to be admitted.")).to_be_visible()
         counselor.get_by_role("button", name="Admit Morgan").click()
         expect(morgan.get_by_role("heading", name="Chat")).to_be_visible()
     finally:

@@ -393,12 +393,18 @@ class Room {
     }));
   }
 
-  // Staff: who knocked and still waits (admitted by anyone, anywhere: gone from the banner).
+  // Staff: who knocked and still waits (admitted by anyone, anywhere: gone from the banner),
+  // and who the lock keeps out.
   drawKnocks() {
-    const names = [...this.knocking.values()];
-    this.knockBanner.hidden = !names.length || this.over;
-    this.knockBanner.textContent = names.length === 1 ? `${names[0]} is waiting to be admitted.`
-      : `${names.slice(0, -1).join(', ')} and ${names.at(-1)} are waiting to be admitted.`;
+    const sentence = (names, one, many) => (names.length === 1 ? `${names[0]} ${one}`
+      : `${names.slice(0, -1).join(', ')} and ${names.at(-1)} ${many}`);
+    const waiting = [...this.knocking.values()];
+    const kept = this.keptOutNames || [];
+    const parts = [];
+    if (waiting.length) parts.push(sentence(waiting, 'is waiting to be admitted.', 'are waiting to be admitted.'));
+    if (kept.length) parts.push(sentence(kept, 'is kept out by the lock.', 'are kept out by the lock.'));
+    this.knockBanner.hidden = !parts.length || this.over;
+    this.knockBanner.textContent = parts.join(' ');
   }
 
   drawWaiting(waiting) {
@@ -414,6 +420,8 @@ class Room {
 
   drawKeptOut(keptOut) {
     if (!this.keptOutList) return;
+    this.keptOutNames = keptOut.map((p) => (p.family_of ? `${p.display_name} (family of ${p.family_of})` : p.display_name));
+    this.drawKnocks();
     this.keptOut.hidden = !keptOut.length;
     this.keptOutList.replaceChildren(...keptOut.map((p) => h('li', {}, p.display_name, familyOf(p))));
   }
@@ -456,7 +464,7 @@ class Room {
   goToRound() {
     const heading = this.round.querySelector('h2');
     heading.setAttribute('tabindex', '-1');
-    heading.scrollIntoView?.({ block: 'start' });
+    heading.scrollIntoView?.({ block: 'center' }); // (not under the sticky top bar)
     heading.focus({ preventScroll: true });
   }
 
