@@ -475,7 +475,7 @@ class Room {
     // Counselors get a turn twice (that it was taken, and its values): keep the values.
     const detailed = 'mood' in data;
     if (old && !detailed && old.dataset.seq === String(data.seq) && old.dataset.detailed) return;
-    const row = h('tr', { dataset: { user: key, seq: String(data.seq), detailed: detailed ? 'yes' : null } },
+    const row = h('tr', { dataset: { user: key, seq: String(data.seq), ...(detailed ? { detailed: 'yes' } : {}) } },
       h('th', { scope: 'row' }, data.user.display_name),
       h('td', {}, data.passed ? 'passed' : (data.mood ?? '·')),
       h('td', {}, data.passed ? '' : (data.craving ?? '·')),
