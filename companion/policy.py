@@ -71,8 +71,9 @@ class Action(enum.StrEnum):
 
 # Family members are guests (Role.FAMILY): only these actions are ever open to them. Joining
 # is only for family sessions, with the client's consent in force (session_role); they never
-# moderate, see attendance or read a chart.
-FAMILY_ACTIONS = frozenset({Action.READ_DISCLOSED, Action.JOIN_SESSION})
+# moderate, see attendance or read a chart. They look meetings up (Al-Anon, Nar-Anon: meetings
+# for families), as anyone of the clinic may.
+FAMILY_ACTIONS = frozenset({Action.READ_DISCLOSED, Action.JOIN_SESSION, Action.VIEW_MEETING})
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ def can(user: User, action: Action, record: object = None) -> bool:
     if not user.is_active:
         return False
     if user.role == Role.FAMILY and action not in FAMILY_ACTIONS:
-        return False  # a guest never sees a chart or the directory; rooms: family sessions only
+        return False  # a guest never sees a chart; rooms: family sessions only
     match action:
         case Action.INVITE | Action.MANAGE_USERS:
             return user.role == Role.ADMIN

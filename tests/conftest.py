@@ -4,6 +4,7 @@ an app and client per test, factories, and a live server for browser and socket 
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
@@ -143,6 +144,11 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     connections.forget_all()
     with app.app_context():
         yield app
+        # A room join's replay runs on its own thread, as on a server: let any still running
+        # finish before the engine goes, or its connection outlives the pool.
+        for thread in threading.enumerate():
+            if thread.name.endswith("(_replay)"):
+                thread.join(timeout=5)
         db.session.remove()
         db.engine.dispose()
     clock.reset()

@@ -350,7 +350,8 @@ def test_a_family_member_reaches_no_chart_room_or_record(app, world, make_auth, 
                # the public meeting directory (Al-Anon and Nar-Anon are for families)
                ("GET", "/api/v1/triggers"), ("GET", "/api/v1/coping/exercises"),
                ("GET", "/api/v1/measures/forms"), ("GET", "/api/v1/meetings"),
-               ("GET", "/api/v1/meetings/types")}
+               ("GET", "/api/v1/meetings/types"), ("GET", "/api/v1/meetings/{meeting_id}"),
+               ("GET", "/api/v1/meetings/{meeting_id}.ics")}
     opened = []
     for case in CASES:
         if case.method == "POST" and case.template == "/api/v1/auth/logout":

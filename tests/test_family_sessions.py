@@ -100,7 +100,8 @@ def test_policy_family_guest_joins_only_family_sessions_of_their_client_with_con
     for name in ("plain", "robins"):
         assert policy.session_role(guest, fam[name]) is None, name
         assert not policy.can(guest, policy.Action.JOIN_SESSION, fam[name]), name
-    assert policy.FAMILY_ACTIONS == {policy.Action.READ_DISCLOSED, policy.Action.JOIN_SESSION}
+    assert policy.FAMILY_ACTIONS == {policy.Action.READ_DISCLOSED, policy.Action.JOIN_SESSION,
+                                     policy.Action.VIEW_MEETING}
     # Other people's roles in a family session are unchanged.
     assert policy.session_role(fam["counselor"], fam["family_group"]) == "staff"
     assert policy.session_role(fam["sam"], fam["family_group"]) == "client"

@@ -173,6 +173,8 @@ class SessionOut(BaseModel):
     starts_at: datetime
     ends_at: datetime
     state: SessionState
+    ended_at: datetime | None = Field(
+        description="When it ended (staff ended it, or its time ran out); null until then")
     counselor: str = Field(description="The counselor's display name")
     role: Literal["staff", "client", "family"] = Field(
         description="How the caller takes part (family: a family member the client invited)")

@@ -52,10 +52,19 @@ def _session_json(session: Session, role: str, now: datetime) -> dict[str, Any]:
         "starts_at": session.starts_at.isoformat(),
         "ends_at": session.ends_at.isoformat(),
         "state": session.state(now),
+        "ended_at": _ended_at(session, now),
         "counselor": session.counselor.display_name,
         "role": role,
         "family": session.family,
     }
+
+
+def _ended_at(session: Session, now: datetime) -> str | None:
+    """When it ended: ended by staff, or its time ran out."""
+    if session.state(now) != "ended":
+        return None
+    ended = session.ended_at if session.ended_at is not None else session.ends_at
+    return min(ended, session.ends_at).isoformat()
 
 
 # A session is scheduled at most this far ahead (and an absurd date never reaches the database).

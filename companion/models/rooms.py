@@ -16,6 +16,8 @@ class ParticipantState(enum.StrEnum):
     WAITING = "waiting"
     ADMITTED = "admitted"
     REMOVED = "removed"
+    # Came while the room was locked: staff see them at the door; unlocking makes them WAITING.
+    KEPT_OUT = "kept_out"
 
 
 class RoomParticipant(Base):

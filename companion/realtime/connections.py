@@ -81,7 +81,13 @@ def members_room(session_id: int) -> str:
     return f"members:{session_id}"
 
 
-_SESSION_ROOM_KINDS = ("session", "members", "staff", "counselors")
+def lobby_room(session_id: int) -> str:
+    """Everyone at the door, not in the room: waiting to be admitted, or kept out by the lock.
+    They hear that the room was unlocked or the session ended."""
+    return f"lobby:{session_id}"
+
+
+_SESSION_ROOM_KINDS = ("session", "members", "staff", "counselors", "lobby")
 
 
 def session_of_room(room: str) -> int | None:
@@ -198,13 +204,14 @@ def enter(conn: Connection, session: Session, staff: bool, clinical: bool) -> No
             join_room(room, sid=conn.sid, namespace="/")
         except KeyError:  # the socket disconnected meanwhile; its disconnect handler cleans up
             return
+    leave_room(lobby_room(session.id), sid=conn.sid, namespace="/")
 
 
 def leave(conn: Connection, session_id: int) -> None:
     conn.joined.discard(session_id)
     conn.waiting.discard(session_id)
     for room in (session_room(session_id), members_room(session_id), staff_room(session_id),
-                 counselors_room(session_id)):
+                 counselors_room(session_id), lobby_room(session_id)):
         leave_room(room, sid=conn.sid, namespace="/")
 
 

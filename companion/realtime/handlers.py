@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from flask import current_app, request, session
-from flask_socketio import ConnectionRefusedError
+from flask_socketio import ConnectionRefusedError, join_room
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -22,11 +22,12 @@ from companion import policy
 from companion.events import publish, user_room
 from companion.extensions import db, socketio
 from companion.inputs import MAX_ID, RecordId, nul_path
-from companion.models import Role, RoomEvent, Session, User
+from companion.models import ParticipantState, Role, RoomEvent, Session, User
 from companion.realtime import connections as conns
 from companion.realtime.connections import (
     Connection,
     counselors_room,
+    lobby_room,
     session_room,
     staff_room,
 )
@@ -179,6 +180,8 @@ def _publish_event(event: RoomEvent, names: dict[int, Shown] | None = None) -> N
     # The check-in round is not for family guests: it goes to everyone else in the room.
     room = conns.members_room if event.kind in rooms.ROUND_KINDS else session_room
     socketio.emit(name, public, to=room(event.session_id))
+    if event.kind in DOOR_KINDS:
+        _tell_the_door(event, name, public)
     if event.kind == "checkin":
         _, detail = render(event, names, sees_clinical=True, viewer_id=None)
         socketio.emit("checkin_detail", detail, to=counselors_room(event.session_id))
@@ -191,20 +194,48 @@ def _publish_presence(room_session: Session) -> None:
                for p in rooms.present_users(room_session)]
     socketio.emit("presence", {"session_id": room_session.id, "present": present},
                   to=session_room(room_session.id))
-    waiting = [p._asdict() for p in rooms.waiting_users(room_session)]
-    socketio.emit("waiting", {"session_id": room_session.id, "waiting": waiting},
-                  to=staff_room(room_session.id))
+    _publish_door(room_session)
 
 
-def _replay(app: Any, sid: str, session_id: int, last_seq: int, user_id: int) -> None:
-    """Send a reconnecting socket what it missed, in order (runs after the join ack)."""
+# --- the door: the waiting room, and those a locked room keeps out ----------------------------
+
+# Events that people at the door hear too: the lock lifted (they may knock now), the end.
+DOOR_KINDS = frozenset({"room_locked", "session_ended"})
+
+
+def _tell_the_door(event: RoomEvent, name: str, body: dict[str, Any]) -> None:
+    socketio.emit(name, body, to=lobby_room(event.session_id))
+    if event.kind == "room_locked":  # unlocking moved the kept out to the waiting list
+        room_session = db.session.get(Session, event.session_id)
+        if room_session is not None:
+            _publish_door(room_session)
+
+
+def _publish_door(room_session: Session) -> None:
+    """Staff see who waits to be admitted and who the lock keeps out (and a guest's family)."""
+    lists: dict[str, list[dict[str, Any]]] = {"waiting": [], "kept_out": []}
+    for person in rooms.at_the_door(room_session):
+        entry: dict[str, Any] = {"id": person.id, "display_name": person.display_name}
+        if person.family_of is not None:
+            entry["family_of"] = person.family_of
+        lists["waiting" if person.state == ParticipantState.WAITING else "kept_out"].append(entry)
+    for name, people in lists.items():
+        socketio.emit(name, {"session_id": room_session.id, name: people},
+                      to=staff_room(room_session.id))
+
+
+def _replay(app: Any, sid: str, session_id: int, last_seq: int, user_id: int,
+            through: int | None = None) -> None:
+    """Send a socket the room's stored events after ``last_seq`` (to ``through``), in order:
+    what a reconnecting socket missed, or the whole session so far for one that just came
+    in. Runs after the join ack; family guests never get the check-in round."""
     with app.app_context():
         room_session = db.session.get(Session, session_id)
         user = db.session.get(User, user_id)
         if room_session is None or user is None:
             return
         clinical = rooms.is_counselor(room_session, user)
-        missed = rooms.events_after(room_session, last_seq, viewer=user)
+        missed = rooms.events_after(room_session, last_seq, viewer=user, through=through)
         names = display_names(missed)
         for event in missed:
             name, body = render(event, names, sees_clinical=clinical, viewer_id=user.id)
@@ -261,24 +292,49 @@ def join_session(conn: Connection, user: User, room_session: Session,
                  payload: JoinPayload) -> dict[str, Any]:
     """Members of the session's group and its staff: enter the room or its waiting room."""
     knocked = rooms.knock(room_session, user)
-    if knocked.state == "waiting":
-        conn.waiting.add(room_session.id)
-        socketio.emit("knock", {"session_id": room_session.id, "user_id": user.id,
-                                "name": user.display_name}, to=staff_room(room_session.id))
-        _publish_presence(room_session)
-        return {"ok": True, "state": "waiting", "seq": room_session.last_seq}
+    if knocked.state != "joined":
+        return _at_the_door(conn, user, room_session, kept_out=knocked.state == "kept_out")
     if room_session.id not in conn.joined:
         _enter(conn, user, room_session, staff=knocked.staff)
     # else: already in the room on this socket (a `resync`): no second attendance interval,
     # only the replay below.
     if knocked.event is not None:
         _publish_event(knocked.event)
-    if payload.last_seq is not None and payload.last_seq < room_session.last_seq:
+    # A socket with no last_seq (a page just opened, a rejoin) gets the whole session so far.
+    seq = _send_history(conn, user, room_session, payload.last_seq or 0)
+    return {"ok": True, "state": "joined", "seq": seq}
+
+
+def _at_the_door(conn: Connection, user: User, room_session: Session, *,
+                 kept_out: bool) -> dict[str, Any]:
+    """Waiting to be admitted (staff hear the knock), or kept out by the lock (staff see
+    them, and they hear when it is lifted). Either way they hear if the session ends."""
+    conn.waiting.add(room_session.id)
+    join_room(lobby_room(room_session.id))
+    if kept_out:
+        _publish_door(room_session)
+        return _fail("join_session", "locked", "the room is locked")
+    knock: dict[str, Any] = {"session_id": room_session.id, "user_id": user.id,
+                             "name": user.display_name}
+    family_of = rooms.family_of(room_session, user.id) if conn.family else None
+    if family_of is not None:
+        knock["family_of"] = family_of
+    socketio.emit("knock", knock, to=staff_room(room_session.id))
+    _publish_presence(room_session)
+    return {"ok": True, "state": "waiting", "seq": room_session.last_seq}
+
+
+def _send_history(conn: Connection, user: User, room_session: Session, after: int) -> int:
+    """Replay the room's events after ``after`` to a socket now in the room (after the ack);
+    returns the seq it is whole through. Read after the socket joined the room: later events
+    reach it live, earlier ones in the replay."""
+    through = rooms.stored_through(room_session.id)
+    if after < through:
         socketio.start_background_task(
             _replay, current_app._get_current_object(),  # type: ignore[attr-defined]
-            conn.sid, room_session.id, payload.last_seq, user.id,
+            conn.sid, room_session.id, after, user.id, through,
         )
-    return {"ok": True, "state": "joined", "seq": room_session.last_seq}
+    return through
 
 
 def _enter(conn: Connection, user: User, room_session: Session, *, staff: bool) -> None:
@@ -296,14 +352,8 @@ def admit_connection(conn: Connection, session_id: int) -> None:
         return
     _enter(conn, user, room_session,
            staff=policy.can(user, policy.Action.MODERATE_SESSION, room_session))
-    admitted = db.session.query(RoomEvent).filter_by(
-        session_id=session_id, kind="admitted"
-    ).order_by(RoomEvent.seq.desc()).all()
-    for event in admitted:
-        if event.payload.get("user_id") == user.id:
-            name, body = render(event, display_names([event]), False, user.id)
-            socketio.emit(name, body, to=conn.sid)
-            break
+    # The session so far, their admission among it (on another process they heard none of it).
+    _send_history(conn, user, room_session, 0)
 
 
 def drop_from_session(conn: Connection, session_id: int) -> None:

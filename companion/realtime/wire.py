@@ -101,7 +101,7 @@ def render(event: RoomEvent, names: dict[int, Shown], sees_clinical: bool,
         case "room_locked":
             return "room_locked", base | {"locked": p["locked"]}
         case "session_ended":
-            return "session_ended", base
+            return "session_ended", base | {"ended_at": event.created_at.isoformat()}
         case "round_started" | "round_ended":
             return "checkin_round", base | {"open": event.kind == "round_started"}
         case "checkin":

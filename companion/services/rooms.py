@@ -8,7 +8,7 @@ own their transaction and return what the caller should publish; they never talk
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, delete, exists, false, select, update
@@ -116,14 +116,25 @@ def require_unlocked(session: Session) -> None:
 ROUND_KINDS = frozenset({"round_started", "round_ended", "checkin"})
 
 
-def events_after(session: Session, last_seq: int,
-                 viewer: User | None = None) -> list[RoomEvent]:
+def events_after(session: Session, last_seq: int, viewer: User | None = None,
+                 through: int | None = None) -> list[RoomEvent]:
+    """The stored events after ``last_seq`` (up to ``through``) that ``viewer`` may see."""
     stmt = (select(RoomEvent)
             .where(RoomEvent.session_id == session.id, RoomEvent.seq > last_seq)
             .order_by(RoomEvent.seq))
+    if through is not None:
+        stmt = stmt.where(RoomEvent.seq <= through)
     if viewer is not None and viewer.role == Role.FAMILY:
         stmt = stmt.where(RoomEvent.kind.not_in(ROUND_KINDS))
     return list(db.session.scalars(stmt))
+
+
+def stored_through(session_id: int) -> int:
+    """The room's last stored seq as of now. Its own transaction: SQLite reads within one
+    snapshot per transaction, and an event committed since would be missed."""
+    if db.session().in_transaction():
+        db.session.commit()
+    return db.session.scalar(select(Session.last_seq).where(Session.id == session_id)) or 0
 
 
 class Person(NamedTuple):
@@ -168,6 +179,39 @@ def waiting_users(session: Session) -> list[Person]:
         .order_by(RoomParticipant.knocked_at)
     )
     return [Person(*row) for row in rows]
+
+
+class AtTheDoor(NamedTuple):
+    """Someone at the room's door, as staff see them."""
+
+    id: int
+    display_name: str
+    state: ParticipantState  # WAITING to be admitted, or KEPT_OUT by the lock
+    family_of: str | None  # a family guest: the display name of the client who invited them
+
+
+def at_the_door(session: Session) -> list[AtTheDoor]:
+    """Who waits to be admitted and who the lock keeps out, first come first."""
+    rows = db.session.execute(
+        select(User.id, User.display_name, User.role, RoomParticipant.state)
+        .join(RoomParticipant, RoomParticipant.user_id == User.id)
+        .where(
+            RoomParticipant.session_id == session.id,
+            RoomParticipant.state.in_([ParticipantState.WAITING, ParticipantState.KEPT_OUT]),
+        )
+        .order_by(RoomParticipant.knocked_at)
+    ).all()
+    return [AtTheDoor(row.id, row.display_name, row.state,
+                      family_of(session, row.id) if row.role == Role.FAMILY else None)
+            for row in rows]
+
+
+def family_of(session: Session, user_id: int) -> str | None:
+    """Whose family a guest of this session is (the inviting client's name), for staff."""
+    guest = db.session.get(User, user_id)
+    client_id = policy.family_guest_of(guest, session) if guest is not None else None
+    client = db.session.get(User, client_id) if client_id is not None else None
+    return client.display_name if client is not None else None
 
 
 def hand_queue(session: Session) -> list[int]:
@@ -239,13 +283,36 @@ def knock(session: Session, user: User) -> Knock:
         event = _append(session, "admitted", user, {"user_id": user.id, "by": user.id})
         db.session.commit()
         return Knock("joined", event, staff)
-    require_unlocked(session)
-    if member is None:
-        db.session.add(RoomParticipant(session_id=session.id, user_id=user.id,
-                                       state=ParticipantState.WAITING, knocked_at=now))
-        _audit(user, "join", session, user.id)
-        db.session.commit()
+    if session.locked and (member is None or member.state == ParticipantState.KEPT_OUT):
+        # Not let in, but not turned away unseen: staff see them, unlocking lets them knock.
+        _come_to_the_door(session, user, member, ParticipantState.KEPT_OUT, now)
+        return Knock("kept_out", None, staff)
+    # (Someone already waiting when the room was locked still waits.)
+    _come_to_the_door(session, user, member, ParticipantState.WAITING, now)
     return Knock("waiting", None, staff)
+
+
+def _come_to_the_door(session: Session, user: User, member: RoomParticipant | None,
+                      state: ParticipantState, now: datetime) -> None:
+    if member is None:
+        db.session.add(RoomParticipant(session_id=session.id, user_id=user.id, state=state,
+                                       knocked_at=now))
+        _audit(user, "join", session, user.id)
+    elif member.state == ParticipantState.KEPT_OUT and state == ParticipantState.WAITING:
+        member.state = state
+    else:
+        return
+    db.session.commit()
+
+
+def _let_the_kept_out_knock(session: Session) -> None:
+    """The room is unlocked: everyone the lock kept out is now waiting, in arrival order."""
+    db.session.execute(
+        update(RoomParticipant)
+        .where(RoomParticipant.session_id == session.id,
+               RoomParticipant.state == ParticipantState.KEPT_OUT)
+        .values(state=ParticipantState.WAITING)
+    )
 
 
 def admit(session: Session, staff: User, user_id: int) -> RoomEvent:
@@ -441,6 +508,8 @@ def remove(session: Session, staff: User, user_id: int) -> RoomEvent:
 def set_locked(session: Session, staff: User, locked: bool) -> RoomEvent:
     require_moderator(session, staff)
     session.locked = locked
+    if not locked:
+        _let_the_kept_out_knock(session)
     event = _append(session, "room_locked", staff, {"locked": locked})
     db.session.commit()
     return event

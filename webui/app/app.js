@@ -52,8 +52,9 @@ const NAV = {
   peer_supporter: [['/home', 'Home']],
   admin: [['/home', 'Home'], ['/reports', 'Reports'], ['/meeting-sources', 'Meetings'],
     ['/program-rewards', 'Rewards']],
-  // a guest a client invited: education, and what the client consented to share
-  family: [['/home', 'Home'], ['/learn', 'Learn']],
+  // a guest a client invited: education, what the client consented to share, and meetings
+  // for families (Al-Anon, Nar-Anon)
+  family: [['/home', 'Home'], ['/learn', 'Learn'], ['/meetings', 'Meetings']],
 };
 
 // Longest-prefix match, so '/sessions/12' finds '/sessions/' with the rest as a parameter.

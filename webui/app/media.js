@@ -21,11 +21,14 @@ const STATE_TEXT = { connecting: 'joining audio…', reconnecting: 'reconnecting
 const STOP_ERRORS = new Set(['forbidden', 'not_admitted', 'removed', 'ended', 'no_media', 'unauthorized']);
 const OFFER_ACK_MS = 25000;
 
-// A profile from what the browser says about the network and a measured round trip.
-export function suggestProfile(rttMs) {
-  const c = navigator.connection || {};
+// A profile from a measured round trip to the server and what the browser says about the
+// network. Not from its `downlink` figure: for a link it has not measured, Chromium reports a
+// rounded guess near 1.5 Mbps with random noise (1.45 to 1.55 on a fast loopback link), so a
+// threshold there made a good link "slow" at random. Its effectiveType and the person's data
+// saver setting are kept, and the round trip is our own measurement.
+export function suggestProfile(rttMs, c = navigator.connection || {}) {
   if (c.saveData || ['slow-2g', '2g'].includes(c.effectiveType) || rttMs > 1500) return 'audio_only';
-  if (c.effectiveType === '3g' || (c.downlink && c.downlink < 1.5) || rttMs > 500) return 'low_bandwidth';
+  if (c.effectiveType === '3g' || rttMs > 500) return 'low_bandwidth';
   return 'standard';
 }
 
@@ -54,6 +57,7 @@ export class Media {
     this.states = new Map();
     this.quality = new Map();
     this.mutes = new Map();
+    this.staffMuted = false; // staff turned our microphone off: our own toggle cannot undo it
     this.retries = 0;
     this.onNetwork = () => this.networkChanged();
     this.build();
@@ -190,6 +194,7 @@ export class Media {
     this.checkPanel.hidden = true;
     this.stage.hidden = false;
     this.drawProfile();
+    this.drawMic();
     this.setStatus('Connecting audio and video…');
     const config = await this.send('rtc_config');
     if (!config?.ok) { this.stage.hidden = true; return this.setStatus(this.errorText(config)); }
@@ -330,10 +335,18 @@ export class Media {
 
   toggleMic() {
     const track = this.local?.getAudioTracks()[0];
-    if (!track) return;
+    if (!track || this.staffMuted) return;
     track.enabled = !track.enabled;
-    this.micButton.textContent = track.enabled ? 'Mute my microphone' : 'Unmute my microphone';
-    this.micButton.setAttribute('aria-pressed', String(!track.enabled));
+    this.drawMic();
+  }
+
+  drawMic() {
+    const track = this.local?.getAudioTracks()[0];
+    const off = this.staffMuted || (track ? !track.enabled : false);
+    this.micButton.textContent = this.staffMuted ? 'Muted by staff'
+      : (off ? 'Unmute my microphone' : 'Mute my microphone');
+    this.micButton.disabled = this.staffMuted;
+    this.micButton.setAttribute('aria-pressed', String(off));
   }
 
   leave() {
@@ -433,6 +446,10 @@ export class Media {
     if (data.user_id === this.room.me.id) {
       const what = data.what === 'audio' ? 'microphone: others cannot hear you' : 'video: others cannot see you';
       this.room.setStatus(data.muted ? `A moderator turned off your ${what}.` : '', data.muted);
+      if (data.what === 'audio') {
+        this.staffMuted = data.muted;
+        this.drawMic();
+      }
     }
     this.room.redrawPresence();
   }

@@ -231,6 +231,25 @@ export async function clientCareView(me, param) {
 
 // --- client: family members and consents -------------------------------------------------
 
+const FAMILY_STATE = { pending: 'invited, not yet accepted' };
+
+// "Shared with": family members who accepted, and those invited, not yet accepted (a consent
+// needs their account, so those wait, and say so).
+function sharedWith(accepted, invited) {
+  const box = field('Shared with', { name: 'family_link_id', tag: 'select', options: [['', 'Someone else (type their name below)'], ...accepted.map((f) => [String(f.id), f.display_name])] });
+  const select = box.querySelector('select');
+  for (const f of invited) {
+    select.append(h('option', { value: String(f.id), disabled: true }, `${f.display_name} (invited, not yet accepted)`));
+  }
+  if (invited.length) {
+    const names = invited.map((f) => f.display_name).join(', ');
+    const id = 'f-family_link_id-invited';
+    select.setAttribute('aria-describedby', `${select.getAttribute('aria-describedby')} ${id}`);
+    box.append(h('p', { class: 'muted', id }, `${names}: invited, not yet accepted. You can share with them once they accept the invitation.`));
+  }
+  return box;
+}
+
 export async function consentsView(me) {
   let family; let consents;
   try {
@@ -258,11 +277,13 @@ export async function consentsView(me) {
     } catch (err) { showProblem(invite, problemOf(err)); }
   });
   const accepted = family.items.filter((f) => f.state === 'accepted');
+  // Invited but not in yet: shown (not choosable) so nobody wonders where they went.
+  const invited = family.items.filter((f) => f.state === 'pending');
   page.append(h('div', { class: 'grid' }, invite,
     h('div', { class: 'card' }, h('h2', {}, 'Your family members'), family.items.length
       ? h('ul', { class: 'list' }, family.items.map((f) => h('li', { class: 'row' },
         h('span', {}, f.display_name, f.relationship ? h('span', { class: 'muted' }, ` (${f.relationship})`) : ''),
-        h('span', { class: 'tag' }, f.state),
+        h('span', { class: 'tag' }, FAMILY_STATE[f.state] || f.state),
         // Ending the link stops their family sessions at once (consents stay yours to revoke).
         f.state === 'accepted' ? h('button', { type: 'button', class: 'link', onclick: async (ev) => {
           if (!window.confirm(`End the link with ${f.display_name}? They can no longer join your family sessions.`)) return;
@@ -275,7 +296,7 @@ export async function consentsView(me) {
   const soon = new Date(Date.now() + 90 * 864e5).toISOString().slice(0, 10);
   const form = h('form', { class: 'card', novalidate: true }, h('h2', {}, 'Sign a consent to share'),
     h('p', {}, `Who shares: your program. It shares only what you tick, only with the person you name, until the date you set.`),
-    field('Shared with', { name: 'family_link_id', tag: 'select', options: [['', 'Someone else (type their name below)'], ...accepted.map((f) => [String(f.id), f.display_name])] }),
+    sharedWith(accepted, invited),
     field('Their name and organisation (if not a family member above)', { name: 'recipient_name', maxlength: 200 }),
     h('fieldset', {}, h('legend', {}, 'What may be shared'),
       Object.entries(consents.categories).map(([code, text]) => h('label', { class: 'check' },

@@ -7,6 +7,15 @@ import { cachedGet, startOffline } from '../offline.js';
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 // Where road distances are in miles.
 const MILES = new Set(['US', 'GB', 'LR', 'MM']);
+// Fellowships for the family and friends of people who drink or use, and Meeting Guide's type
+// codes for meetings held alongside them (Alateen, Al-Anon): a family member's page lists
+// these first.
+const FAMILY_FELLOWSHIPS = new Set(['al-anon', 'alateen', 'nar-anon', 'families anonymous', 'co-anon', 'gam-anon']);
+const FAMILY_TYPES = new Set(['AL', 'AL-AN']);
+
+function forFamilies(m) {
+  return FAMILY_FELLOWSHIPS.has((m.fellowship || '').toLowerCase()) || m.types.some((t) => FAMILY_TYPES.has(t.code));
+}
 
 function errorBox(err) {
   return h('p', { class: 'error', role: 'alert' }, err.message || String(err));
@@ -132,7 +141,10 @@ function meetingItem(m, me, ctx, offline = false) {
 
 function meetingList(items, me, ctx, empty) {
   if (!items.length) return h('p', { class: 'muted' }, empty);
-  return h('ul', { class: 'list' }, items.map((m) => meetingItem(m, me, ctx)));
+  // A family member: meetings for families first, each group still in the server's order.
+  const ordered = me.role === 'family'
+    ? [...items.filter(forFamilies), ...items.filter((m) => !forFamilies(m))] : items;
+  return h('ul', { class: 'list' }, ordered.map((m) => meetingItem(m, me, ctx)));
 }
 
 // Today in the person's own zone, as the API's dates are written (YYYY-MM-DD).
@@ -143,7 +155,9 @@ function todayIn(zone) {
 export async function meetingsView(me) {
   startOffline(me);
   const page = h('section', {}, h('h1', {}, 'Meetings'),
-    h('p', { class: 'muted' }, `Mutual-support meetings (AA, NA, SMART Recovery, Al-Anon and more). Times are shown in your time zone, ${me.timezone}.`));
+    h('p', { class: 'muted' }, me.role === 'family'
+      ? `Meetings for families and friends (Al-Anon, Nar-Anon and more) come first; other mutual-support meetings follow. Times are shown in your time zone, ${me.timezone}.`
+      : `Mutual-support meetings (AA, NA, SMART Recovery, Al-Anon and more). Times are shown in your time zone, ${me.timezone}.`));
   // saved and went: what a client's buttons show; changed(id) redraws every copy of a meeting
   // on the page, and adds a newly saved one to "Your meetings" (a removed one stays there, with
   // Save to undo, until the page is drawn again).

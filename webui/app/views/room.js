@@ -27,17 +27,40 @@ window.addEventListener('companion:logout', leaveRoom);
 export async function roomView(me, param) {
   leaveRoom();
   const sessionId = Number(param);
-  const { items } = await get('/api/v1/sessions?limit=200');
-  const info = items.find((s) => s.id === sessionId);
+  const info = await findSession(sessionId);
   if (!info) {
     return h('section', {}, h('h1', {}, 'Session'),
-      h('p', { class: 'error', role: 'alert' }, 'This session is not open to you, or it has ended.'),
+      h('p', { class: 'error', role: 'alert' }, 'This session is not open to you.'),
       h('p', {}, h('a', { href: '/home' }, 'Back to home')));
   }
   const room = new Room(me, info);
-  current = room;
-  room.connect();
+  if (info.state === 'ended') {
+    room.ended(info.ended_at); // nothing to connect to: say so, as those in the room saw it
+  } else {
+    current = room;
+    room.connect();
+  }
   return room.el;
+}
+
+// The session among those still to come, or else among the last days' (an ended one).
+async function findSession(sessionId) {
+  const { items } = await get('/api/v1/sessions?limit=200');
+  const upcoming = items.find((s) => s.id === sessionId);
+  if (upcoming) return upcoming;
+  const day = (offset) => new Date(Date.now() + offset * 864e5).toISOString().slice(0, 10);
+  const recent = await get(`/api/v1/sessions?from=${day(-2)}&to=${day(1)}&limit=200`);
+  return recent.items.find((s) => s.id === sessionId) || null;
+}
+
+// "3:05 PM", in the person's time zone.
+function clockTime(iso, timeZone) {
+  return new Date(iso).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit', timeZone });
+}
+
+// Staff only: whose family a guest at the door is.
+function familyOf(person) {
+  return person.family_of ? h('span', { class: 'muted' }, ` · family of ${person.family_of}`) : null;
 }
 
 class Room {
@@ -55,11 +78,19 @@ class Room {
     this.held = new Set();
     this.names = new Map();
     this.queue = [];
+    this.knocking = new Map(); // staff: who knocked and is still waiting, id -> how to name them
+    this.joinSeq = null; // the seq at which this page came in: later events are live
     this.build();
   }
 
   build() {
     this.status = h('p', { class: 'notice', role: 'status' }, 'Connecting…');
+    this.knockBanner = h('p', { class: 'notice', role: 'alert', hidden: true });
+    this.homeLink = h('p', { hidden: true }, h('a', { href: '/home' }, 'Back to home'));
+    // The round's form is far down a phone's page: say at the top that it is open.
+    this.roundPrompt = h('p', { class: 'notice round-prompt', hidden: true },
+      'The check-in round is open: share how you are, or pass. ',
+      h('button', { type: 'button', class: 'link', onclick: () => this.goToRound() }, 'Go to the check-in round'));
     this.people = h('ul', { class: 'list', 'aria-label': 'People in the room' });
     this.waitingList = h('ul', { class: 'list', 'aria-label': 'Waiting to be admitted' });
     this.handsList = h('ol', { class: 'hands', 'aria-label': 'Raised hands in order' });
@@ -77,7 +108,7 @@ class Room {
         onclick: () => this.socket.emit('react', { session_id: this.info.id, emoji }),
       }, emoji)));
     this.reactionsShown = h('p', { class: 'muted', 'aria-live': 'polite' });
-    this.round = h('div', { class: 'card', hidden: true });
+    this.round = h('div', { class: 'card', id: 'checkin-round', hidden: true });
     this.board = h('table', { class: 'board' },
       h('caption', {}, 'Check-in round'),
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Who'), h('th', { scope: 'col' }, 'Mood'),
@@ -85,7 +116,7 @@ class Room {
       h('tbody'));
     this.staffTools = this.staff ? this.buildStaffTools() : null;
     this.media = new Media(this); // audio and video (media.js)
-    this.inRoom = h('div', { hidden: true }, this.media.el,
+    this.inRoom = h('div', { hidden: true }, this.roundPrompt, this.media.el,
       h('div', { class: 'grid' },
         h('div', { class: 'card' }, h('h2', {}, 'In the room'), this.people,
           h('h3', {}, 'Raised hands'), this.handsList),
@@ -96,7 +127,7 @@ class Room {
     this.el = h('section', { class: 'room', dataset: { sessionId: String(this.info.id) } },
       h('h1', {}, this.info.title),
       h('p', { class: 'muted' }, `${formatWhen(this.info.starts_at, this.me.timezone)} – ${formatWhen(this.info.ends_at, this.me.timezone)} · with ${this.info.counselor}`),
-      this.status, this.inRoom);
+      this.status, this.knockBanner, this.homeLink, this.inRoom);
   }
 
   buildStaffTools() {
@@ -109,9 +140,13 @@ class Room {
     this.admitAllButton = h('button', { type: 'button' }, 'Admit all');
     this.admitAllButton.addEventListener('click', () => this.command('admit_all'));
     this.lockedNote = h('p', { class: 'notice', hidden: true }, 'The room is locked: nobody new gets in. Unlock it to admit the people waiting.');
+    this.keptOutList = h('ul', { class: 'list', 'aria-label': 'Kept out by the lock' });
+    this.keptOut = h('div', { hidden: true },
+      h('h3', {}, 'Kept out by the lock'), this.keptOutList,
+      h('p', { class: 'muted' }, 'Unlock the room to let them knock; then admit them from the waiting room.'));
     return h('div', { class: 'card staff-tools' },
       h('h2', {}, 'Waiting room'), this.lockedNote, this.waitingList,
-      h('div', { class: 'form-actions' }, this.admitAllButton),
+      h('div', { class: 'form-actions' }, this.admitAllButton), this.keptOut,
       h('h2', {}, 'Moderation'),
       h('div', { class: 'form-actions' }, this.roundButton, this.lockButton, end));
   }
@@ -135,12 +170,17 @@ class Room {
     }
     s.on('presence', (data) => this.drawPresence(data.present));
     s.on('waiting', (data) => this.drawWaiting(data.waiting));
+    s.on('kept_out', (data) => this.drawKeptOut(data.kept_out));
     // The server lost its message queue to the other web processes for a while: ask again
     // for what may not have reached this socket (docs/realtime.md, "Message queue outages").
     s.on('resync', (data) => {
       if (data.session_id === this.info.id && this.heldThrough !== null && !this.over) this.join();
     });
-    s.on('knock', (data) => this.setStatus(`${data.name} is waiting to be admitted.`, true));
+    s.on('knock', (data) => {
+      if (data.session_id !== this.info.id) return;
+      this.knocking.set(data.user_id, data.family_of ? `${data.name} (family of ${data.family_of})` : data.name);
+      this.drawKnocks();
+    });
     s.on('reaction', (data) => { this.reactionsShown.textContent = `${this.nameOf(data.user_id)} ${data.emoji}`; });
     s.on('error', (data) => this.setStatus(`Could not do that: ${data.detail || data.error}`, true));
     this.media.listen(s);
@@ -157,17 +197,22 @@ class Room {
 
   async join() {
     const payload = { session_id: this.info.id };
+    // None the first time: the server then sends the whole session so far.
     if (this.heldThrough !== null) payload.last_seq = this.heldThrough;
     const ack = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('join_session', payload).catch(() => null);
+    if (this.over) return null;
     if (!ack) return this.setStatus('The server did not answer; retrying…');
     if (!ack.ok) return this.refused(ack.error);
+    this.keptOutByLock = false;
     if (ack.state === 'waiting') {
       this.setStatus('You are in the waiting room. Your counselor will let you in shortly.');
       this.inRoom.hidden = true;
     } else {
+      this.joinSeq ??= ack.seq;
       this.advance(Math.max(this.heldThrough ?? 0, ack.seq));
       this.enterRoom();
     }
+    return null;
   }
 
   advance(through) {
@@ -182,10 +227,12 @@ class Room {
   }
 
   refused(error) {
+    if (error === 'ended') return this.ended(this.info.ended_at);
+    // At the door of a locked room: staff see us; unlocking brings us to the waiting room.
+    this.keptOutByLock = error === 'locked';
     const text = {
-      locked: 'The room is locked. Ask your counselor to let you in.',
+      locked: 'The room is locked. Your counselor can see that you are here: when they unlock it, you will be in the waiting room.',
       removed: 'You were removed from this session.',
-      ended: 'This session has ended.',
       not_open: 'The room opens 15 minutes before the start.',
       forbidden: 'This session is not open to you.',
       consent: 'You can no longer be in this session: the consent that let you join has ended.',
@@ -193,6 +240,19 @@ class Room {
     this.setStatus(text, true);
     this.inRoom.hidden = true;
     this.media.close();
+    return null;
+  }
+
+  // The session is over (ended by staff, or its time ran out): a final page, no reconnecting.
+  ended(endedAt) {
+    this.over = true;
+    const at = endedAt ? ` at ${clockTime(endedAt, this.me.timezone)}` : '';
+    this.setStatus(`This session has ended${at}.`, true);
+    this.knockBanner.hidden = true;
+    this.inRoom.hidden = true;
+    this.homeLink.hidden = false;
+    this.media.close();
+    this.close();
   }
 
   setStatus(text, important = false) {
@@ -230,6 +290,7 @@ class Room {
       this.held.add(data.seq);
       if (name === 'admitted' && data.user_id === this.me.id && this.heldThrough === null) {
         this.heldThrough = data.seq; // in the room from here on
+        this.joinSeq ??= data.seq;
       }
       if (this.heldThrough !== null) this.advance(this.heldThrough);
     }
@@ -248,6 +309,7 @@ class Room {
         if (name === 'hand_raised') this.queue.push(data.user_id);
         return this.drawHands();
       case 'admitted':
+        if (this.knocking.delete(data.user_id)) this.drawKnocks();
         if (data.user_id === this.me.id) this.enterRoom();
         return null;
       case 'removed':
@@ -265,14 +327,16 @@ class Room {
       case 'room_locked':
         this.locked = data.locked;
         if (this.lockButton) this.lockButton.textContent = data.locked ? 'Unlock room' : 'Lock room';
+        if (!data.locked && this.keptOutByLock) this.join(); // knock now
         return this.drawWaiting(this.waiting || []);
-      case 'session_ended':
-        this.refused('ended');
-        return this.close();
-      case 'checkin_round': return this.drawRound(data.open);
+      case 'session_ended': return this.ended(data.ended_at);
+      case 'checkin_round': return this.drawRound(data.open, data.seq);
       case 'checkin':
-        if (data.user?.id === this.me.id) this.roundForm?.replaceChildren(h('p', { class: 'success' }, data.passed ? 'You passed this round.' : 'Thanks for checking in.'));
-        return this.staff ? null : this.drawBoardRow(data);
+        if (data.user?.id === this.me.id) {
+          this.roundPrompt.hidden = true;
+          this.roundForm?.replaceChildren(h('p', { class: 'success' }, data.passed ? 'You passed this round.' : 'Thanks for checking in.'));
+        }
+        return this.drawBoardRow(data);
       case 'checkin_detail': return this.drawBoardRow(data);
       default: return null;
     }
@@ -301,7 +365,7 @@ class Room {
     const message = { session_id: this.info.id, id: crypto.randomUUID(), text };
     this.chatInput.value = '';
     // Retried with the same id until the server says it is stored: never lost, never twice.
-    for (let attempt = 0; attempt < 20; attempt += 1) {
+    for (let attempt = 0; attempt < 20 && !this.over; attempt += 1) {
       const ack = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('chat', message).catch(() => null);
       if (ack?.ok) return;
       // Not stored yet, for now only (too fast, or the server's database is unreachable).
@@ -354,19 +418,44 @@ class Room {
     }));
   }
 
+  // Staff: who knocked and still waits (admitted by anyone, anywhere: gone from the banner),
+  // and who the lock keeps out.
+  drawKnocks() {
+    const sentence = (names, one, many) => (names.length === 1 ? `${names[0]} ${one}`
+      : `${names.slice(0, -1).join(', ')} and ${names.at(-1)} ${many}`);
+    const waiting = [...this.knocking.values()];
+    const kept = this.keptOutNames || [];
+    const parts = [];
+    if (waiting.length) parts.push(sentence(waiting, 'is waiting to be admitted.', 'are waiting to be admitted.'));
+    if (kept.length) parts.push(sentence(kept, 'is kept out by the lock.', 'are kept out by the lock.'));
+    this.knockBanner.hidden = !parts.length || this.over;
+    this.knockBanner.textContent = parts.join(' ');
+  }
+
   drawWaiting(waiting) {
     this.waiting = waiting;
     if (!this.waitingList) return;
+    const still = new Set(waiting.map((p) => p.id));
+    for (const id of this.knocking.keys()) if (!still.has(id)) this.knocking.delete(id);
+    this.drawKnocks();
     // A locked room lets nobody in, by knocking or by admission: unlock it first.
     this.waitingList.replaceChildren(...waiting.map((p) => h('li', { class: 'row' },
-      h('bdi', {}, p.display_name),
+      h('span', {}, h('bdi', {}, p.display_name), familyOf(p)),
       h('button', { type: 'button', disabled: this.locked, onclick: () => this.command('admit', { user_id: p.id }) }, `Admit ${p.display_name}`))));
     if (!waiting.length) this.waitingList.append(h('li', { class: 'muted' }, 'Nobody is waiting'));
     this.admitAllButton.disabled = this.locked;
     this.lockedNote.hidden = !this.locked;
   }
 
-  drawRound(open) {
+  drawKeptOut(keptOut) {
+    if (!this.keptOutList) return;
+    this.keptOutNames = keptOut.map((p) => (p.family_of ? `${p.display_name} (family of ${p.family_of})` : p.display_name));
+    this.drawKnocks();
+    this.keptOut.hidden = !keptOut.length;
+    this.keptOutList.replaceChildren(...keptOut.map((p) => h('li', {}, p.display_name, familyOf(p))));
+  }
+
+  drawRound(open, seq) {
     if (this.guest) return;
     this.roundOpen = open;
     if (this.roundButton) this.roundButton.textContent = open ? 'End check-in round' : 'Start check-in round';
@@ -396,17 +485,30 @@ class Room {
     }
     parts.push(this.board);
     this.round.replaceChildren(...parts);
+    this.roundPrompt.hidden = this.staff || !open;
+    // The round reaches this person now (not in the history a join brings): go there.
+    if (open && !this.staff && this.joinSeq !== null && seq > this.joinSeq) this.goToRound();
+  }
+
+  goToRound() {
+    const heading = this.round.querySelector('h2');
+    heading.setAttribute('tabindex', '-1');
+    heading.scrollIntoView?.({ block: 'center' }); // (not under the sticky top bar)
+    heading.focus({ preventScroll: true });
   }
 
   drawBoardRow(data) {
     const body = this.board.tBodies[0];
     const key = String(data.user.id);
-    const row = h('tr', { dataset: { user: key } },
+    const old = body.querySelector(`[data-user="${key}"]`);
+    // Counselors get a turn twice (that it was taken, and its values): keep the values.
+    const detailed = 'mood' in data;
+    if (old && !detailed && old.dataset.seq === String(data.seq) && old.dataset.detailed) return;
+    const row = h('tr', { dataset: { user: key, seq: String(data.seq), ...(detailed ? { detailed: 'yes' } : {}) } },
       h('th', { scope: 'row' }, data.user.display_name),
       h('td', {}, data.passed ? 'passed' : (data.mood ?? '·')),
       h('td', {}, data.passed ? '' : (data.craving ?? '·')),
       h('td', {}, data.passed ? '' : (data.word ?? '')));
-    const old = body.querySelector(`[data-user="${key}"]`);
     if (old) old.replaceWith(row); else body.append(row);
     if (this.round.hidden) this.round.hidden = false;
   }
@@ -414,6 +516,7 @@ class Room {
   async command(event, extra = {}) {
     const ack = await this.socket.timeout(ACK_TIMEOUT_MS)
       .emitWithAck(event, { session_id: this.info.id, ...extra }).catch(() => null);
+    if (this.over) return ack; // (ending the session closes the socket before its ack)
     if (!ack) this.setStatus('The server did not answer. Check your connection.', true);
     else if (!ack.ok) this.setStatus(`Could not do that: ${ack.detail || ack.error}`, true);
     return ack;
