@@ -12,7 +12,7 @@ import pytest
 
 from companion.extensions import db
 from companion.models import ParticipantState, RoomParticipant
-from companion.realtime import connections, enforcer
+from companion.realtime import enforcer
 from tests import test_family_sessions, test_rooms
 from tests.test_rooms import Person, _join_admitted
 
@@ -221,7 +221,11 @@ def test_someone_waiting_before_the_lock_still_waits_after_a_reload(room):
     sam.sio.disconnect()
     again = room["person"](room["clients"][1])
     assert again.emit("join_session", session_id=sid)["state"] == "waiting"
-    assert counselor.emit("admit", session_id=sid, user_id=room["clients"][1].id)["ok"]
+    # Nobody is admitted while the room is locked; once unlocked, the one waiting is.
+    sam_id = room["clients"][1].id
+    assert counselor.emit("admit", session_id=sid, user_id=sam_id)["error"] == "locked"
+    assert counselor.emit("lock_room", session_id=sid, locked=False)["ok"]
+    assert counselor.emit("admit", session_id=sid, user_id=sam_id)["ok"]
 
 
 def test_ending_a_locked_session_reaches_those_kept_out(room):
