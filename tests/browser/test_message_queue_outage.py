@@ -171,7 +171,7 @@ def test_chats_sent_while_redis_is_cut_reach_the_other_process_after(tmp_path, b
 
         assert counselor_peer.call("chat", session_id=session_id, id="before", text="before")["ok"]
         assert on_b.pump(lambda: "before" in on_b.chat_ids(), 10), "no live chat across processes"
-        expect(web_chat).to_have_text(["Chris before"])
+        expect(web_chat).to_have_text(["Chris Counselor before"])
 
         # Redis goes away for both processes.
         proxy.cut()
@@ -197,7 +197,7 @@ def test_chats_sent_while_redis_is_cut_reach_the_other_process_after(tmp_path, b
         # The member on the other process does not, for now (nothing to carry them).
         on_b.pump(lambda: False, 1.0)
         assert not set(outage) & set(on_b.chat_ids())
-        expect(web_chat).to_have_text(["Chris before"])
+        expect(web_chat).to_have_text(["Chris Counselor before"])
 
         # Redis is back: the second process's client catches up by itself, in order, once.
         proxy.restore()
@@ -213,7 +213,7 @@ def test_chats_sent_while_redis_is_cut_reach_the_other_process_after(tmp_path, b
         after_before = on_b.chats[on_b.chat_ids().index("before") + 1:]
         assert [c["id"] for c in after_before] == outage  # each once, in the order sent
         assert [c["seq"] for c in after_before] == seqs
-        expect(web_chat).to_have_text([f"Chris {text}" for text in ["before", *outage]],
+        expect(web_chat).to_have_text([f"Chris Counselor {text}" for text in ["before", *outage]],
                                       timeout=CATCH_UP_WITHIN * 1000)
 
         # Live again, both ways; /healthz back to ok.
@@ -226,8 +226,8 @@ def test_chats_sent_while_redis_is_cut_reach_the_other_process_after(tmp_path, b
                                                       "message_queue": "ok"}
         assert on_b.chat_ids().count("after-a") == 1 and on_a.chat_ids().count("after-b") == 1
         assert on_a.chat_ids() == ["before", *outage, "after-a", "after-b"]
-        expect(web_chat).to_have_text([f"Chris {text}" for text in ["before", *outage]]
-                                      + ["Chris x", "Morgan y"])
+        expect(web_chat).to_have_text([f"Chris Counselor {text}" for text in ["before", *outage]]
+                                      + ["Chris Counselor x", "Morgan y"])
 
         # One warning when the queue went and one line when it came back, not one per message
         # (nor python-socketio's own error per attempt); no chat text.
