@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from companion.config import load_config
+from companion.core.config import WEBUI_PATH, load_config
 
-WEBUI_PATH = Path(__file__).resolve().parent.parent / "webui"
+# Each domain's HTTP routes and Socket.IO handlers register themselves when imported; the app
+# imports them all here, and nothing else needs to know the list.
+DOMAIN_ENTRY_POINTS = (
+    "companion.core.health_views",
+    "companion.accounts.views",
+    "companion.clinic.caseload_views",
+    "companion.clinic.invitation_views",
+    "companion.clinic.program_views",
+    "companion.clinic.session_views",
+    "companion.rooms.attendance_views",
+    "companion.rooms.sockets",
+    "companion.rooms.signaling",
+    "companion.rooms.subscribers",
+    "companion.alerts.views",
+    "companion.measures.views",
+    "companion.selfcare.views",
+    "companion.meetings.views",
+    "companion.careteam.views",
+    "companion.overview.views",
+)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask app: configuration, extensions, blueprints. Nothing else happens here."""
-    from companion.realtime.transport import (
+    from companion.core.transport import (
         SocketAwareFlask,
         SocketAwareSessionInterface,
         without_websocket_compression,
@@ -29,7 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(WEBUI_PATH),
     )
     app.config.update(settings)
-    from companion.inputs import RequestJSONProvider
+    from companion.core.inputs import RequestJSONProvider
 
     app.json = RequestJSONProvider(app)
     app.config.update(
@@ -60,13 +80,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     logging.getLogger("companion").setLevel(logging.INFO)
 
-    from companion import db_setup, security
-    from companion.api import api as api_blueprint
-    from companion.extensions import compress, db, limiter, migrate, socketio
-    from companion.web import web
+    from companion.accounts import security
+    from companion.core import database
+    from companion.core.extensions import compress, db, limiter, migrate, socketio
+    from companion.core.http import api as api_blueprint
+    from companion.core.web import web
 
     db.init_app(app)
-    db_setup.configure_engine_events(app)
+    database.configure_engine_events(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
         render_as_batch=True,
@@ -80,7 +101,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     socketio.server_options.pop("client_manager", None)
     queue: dict[str, Any] = {}
     if settings["REDIS_URL"]:
-        from companion.realtime.message_queue import MessageQueue
+        from companion.rooms.message_queue import MessageQueue
 
         # Says when Redis is cut off and makes the rooms catch up when it is back; on the
         # channel Flask-SocketIO's own Redis queue uses, so processes of any release agree.
@@ -108,9 +129,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # address (and scheme), taken only from the hops this deployment trusts.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings["PROXY_HOPS"], x_proto=settings["PROXY_HOPS"])
-    from companion import realtime  # noqa: F401  (Socket.IO handlers)
-    from companion.api import handle_app_errors, health
-    from companion.api.spec import RecordIdConverter
+    importlib.import_module("companion.all_models")  # every table in one metadata (Alembic)
+    for entry_point in DOMAIN_ENTRY_POINTS:
+        importlib.import_module(entry_point)
+    from companion.core.http import handle_app_errors, health
+    from companion.core.spec import RecordIdConverter
 
     app.url_map.converters["int"] = RecordIdConverter
     app.register_blueprint(api_blueprint)

@@ -23,7 +23,7 @@ def _gevent_patch() -> None:
 @contextlib.contextmanager
 def _database() -> Iterator[None]:
     """An app context whose pooled database connections do not outlive the command."""
-    from companion.extensions import db as database
+    from companion.core.extensions import db as database
 
     with _app().app_context():
         try:
@@ -34,13 +34,17 @@ def _database() -> Iterator[None]:
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Companion: telehealth companion for Intensive Outpatient Programs."""
+    # Commands that live in their domain (meetings' import) build the app through this, so no
+    # domain imports the app factory above it.
+    ctx.obj = _app
 
 
 def _app() -> Flask:
     from companion import create_app
-    from companion.config import ConfigError
+    from companion.core.config import ConfigError
 
     try:
         return create_app()
@@ -142,7 +146,7 @@ def audit() -> None:
 def audit_verify(heads: tuple[str, ...]) -> None:
     """Check the audit log: every row's MAC under the audit key, and that it still holds every
     checkpoint in the instance folder (and each --head). Records a checkpoint when intact."""
-    from companion.services import audit as audit_service
+    from companion.core import audit as audit_service
 
     parsed = []
     for head in heads:
@@ -175,7 +179,7 @@ def audit_verify(heads: tuple[str, ...]) -> None:
 def audit_head() -> None:
     """Print the audit log's current head, signed (also appended to the checkpoints): keep it
     somewhere the server cannot write, and check against it with `audit verify --head`."""
-    from companion.services import audit as audit_service
+    from companion.core import audit as audit_service
 
     with _database():
         click.echo(str(audit_service.checkpoint()))
@@ -186,8 +190,8 @@ def audit_head() -> None:
 @click.option("--clinic", "clinic_name", required=True, help="Name of the clinic to create.")
 def create_admin(email: str, clinic_name: str) -> None:
     """Create a clinic and print an invitation link for its first admin."""
-    from companion.extensions import db as database
-    from companion.services import bootstrap
+    from companion.clinic import bootstrap
+    from companion.core.extensions import db as database
 
     app = _app()
     with app.app_context():
@@ -210,9 +214,9 @@ def mfa_reset(email: str) -> None:
     who lost their authenticator; admins reset others' in the app)."""
     from sqlalchemy import select
 
-    from companion.extensions import db as database
-    from companion.models import User
-    from companion.services import accounts
+    from companion.accounts import services as accounts
+    from companion.accounts.models import User
+    from companion.core.extensions import db as database
 
     app = _app()
     with app.app_context():
@@ -239,7 +243,7 @@ def mfa_reset(email: str) -> None:
 def demo_code(email: str) -> None:
     """Print the current sign-in code of a demo staff account (demo data only)."""
     from companion import demo
-    from companion.extensions import db as database
+    from companion.core.extensions import db as database
 
     app = _app()
     if app.config["ENV"] == "production":
@@ -255,7 +259,7 @@ def demo_code(email: str) -> None:
     click.echo(f"{code}  (for {seconds_left} more s; then {next_code}, which works already)")
 
 
-from companion.meeting_commands import import_meetings, refresh_meetings  # noqa: E402
+from companion.meetings.commands import import_meetings, refresh_meetings  # noqa: E402
 
 main.add_command(import_meetings)
 main.add_command(refresh_meetings)

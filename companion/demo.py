@@ -9,11 +9,12 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
-from companion import clock
-from companion.extensions import db
-from companion.models import (
+from companion.accounts import mfa
+from companion.accounts import services as accounts
+from companion.accounts.models import Clinic, Role, User
+from companion.clinic import schedule
+from companion.clinic.models import (
     ADULT_WEEKLY_HOURS,
-    Clinic,
     Enrollment,
     Group,
     GroupMember,
@@ -21,12 +22,11 @@ from companion.models import (
     GroupSchedule,
     Phase,
     Program,
-    Role,
     Session,
     SessionKind,
-    User,
 )
-from companion.services import accounts, mfa, schedule
+from companion.core import clock
+from companion.core.extensions import db
 
 DEMO_PASSWORD = "recovery-demo"
 # The demo staff's second factor (TOTP), published in README: `companion demo-code EMAIL`
@@ -129,8 +129,8 @@ def _seed_family(users: dict[str, User], program: Program, now: datetime) -> Non
     import hashlib
     import secrets
 
-    from companion.models import Consent, FamilyLink, Invitation
-    from companion.services.consents import REVOCATION_TEXT
+    from companion.accounts.models import Consent, FamilyLink, Invitation
+    from companion.careteam.consents import REVOCATION_TEXT
 
     email, name, client_email = DEMO_FAMILY
     guest, client = users[email], users[client_email]
@@ -157,7 +157,7 @@ def _seed_meetings(clinic_id: int) -> None:
     """A small multi-fellowship Meeting Guide feed, so the meeting directory is not empty."""
     from pathlib import Path
 
-    from companion.services import meetings
+    from companion.meetings import services as meetings
 
     feed = Path(__file__).resolve().parent / "content" / "demo-meetings.json"
     source = meetings.create_source(
@@ -181,8 +181,8 @@ def logins_text(url: str) -> str:
 
 def current_code(email: str) -> tuple[str, int, str]:
     """A demo staff account's code now, its seconds left, and the next one."""
-    from companion import clock
-    from companion.models import User
+    from companion.accounts.models import User
+    from companion.core import clock
 
     email = accounts.normalise_email(email)
     if email not in {e for e, _, role in DEMO_ACCOUNTS if mfa.required_for(role)}:

@@ -8,18 +8,16 @@ import uuid
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from companion.extensions import db
-from companion.models import (
-    Alert,
-    AlertKind,
-    AlertUrgency,
+from companion.accounts.models import User
+from companion.alerts.models import Alert, AlertKind, AlertUrgency
+from companion.core.extensions import db
+from companion.selfcare.models import (
     CheckIn,
     CopingCompletion,
     Craving,
     SafetyPlan,
     SleepQuality,
     UsedAnswer,
-    User,
 )
 
 DAYS = 14

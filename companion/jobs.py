@@ -14,31 +14,31 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from companion.extensions import db, socketio
+from companion.core.extensions import db, socketio
 
 log = logging.getLogger(__name__)
 
 
 def _escalate() -> None:
-    from companion.services import escalation
+    from companion.alerts import escalation
 
     escalation.escalate_overdue()
 
 
 def _purge_chat() -> None:
-    from companion.services import rooms
+    from companion.rooms import services as rooms
 
     rooms.purge_expired_chat()
 
 
 def _close_ended_media_rooms() -> None:
-    from companion.realtime import media
+    from companion.rooms import signaling as media
 
     media.close_ended_rooms()
 
 
 def _checkpoint_audit() -> None:
-    from companion.services import audit
+    from companion.core import audit
 
     audit.checkpoint_if_moved()  # a cut tail below this checkpoint fails `audit verify`
 
@@ -61,7 +61,7 @@ def start(app: Flask) -> None:
 def refresh_meeting_feeds(app: Flask) -> None:
     """One pass over the meeting feeds due a refresh (docs/meetings.md). Each download runs
     with no database connection held, so requests go on meanwhile."""
-    from companion.services import meetings
+    from companion.meetings import services as meetings
 
     with app.app_context():
         try:

@@ -6,18 +6,12 @@ from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
-from companion import clock
-from companion.extensions import db
-from companion.models import (
-    Consent,
-    Enrollment,
-    FamilyLink,
-    Invitation,
-    PsychoedAssignment,
-    Role,
-    User,
-)
-from companion.services.consents import REVOCATION_TEXT
+from companion.accounts.models import Consent, FamilyLink, Invitation, Role, User
+from companion.careteam.consents import REVOCATION_TEXT
+from companion.careteam.models import PsychoedAssignment
+from companion.clinic.models import Enrollment
+from companion.core import clock
+from companion.core.extensions import db
 
 
 def consent(client: User, recipient: User | None = None, categories: list[str] | None = None,

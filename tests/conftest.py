@@ -17,21 +17,20 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, inspect, text
 
-from companion import clock, create_app
-from companion.models import (
-    Clinic,
+from companion import create_app
+from companion.accounts import services as accounts
+from companion.accounts.models import Clinic, Role, User
+from companion.clinic.models import (
     Enrollment,
     Group,
     GroupMember,
     GroupRole,
     GroupSchedule,
     Program,
-    Role,
     Session,
     SessionKind,
-    User,
 )
-from companion.services import accounts
+from companion.core import clock
 
 PASSWORD = "correct horse battery"
 # Every staff member World.user() makes has this second factor (TOTP); Auth.login types its
@@ -70,7 +69,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
     with app.app_context():
         upgrade()
-        from companion.extensions import db
+        from companion.core.extensions import db
 
         db.engine.dispose()
     return url
@@ -92,7 +91,7 @@ def _test_config(url: str, instance: Path) -> dict[str, Any]:
 
 
 def _empty_tables(app: Flask) -> None:
-    from companion.extensions import db
+    from companion.core.extensions import db
 
     with app.app_context():
         engine = db.engine
@@ -124,7 +123,7 @@ class RequestContextClient(FlaskClient):
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
-        from companion.extensions import db
+        from companion.core.extensions import db
 
         db.session.commit()
         with self.application.app_context():
@@ -136,8 +135,8 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app(_test_config(database_url, tmp_path / "instance"))
     app.test_client_class = RequestContextClient
     _empty_tables(app)
-    from companion.extensions import db, limiter
-    from companion.realtime import connections
+    from companion.core.extensions import db, limiter
+    from companion.rooms import connections
 
     limiter.reset()
     clock.reset()
@@ -199,8 +198,8 @@ def staff_code(email: str) -> str | None:
     """
     from sqlalchemy import select, update
 
-    from companion.extensions import db
-    from companion.services import mfa
+    from companion.accounts import mfa
+    from companion.core.extensions import db
 
     email = accounts.normalise_email(email)
     row = db.session.execute(
@@ -224,7 +223,7 @@ def staff_code(email: str) -> str | None:
 
 def invitation_code(client: FlaskClient, token: str) -> str:
     """The code a staff invitee's authenticator app shows now, from the invitation page."""
-    from companion.services import mfa
+    from companion.accounts import mfa
 
     preview = client.post("/api/v1/invitations/preview", json={"token": token}).get_json()
     return mfa.code_for(preview["mfa"]["secret"], mfa.step_at(clock.now()))
@@ -251,7 +250,7 @@ class World:
     """Factories for the records most tests need."""
 
     def __init__(self) -> None:
-        from companion.extensions import db
+        from companion.core.extensions import db
 
         self.db = db
         self.clinic = Clinic(name="Test Clinic")
@@ -265,7 +264,7 @@ class World:
             _HASH_CACHE[PASSWORD] = accounts.hash_password(PASSWORD)
         email = kw.pop("email", f"{role.value}-{uuid.uuid4().hex[:8]}@example.test")
         clinic_id = kw.pop("clinic_id", self.clinic.id)
-        from companion.services import mfa
+        from companion.accounts import mfa
 
         if mfa.required_for(role):
             kw.setdefault("totp_secret", mfa.seal(TOTP_SECRET))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from companion.extensions import db
-from companion.models import Clinic, MeetingCalendar, MeetingFavourite
-from companion.services import meetings
+from companion.accounts.models import Clinic
+from companion.core.extensions import db
+from companion.meetings import services as meetings
+from companion.meetings.models import MeetingCalendar, MeetingFavourite
 
 # Held every day from midnight in the clients' zone, so a client may say they went "today" at any
 # hour the matrix runs.

@@ -6,19 +6,12 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from companion import clock
-from companion.extensions import db
-from companion.models import (
-    Alert,
-    AlertKind,
-    AlertUrgency,
-    CheckIn,
-    CopingCompletion,
-    Craving,
-    UsedAnswer,
-    User,
-)
-from companion.services.selfcare import client_zone
+from companion.accounts.models import User
+from companion.alerts.models import Alert, AlertKind, AlertUrgency
+from companion.core import clock
+from companion.core.extensions import db
+from companion.selfcare.models import CheckIn, CopingCompletion, Craving, UsedAnswer
+from companion.selfcare.services import client_zone
 
 
 def _common(client: User) -> dict[str, Any]:

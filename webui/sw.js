@@ -1,6 +1,6 @@
 // Service worker: keeps the app shell (and so the crisis lines) available offline.
 // Records are never cached here: API answers are no-store and always go to the network.
-// The server fills in a digest of the client's files (companion/web.py), so each release
+// The server fills in a digest of the client's files (companion/core/web.py), so each release
 // brings a new worker and a fresh cache.
 const CACHE = 'companion-shell-__SHELL_VERSION__';
 const SHELL = [

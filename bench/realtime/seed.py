@@ -64,22 +64,13 @@ def main() -> None:
 
     from flask_migrate import upgrade
 
-    from companion import clock, create_app
-    from companion.extensions import db
-    from companion.models import (
-        Clinic,
-        Group,
-        GroupMember,
-        GroupRole,
-        ParticipantState,
-        Program,
-        Role,
-        RoomParticipant,
-        Session,
-        SessionKind,
-        User,
-    )
-    from companion.services import accounts
+    from companion import create_app
+    from companion.accounts import services as accounts
+    from companion.accounts.models import Clinic, Role, User
+    from companion.clinic.models import Group, GroupMember, GroupRole, Program, Session, SessionKind
+    from companion.core import clock
+    from companion.core.extensions import db
+    from companion.rooms.models import ParticipantState, RoomParticipant
 
     app = create_app()
     with app.app_context():

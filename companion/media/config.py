@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from companion.config import ConfigError, instance_path_from_env, load_or_create_secret_file
+from companion.core.config import ConfigError, instance_path_from_env, load_or_create_secret_file
 
 DEFAULT_CHANNEL_HOST = "127.0.0.1"
 DEFAULT_CHANNEL_PORT = 7990

@@ -307,7 +307,7 @@ class MediaPool:
 
 
 class MediaHooks:
-    """What the Socket.IO moderation handlers call (``media_hooks`` in realtime/handlers.py):
+    """What the Socket.IO moderation handlers call (``media_hooks`` in rooms/sockets.py):
     mute/unmute audio or video, remove a participant, end a session. Failures are logged, never
     raised: moderation must not fail because the media plane is down."""
 

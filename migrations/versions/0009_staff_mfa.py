@@ -17,7 +17,7 @@ depends_on = None
 
 
 def upgrade():
-    # Staff's TOTP second factor (companion/services/mfa.py). Existing staff have no secret:
+    # Staff's TOTP second factor (companion/accounts/mfa.py). Existing staff have no secret:
     # they enrol through a reset link (`companion mfa-reset EMAIL`, or an admin's reset).
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('totp_secret', sa.String(length=255), nullable=True))

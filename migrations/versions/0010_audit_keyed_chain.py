@@ -40,7 +40,7 @@ audit_event = sa.table(
 
 
 def _payload(prev, row):
-    # As companion/services/audit.py writes it; the app reads `at` back aware, in UTC.
+    # As companion/core/audit.py writes it; the app reads `at` back aware, in UTC.
     at = row.at.replace(tzinfo=UTC) if row.at.tzinfo is None else row.at.astimezone(UTC)
     fields = {"at": at.isoformat(), "actor_id": row.actor_id, "action": row.action,
               "record_type": row.record_type, "record_id": row.record_id,

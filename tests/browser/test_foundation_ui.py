@@ -119,7 +119,8 @@ def test_admin_invites_a_counselor_who_sets_a_password_and_lands_home(live_serve
     newcomer.get_by_role("button", name="Create my account").click()
     expect(newcomer.get_by_role("alert")).to_contain_text("too common")
     newcomer.get_by_label(re.compile("Choose a password")).fill("a long and private phrase")
-    # Staff enrol their second factor: a code of the key the page shows (tests/test_mfa.py).
+    # Staff enrol their second factor: a code of the key the page shows
+    # (tests/accounts/test_mfa.py).
     secret = newcomer.locator(".mfa-secret").get_attribute("data-secret") or ""
     newcomer.get_by_label("6-digit code the app shows now").fill(pyotp.TOTP(secret).now())
     newcomer.get_by_role("button", name="Create my account").click()

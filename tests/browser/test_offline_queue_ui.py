@@ -88,7 +88,7 @@ class Phone:
     def idle_out(self, email: str) -> None:
         """The person's login sat idle past the timeout (the server ends it at its next
         request, through the same code as a real 30-minute wait)."""
-        from companion.models import LoginSession
+        from companion.accounts.models import LoginSession
 
         long_ago = datetime.now(UTC) - timedelta(hours=3)
         with self.engine.begin() as conn:

@@ -57,7 +57,7 @@ def test_node_client_joins_chats_reconnects_and_outsiders_are_refused(live_serve
 
 
 def test_websocket_declines_per_message_compression(live_server):
-    """Chat frames go uncompressed (companion/realtime/transport.py): the server answers a
+    """Chat frames go uncompressed (companion/core/transport.py): the server answers a
     browser's handshake, which offers permessage-deflate, without accepting it."""
     import base64
     import os

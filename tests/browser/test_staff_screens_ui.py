@@ -46,8 +46,10 @@ def _seed_a_session_ran_this_week(database_url: str, instance: Path) -> dict[str
     from sqlalchemy import select
 
     from companion import create_app
-    from companion.extensions import db
-    from companion.models import AttendanceInterval, Group, Modality, Session, SessionKind, User
+    from companion.accounts.models import User
+    from companion.clinic.models import Group, Session, SessionKind
+    from companion.core.extensions import db
+    from companion.rooms.models import AttendanceInterval, Modality
 
     now = datetime.now(PROGRAM_ZONE)
     monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0,

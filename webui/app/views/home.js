@@ -10,7 +10,7 @@ const STATE_TEXT = {
 const ROLE_TEXT = {
   client: 'Client', counselor: 'Counselor', peer_supporter: 'Peer supporter', admin: 'Program admin',
 };
-// The roles that sign in with a code from an authenticator app (companion/services/mfa.py).
+// The roles that sign in with a code from an authenticator app (companion/accounts/mfa.py).
 const STAFF_ROLES = ['counselor', 'peer_supporter', 'admin'];
 
 export async function homeView(me) {

@@ -1,0 +1,180 @@
+"""Therapy groups, their weekly schedule, and the sessions (occurrences) people join."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import JSON, Enum, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from companion.accounts.models import Clinic, User
+from companion.core.models import Base
+
+# A room opens this long before its start, so people can test their link and wait to be admitted.
+ROOM_OPENS_BEFORE = timedelta(minutes=15)
+
+
+class GroupRole(enum.StrEnum):
+    CLIENT = "client"
+    PEER_SUPPORTER = "peer_supporter"
+    COUNSELOR = "counselor"  # a co-facilitator beside the group's lead counselor
+
+
+class Group(Base):
+    __tablename__ = "therapy_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+
+    program: Mapped[Program] = relationship()
+    counselor: Mapped[User] = relationship()
+    members: Mapped[list[GroupMember]] = relationship(
+        back_populates="group", cascade="all, delete-orphan"
+    )
+    schedule: Mapped[list[GroupSchedule]] = relationship(
+        back_populates="group", cascade="all, delete-orphan"
+    )
+
+
+class GroupMember(Base):
+    __tablename__ = "group_member"
+    __table_args__ = (UniqueConstraint("group_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("therapy_group.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    role: Mapped[GroupRole] = mapped_column(
+        Enum(GroupRole, name="group_role", values_callable=lambda e: [m.value for m in e])
+    )
+
+    group: Mapped[Group] = relationship(back_populates="members")
+    user: Mapped[User] = relationship()
+
+
+class GroupSchedule(Base):
+    """One weekly slot, in the program's time zone (so it follows daylight saving)."""
+
+    __tablename__ = "group_schedule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("therapy_group.id"), index=True)
+    weekday: Mapped[int] = mapped_column()  # 0 = Monday, as Python's date.weekday()
+    start_time: Mapped[time] = mapped_column()
+    duration_minutes: Mapped[int] = mapped_column(default=180)
+
+    group: Mapped[Group] = relationship(back_populates="schedule")
+
+
+class SessionKind(enum.StrEnum):
+    GROUP = "group"
+    INDIVIDUAL = "individual"
+
+
+class Session(Base):
+    """One occurrence: a group meeting or a 1:1 with a counselor."""
+
+    __tablename__ = "care_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
+    kind: Mapped[SessionKind] = mapped_column(
+        Enum(SessionKind, name="session_kind", values_callable=lambda e: [m.value for m in e])
+    )
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("therapy_group.id"), index=True)
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # The client of a 1:1 session; None for group sessions.
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Room state: a locked room admits nobody new; last_seq numbers its stored events.
+    locked: Mapped[bool] = mapped_column(default=False)
+    last_seq: Mapped[int] = mapped_column(default=0)
+    # A family session: family members a client of it invited may join, while that client's
+    # Part 2 consent (category "family_sessions") is in force (policy.session_role).
+    family: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    group: Mapped[Group | None] = relationship()
+    counselor: Mapped[User] = relationship(foreign_keys=[counselor_id])
+    client: Mapped[User | None] = relationship(foreign_keys=[client_id])
+
+    def state(self, now: datetime) -> str:
+        """scheduled, open (the waiting room is open), in_progress or ended."""
+        if self.ended_at is not None or now >= self.ends_at:
+            return "ended"
+        if now >= self.starts_at:
+            return "in_progress"
+        if now >= self.starts_at - ROOM_OPENS_BEFORE:
+            return "open"
+        return "scheduled"
+
+
+# Programs and the phases a client moves through
+
+class Program(Base):
+    """An IOP program: its time zone and the clinical settings its staff chose."""
+
+    __tablename__ = "program"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="America/Chicago")
+    # Risk settings (docs/domain.md): craving at or above this raises an alert.
+    craving_alert_threshold: Mapped[int] = mapped_column(default=8)
+    alert_escalation_minutes: Mapped[int] = mapped_column(default=30)
+    # Group privacy: chat is deleted this long after a session ends.
+    chat_retention_hours: Mapped[int] = mapped_column(default=24)
+    # Staff who receive alerts nobody acknowledged within alert_escalation_minutes.
+    on_call_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+    clinic: Mapped[Clinic] = relationship(back_populates="programs")
+    phases: Mapped[list[Phase]] = relationship(
+        back_populates="program", order_by="Phase.position"
+    )
+
+
+class Phase(Base):
+    """A step of a program (early recovery, relapse prevention, continuing care...)."""
+
+    __tablename__ = "phase"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(default=0)
+    description: Mapped[str] = mapped_column(String(500), default="")
+
+    program: Mapped[Program] = relationship(back_populates="phases")
+
+
+# Enrollments
+# A client's place in a program.
+
+ADULT_WEEKLY_HOURS = 9  # ASAM level 2.1: adults 9-19 hours a week
+ADOLESCENT_WEEKLY_HOURS = 6  # adolescents 6-19
+
+
+class Enrollment(Base):
+    __tablename__ = "enrollment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
+    phase_id: Mapped[int | None] = mapped_column(ForeignKey("phase.id"), default=None)
+    # The counselor who carries this client's case, beside the counselors of their groups.
+    primary_counselor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id"), default=None, index=True
+    )
+    start_date: Mapped[date] = mapped_column()
+    end_date: Mapped[date | None] = mapped_column(default=None)
+    adolescent: Mapped[bool] = mapped_column(default=False)
+    weekly_hours_target: Mapped[int] = mapped_column(default=ADULT_WEEKLY_HOURS)
+
+    client: Mapped[User] = relationship(foreign_keys=[client_id])
+    program: Mapped[Program] = relationship()
+    phase: Mapped[Phase | None] = relationship()

@@ -1,0 +1,32 @@
+"""Cross-domain side effects, as signals (blinker, which Flask ships).
+
+The domain where something happens sends the signal, right after its own commit; the domains that
+care subscribe when the app is built. So a CLI command or a job calling a service has the same
+effects as a view does, and no view has to remember them.
+
+Each signal's sender is a plain value (an id), never a session-bound object.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# A login session ended on the server (logout, idle or absolute timeout, a second-factor reset).
+# Sender: the login session's id. Subscriber: rooms, which disconnects that login's sockets.
+login_ended = _signals.signal("login-ended")
+
+# A family member may see less than before (a consent naming them revoked, their family link
+# ended). Sender: the family member's user id. Subscriber: rooms, which expels them from every
+# room they may no longer be in.
+family_access_changed = _signals.signal("family-access-changed")
+
+# A client's check-in was stored (first time or a retry of the same entry). Sender: the
+# check-in's id; ``ip``: where it came from. Subscriber: careteam, which pays the day's reward
+# (once a day whatever the retries).
+checkin_recorded = _signals.signal("checkin-recorded")
+
+# A counselor attested a session's attendance. Sender: the session's id; ``counselor_id``, ``ip``.
+# Subscriber: careteam, which pays attendance rewards (once per client and session).
+session_attested = _signals.signal("session-attested")

@@ -1,0 +1,1 @@
+"""Standardised measures (PHQ-9, GAD-7, BAM): scheduling, answering, scoring."""

@@ -1,0 +1,27 @@
+"""What rooms do when other domains say something happened (signals from companion.core.signals):
+a login ended, a family member's access changed. Sent by whatever ended it (a view, a CLI
+command, a job), so live sockets follow at once whichever path the change took."""
+
+from __future__ import annotations
+
+from companion.core import signals
+from companion.core.extensions import socketio
+from companion.rooms import connections, sockets
+
+
+@signals.login_ended.connect
+def sign_out(login_id: str) -> None:
+    """A login ended (logout): its sockets here go now; other processes' are told through the
+    message queue and dropped by their enforcer within seconds."""
+    socketio.emit("signed_out", {}, to=f"login:{login_id}")
+    for conn in list(connections.connections.values()):
+        if conn.login_id == login_id:
+            connections.disconnect(conn.sid, "signed_out")
+
+
+@signals.family_access_changed.connect
+def family_access_changed(user_id: int) -> None:
+    """A family member's consent was revoked or their family link ended: out of every room they
+    may no longer join, now (even while not connected: they would have to be admitted again);
+    their sockets on other processes leave on that process's next enforcer pass."""
+    sockets.expel_guest_where_not_allowed(user_id)

@@ -1,0 +1,2 @@
+"""What a client does for themself between sessions: check-ins, cravings and triggers,
+coping skills, the safety plan."""

@@ -1,0 +1,369 @@
+"""Every API route × every role × own / someone else's record (docs/security.md, least privilege).
+
+Each documented operation must have a row here: a new route without one fails the suite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from companion.accounts.models import Role
+from tests.care_factories import matrix_care
+from tests.meeting_factories import (
+    ATTENDANCE_BODY,
+    FEED_IN_BODY,
+    RECOMMENDATION_BODY,
+    matrix_meetings,
+)
+from tests.selfcare_factories import matrix_records
+
+ROLES = ["client", "counselor", "peer_supporter", "admin"]
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("GET", "/api/v1/crisis-resources"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/invitations/preview"),
+    ("POST", "/api/v1/invitations/accept"),
+    # a calendar app's private feed: the token in the path is the credential
+    ("GET", "/api/v1/meeting-calendar/{token}.ics"),
+}
+
+
+@dataclass
+class Case:
+    method: str
+    path: str
+    # status per role when acting on their own (or allowed) record
+    own: dict[str, int]
+    # status per role when the record is someone else's (None: the route has no "other")
+    other: dict[str, int] | None = None
+    body: Any = None
+    template: str = field(default="")
+    # (made, others) -> (own, other) values for the path's {placeholders}: records to act on
+    setup: Any = None
+
+    def __post_init__(self) -> None:
+        self.template = self.template or self.path
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+def only(status_ok: int, allowed: set[str], refused: int = 403) -> dict[str, int]:
+    return {r: status_ok if r in allowed else refused for r in ROLES}
+
+
+# Self-care (issue 3): a client writes their own; their counselor reads with ?client_id=.
+_AN_HOUR_AGO = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+_CLIENT_READS = {"client": 200, "counselor": 200, "peer_supporter": 403, "admin": 403}
+_RECORD_READS = {"client": 200, "counselor": 200, "peer_supporter": 404, "admin": 404}
+SELFCARE_CASES = [
+    Case("POST", "/api/v1/checkins", only(201, {"client"}),
+         body={"id": "{uuid}", "occurred_at": _AN_HOUR_AGO, "mood": 6, "craving": 2,
+               "used": "no"}),
+    Case("POST", "/api/v1/cravings", only(201, {"client"}),
+         body={"id": "{uuid}", "occurred_at": _AN_HOUR_AGO, "intensity": 3,
+               "triggers": ["boredom"]}),
+    Case("POST", "/api/v1/coping/completions", only(201, {"client"}),
+         body={"id": "{uuid}", "occurred_at": _AN_HOUR_AGO, "exercise": "box_breathing",
+               "craving_before": 5, "craving_after": 3}),
+    *[
+        Case("GET", f"{path}?client_id={{client}}", _CLIENT_READS, everyone(403), template=path)
+        for path in ("/api/v1/checkins", "/api/v1/cravings", "/api/v1/coping/completions",
+                     "/api/v1/selfcare/today", "/api/v1/safety-plan", "/api/v1/trends")
+    ],
+    Case("PUT", "/api/v1/safety-plan?client_id={client}", _CLIENT_READS, everyone(403),
+         body={"warning_signs": ["Skipping meals"]}, template="/api/v1/safety-plan"),
+    Case("GET", "/api/v1/checkins/{checkin}", _RECORD_READS, everyone(404),
+         template="/api/v1/checkins/{entry_id}", setup=matrix_records),
+    Case("GET", "/api/v1/cravings/{craving}", _RECORD_READS, everyone(404),
+         template="/api/v1/cravings/{entry_id}", setup=matrix_records),
+    Case("GET", "/api/v1/triggers", everyone(200)),
+    Case("GET", "/api/v1/coping/exercises", everyone(200)),
+    Case("GET", "/api/v1/alerts", only(200, {"counselor"})),
+    Case("POST", "/api/v1/alerts/{alert}/ack", only(200, {"counselor"}),
+         {**everyone(403), "counselor": 404}, body={"note": "Called, safe"},
+         template="/api/v1/alerts/{alert_id}/ack", setup=matrix_records),
+]
+
+def _sessions_and_program(made, others):
+    """A session of each counselor's group, and the program (for the weekly reports)."""
+    from companion.clinic.models import Group, Session, SessionKind
+    from companion.core.extensions import db
+
+    def session_of(counselor):
+        group = db.session.query(Group).filter_by(counselor_id=counselor.id).one()
+        now = datetime.now(UTC)
+        session = Session(program_id=group.program_id, kind=SessionKind.GROUP,
+                          group_id=group.id, counselor_id=counselor.id, title=group.name,
+                          starts_at=now, ends_at=now + timedelta(hours=1))
+        db.session.add(session)
+        db.session.commit()
+        return session
+
+    mine, theirs = session_of(made["counselor"]), session_of(others["counselor"])
+    return ({"session": mine.id, "program": mine.program_id},
+            {"session": theirs.id, "program": theirs.program_id})
+
+
+# Attendance (issue 4): the session's counselors and the clinic's admin; never peers or clients.
+_SESSION_ATTENDANCE = {"client": 404, "counselor": 200, "peer_supporter": 404, "admin": 200}
+ATTENDANCE_CASES = [
+    Case("GET", "/api/v1/sessions/{session}/attendance", _SESSION_ATTENDANCE,
+         {**_SESSION_ATTENDANCE, "counselor": 404},
+         template="/api/v1/sessions/{session_id}/attendance", setup=_sessions_and_program),
+    Case("POST", "/api/v1/sessions/{session}/attest", only(200, {"counselor"}, 404),
+         everyone(404), template="/api/v1/sessions/{session_id}/attest",
+         setup=_sessions_and_program),
+    *[
+        Case("GET", f"{path}?program_id={{program}}&week=2026-11-16",
+             only(200, {"counselor", "admin"}), template=path, setup=_sessions_and_program)
+        for path in ("/api/v1/attendance/weekly", "/api/v1/attendance/weekly.csv")
+    ],
+]
+
+# Meetings (issue 5): the directory is the clinic's; a client's meetings are their records.
+_MEET_READS = {"client": 200, "counselor": 200, "peer_supporter": 404, "admin": 404}
+_MEET_CLIENT_WRITES = {"client": 201, "counselor": 403, "peer_supporter": 404, "admin": 404}
+_C = "/api/v1/clients/{client_id}"
+MEETING_CASES = [
+    Case("GET", "/api/v1/meetings", everyone(200)),
+    Case("POST", "/api/v1/meetings", only(201, {"admin"}),
+         body={"name": "Alumni Group", "day": 2, "time": "18:00"}),
+    Case("GET", "/api/v1/meetings/types", everyone(200)),
+    Case("GET", "/api/v1/meetings/{meeting}", everyone(200), everyone(404),
+         template="/api/v1/meetings/{meeting_id}", setup=matrix_meetings),
+    Case("GET", "/api/v1/meetings/{meeting}.ics", everyone(200), everyone(404),
+         template="/api/v1/meetings/{meeting_id}.ics", setup=matrix_meetings),
+    Case("GET", "/api/v1/meeting-sources", only(200, {"admin"})),
+    Case("POST", "/api/v1/meeting-sources", only(201, {"admin"}),
+         body={"name": "Uploaded feed", "feed": FEED_IN_BODY}),
+    Case("POST", "/api/v1/meeting-sources/{source}/refresh", only(200, {"admin"}),
+         {**everyone(403), "admin": 404}, body={"feed": FEED_IN_BODY},
+         template="/api/v1/meeting-sources/{source_id}/refresh", setup=matrix_meetings),
+    *[
+        Case("GET", f"/api/v1/clients/{{client}}/{name}", _MEET_READS, everyone(404),
+             template=f"{_C}/{name}", setup=matrix_meetings)
+        for name in ("meeting-favourites", "meeting-attendance", "meeting-recommendations")
+    ],
+    Case("PUT", "/api/v1/clients/{client}/meeting-favourites/{meeting}",
+         {**_MEET_CLIENT_WRITES, "client": 200}, everyone(404),
+         template=f"{_C}/meeting-favourites/{{meeting_id}}", setup=matrix_meetings),
+    Case("DELETE", "/api/v1/clients/{client}/meeting-favourites/{meeting}",
+         {**_MEET_CLIENT_WRITES, "client": 204}, everyone(404),
+         template=f"{_C}/meeting-favourites/{{meeting_id}}", setup=matrix_meetings),
+    Case("POST", "/api/v1/clients/{client}/meeting-attendance", _MEET_CLIENT_WRITES,
+         everyone(404), body=ATTENDANCE_BODY, template=f"{_C}/meeting-attendance",
+         setup=matrix_meetings),
+    Case("POST", "/api/v1/clients/{client}/meeting-recommendations",
+         {**_MEET_CLIENT_WRITES, "client": 403, "counselor": 201}, everyone(404),
+         body=RECOMMENDATION_BODY, template=f"{_C}/meeting-recommendations",
+         setup=matrix_meetings),
+    Case("POST", "/api/v1/clients/{client}/meeting-calendar", _MEET_CLIENT_WRITES,
+         everyone(404), template=f"{_C}/meeting-calendar", setup=matrix_meetings),
+    Case("DELETE", "/api/v1/clients/{client}/meeting-calendar",
+         {**_MEET_CLIENT_WRITES, "client": 204}, everyone(404),
+         template=f"{_C}/meeting-calendar", setup=matrix_meetings),
+]
+
+# Measures (issue 7): clients submit their own; treating counselors read and schedule.
+MEASURE_CASES = [
+    Case("POST", "/api/v1/measures", only(201, {"client"}),
+         body={"id": "{uuid}", "kind": "gad7", "answers": [1, 0, 2, 0, 1, 0, 0],
+               "completed_at": _AN_HOUR_AGO}),
+    Case("GET", "/api/v1/measures?client_id={client}", _CLIENT_READS, everyone(403),
+         template="/api/v1/measures"),
+    Case("GET", "/api/v1/measure-schedules?client_id={client}", _CLIENT_READS, everyone(403),
+         template="/api/v1/measure-schedules"),
+    Case("PUT", "/api/v1/measure-schedules", only(200, {"counselor"}, 404), everyone(404),
+         body={"client_id": "{client}", "kind": "phq9", "every_weeks": 4,
+               "first_due": _AN_HOUR_AGO}),
+    Case("GET", "/api/v1/measures/forms", everyone(200)),
+]
+
+# The care team's views (issue 7): dashboard for counselors, reports and on-call for admins.
+CARE_TEAM_CASES = [
+    Case("GET", "/api/v1/dashboard", only(200, {"counselor"})),
+    Case("GET", "/api/v1/reports/program?program_id={program}&week=2026-11-16",
+         only(200, {"admin"}), template="/api/v1/reports/program", setup=_sessions_and_program),
+    Case("PUT", "/api/v1/programs/{program}/on-call", only(200, {"admin"}),
+         body={"user_ids": []}, template="/api/v1/programs/{program_id}/on-call",
+         setup=_sessions_and_program),
+]
+
+# Rewards, test results, family and consents, psychoeducation, my record (issue 7).
+_IN_A_MONTH = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+_OWN_WRITE_BY_ID = {"client": 200, "counselor": 404, "peer_supporter": 404, "admin": 404}
+CARE_CASES = [
+    Case("GET", "/api/v1/programs/{program}/rewards", everyone(200),
+         template="/api/v1/programs/{program_id}/rewards", setup=matrix_care),
+    Case("PUT", "/api/v1/programs/{program}/rewards", only(200, {"admin"}),
+         body={"enabled": True, "scheme": "points", "behaviours": ["checkin"]},
+         template="/api/v1/programs/{program_id}/rewards", setup=matrix_care),
+    *[
+        Case("GET", f"{path}?client_id={{client}}", _CLIENT_READS, everyone(403), template=path)
+        for path in ("/api/v1/rewards", "/api/v1/rewards/ledger", "/api/v1/test-results",
+                     "/api/v1/family", "/api/v1/consents", "/api/v1/psychoed/assignments")
+    ],
+    Case("POST", "/api/v1/test-results", only(201, {"counselor"}, 404), everyone(404),
+         body={"id": "{uuid}", "client_id": "{client}", "collected_at": _AN_HOUR_AGO,
+               "result": "negative"}),
+    Case("POST", "/api/v1/family", only(201, {"client"}),
+         body={"email": "{unique}@example.test", "display_name": "Sam", "relationship": "sister"}),
+    Case("POST", "/api/v1/consents", only(201, {"client"}),
+         body={"recipient_name": "Dr. Outside, Valley Clinic", "categories": ["enrollment"],
+               "purpose": "Coordinate my care", "expires_at": _IN_A_MONTH,
+               "signature": "Casey Client"}),
+    Case("POST", "/api/v1/consents/{consent}/revoke", _OWN_WRITE_BY_ID, everyone(404),
+         template="/api/v1/consents/{consent_id}/revoke", setup=matrix_care),
+    Case("POST", "/api/v1/family/{family_link}/end", _OWN_WRITE_BY_ID, everyone(404),
+         template="/api/v1/family/{link_id}/end", setup=matrix_care),
+    # Family routes: no role of the treating team is a family member (tests/careteam/test_care.py).
+    Case("GET", "/api/v1/family/clients", everyone(403)),
+    Case("GET", "/api/v1/family/clients/{client}/enrollment", everyone(404), everyone(404),
+         template="/api/v1/family/clients/{client_id}/{category}"),
+    Case("GET", "/api/v1/psychoed/modules", everyone(200)),
+    Case("GET", "/api/v1/psychoed/modules/what_is_sud", everyone(200),
+         template="/api/v1/psychoed/modules/{code}"),
+    Case("POST", "/api/v1/psychoed/assignments", only(201, {"counselor"}, 404), everyone(404),
+         body={"client_id": "{client}", "module": "relapse_process"}),
+    Case("POST", "/api/v1/psychoed/assignments/{assignment}/done", _OWN_WRITE_BY_ID,
+         everyone(404), template="/api/v1/psychoed/assignments/{assignment_id}/done",
+         setup=matrix_care),
+    Case("GET", "/api/v1/me/export", only(200, {"client"})),
+    Case("GET", "/api/v1/me/access-log", only(200, {"client"})),
+]
+
+CASES = [
+    Case("GET", "/api/v1/me", everyone(200)),
+    Case("POST", "/api/v1/auth/logout", everyone(204)),
+    Case("GET", "/api/v1/sessions", everyone(200)),
+    # Scheduling (family sessions): a counselor, for a client they treat; 404 for another's.
+    Case("POST", "/api/v1/sessions", only(201, {"counselor"}),
+         {**everyone(403), "counselor": 404},
+         body={"client_id": "{client}", "starts_at": _IN_A_MONTH, "family": True}),
+    Case("GET", "/api/v1/programs", everyone(200)),
+    Case("GET", "/api/v1/caseload", only(200, {"counselor"})),
+    Case("GET", "/api/v1/users", only(200, {"admin"})),
+    Case("GET", "/api/v1/invitations", only(200, {"admin"})),
+    Case("POST", "/api/v1/invitations", only(201, {"admin"}),
+         body={"email": "{unique}@example.test", "role": "counselor"}),
+    # Staff's second factor (tests/accounts/test_mfa.py): an admin resets it for a counselor
+    # of the clinic.
+    Case("POST", "/api/v1/users/{staff}/mfa-reset", only(201, {"admin"}), only(201, {"admin"}),
+         template="/api/v1/users/{user_id}/mfa-reset",
+         setup=lambda made, others: ({"staff": made["counselor"].id},
+                                     {"staff": others["counselor"].id})),
+    *SELFCARE_CASES,
+    *ATTENDANCE_CASES,
+    *MEETING_CASES,
+    *MEASURE_CASES,
+    *CARE_TEAM_CASES,
+    *CARE_CASES,
+]
+
+
+@pytest.fixture
+def people(world):
+    """Two of each role; the first client is in the first counselor's group."""
+    made = {r: world.user(Role(r), name=f"{r}-a") for r in ROLES}
+    others = {r: world.user(Role(r), name=f"{r}-b") for r in ROLES}
+    world.group(made["counselor"], [made["client"]], [made["peer_supporter"]])
+    world.group(others["counselor"], [others["client"]], [others["peer_supporter"]])
+    return made, others
+
+
+def test_every_documented_route_is_in_the_matrix(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
+    covered = {(c.method, c.template) for c in CASES}
+    assert documented - PUBLIC == covered
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.template}")
+@pytest.mark.parametrize("role", ROLES)
+def test_route_by_role(case, role, people, make_auth, client):
+    made, others = people
+    # {client}: the first client (treated by the first counselor), or the other one.
+    own_values = {"other": made[role].id, "client": made["client"].id}
+    other_values = {"other": others[role].id, "client": others["client"].id}
+    if case.setup is not None:
+        extra_own, extra_other = case.setup(made, others)
+        own_values.update(extra_own)
+        other_values.update(extra_other)
+    own_path = case.path.format(**own_values)
+    # Anonymous: always 401 with a problem document.
+    response = client.open(own_path, method=case.method, json=_body(case, "anon", own_values))
+    assert response.status_code == 401, response.get_json()
+    assert response.mimetype == "application/problem+json"
+
+    auth = make_auth(made[role])
+    response = auth.client.open(own_path, method=case.method, json=_body(case, role, own_values),
+                                headers=auth.headers())
+    assert response.status_code == case.own[role], response.get_data(as_text=True)
+    if case.other is not None:
+        path = case.path.format(**other_values)
+        response = auth.client.open(path, method=case.method,
+                                    json=_body(case, role, other_values),
+                                    headers=auth.headers())
+        assert response.status_code == case.other[role]
+
+
+def _body(case: Case, role: str, values: dict[str, Any]) -> Any:
+    """The case's body with its {placeholders} filled: {client}/{other} ids stay integers."""
+    if case.body is None:
+        return None
+    import uuid
+
+    def fill(v: Any) -> Any:
+        if not isinstance(v, str):
+            return v
+        key = v.strip("{}")
+        if v == f"{{{key}}}" and key in values:
+            return values[key]
+        return v.format(unique=f"{role}-{uuid.uuid4().hex[:6]}", uuid=uuid.uuid4())
+
+    return {k: fill(v) for k, v in case.body.items()}
+
+
+def test_counselor_caseload_holds_only_their_clients(people, make_auth):
+    made, others = people
+    names = [c["display_name"] for c in
+             make_auth(made["counselor"]).get("/api/v1/caseload").get_json()["items"]]
+    assert names == ["client-a"]
+
+
+def test_sessions_list_only_shows_sessions_one_takes_part_in(people, world, make_auth):
+    from companion.clinic.models import Group
+
+    made, others = people
+    mine = world.db.session.query(Group).filter_by(counselor_id=made["counselor"].id).one()
+    theirs = world.db.session.query(Group).filter_by(counselor_id=others["counselor"].id).one()
+    s_mine = world.session(mine)
+    world.session(theirs)
+    one_to_one = world.session(counselor=made["counselor"], client=made["client"])
+    for role, expected in [
+        ("client", {s_mine.id, one_to_one.id}),
+        ("counselor", {s_mine.id, one_to_one.id}),
+        ("peer_supporter", {s_mine.id}),
+        ("admin", set()),
+    ]:
+        items = make_auth(made[role]).get("/api/v1/sessions").get_json()["items"]
+        assert {i["id"] for i in items} == expected, role
+
+
+def test_users_list_stays_inside_the_clinic(world, make_auth):
+    from companion.accounts.models import Clinic
+
+    other_clinic = Clinic(name="Elsewhere")
+    world.db.session.add(other_clinic)
+    world.db.session.commit()
+    stranger = world.user(Role.CLIENT, clinic_id=other_clinic.id)
+    admin = world.user(Role.ADMIN)
+    emails = {u["email"] for u in make_auth(admin).get("/api/v1/users").get_json()["items"]}
+    assert admin.email in emails and stranger.email not in emails
