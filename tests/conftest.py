@@ -144,7 +144,10 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     with app.app_context():
         yield app
         # A room join's replay runs on its own thread, as on a server: let any still running
-        # finish before the engine goes, or its connection outlives the pool.
+        # finish before the engine goes, or its connection outlives the pool. The test's own
+        # session lets go first: on SQLite its open transaction holds the write lock the
+        # replay waits for.
+        db.session.remove()
         for thread in threading.enumerate():
             if thread.name.endswith("(_replay)"):
                 thread.join(timeout=5)

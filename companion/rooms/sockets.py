@@ -240,10 +240,13 @@ def _replay(app: Any, sid: str, session_id: int, last_seq: int, user_id: int,
         clinical = rooms.is_counselor(room_session, user)
         missed = rooms.events_after(room_session, last_seq, viewer=user, through=through)
         names = display_names(missed)
-        for event in missed:
-            name, body = render(event, names, sees_clinical=clinical, viewer_id=user.id)
-            socketio.emit(name, body, to=sid)
+        rendered = [render(event, names, sees_clinical=clinical, viewer_id=user.id)
+                    for event in missed]
+        # The database is let go before sending: on SQLite a transaction holds the write lock,
+        # and a slow socket must not keep the room's writers waiting.
         db.session.remove()
+        for name, body in rendered:
+            socketio.emit(name, body, to=sid)
 
 
 # --- connection -----------------------------------------------------------------------------
