@@ -189,6 +189,9 @@ class Auth:
     def put(self, path: str, json: Any = None, **kw: Any) -> Any:
         return self.client.put(path, json=json, headers=self.headers(), **kw)
 
+    def patch(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.patch(path, json=json, headers=self.headers(), **kw)
+
     def get(self, path: str, **kw: Any) -> Any:
         return self.client.get(path, **kw)
 

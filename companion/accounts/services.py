@@ -60,6 +60,23 @@ def check_display_name(name: str) -> None:
         raise AccountError(422, "display_name", inputs.NAME_REFUSED)
 
 
+def update_profile(user: User, *, display_name: str | None = None,
+                   timezone: str | None = None, ip: str | None = None) -> User:
+    """A person changes what others call them or the zone their times are in (their own
+    profile; nobody else's)."""
+    if display_name is not None:
+        display_name = display_name.strip()
+        if not display_name:
+            raise AccountError(422, "display_name", "Enter the name others should see.")
+        check_display_name(display_name)
+        user.display_name = display_name
+    if timezone is not None:
+        user.timezone = timezone
+    audit.record(user, "update", "profile", user.id, subject_id=user.id, ip=ip)
+    db.session.commit()
+    return user
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 

@@ -14,7 +14,7 @@ from companion.accounts.models import User
 from companion.core.extensions import limiter
 from companion.core.http import api
 from companion.core.problems import ApiProblem, Problem
-from companion.core.schemas import LoginBody, LoginOut, MeOut
+from companion.core.schemas import LoginBody, LoginOut, MeOut, ProfileBody
 from companion.core.spec import registry
 
 BAD_LOGIN = "That email and password do not match an account. Check both and try again."
@@ -131,6 +131,14 @@ def logout() -> tuple[str, int, dict[str, str]]:
                 responses={200: MeOut})
 def me() -> dict[str, Any]:
     return me_json(current_user, g.login_session.csrf_token)
+
+
+@registry.route(api, "/me", "PATCH", summary="Change my display name or time zone", tag="auth",
+                body=ProfileBody, responses={200: MeOut})
+def update_me(body: ProfileBody) -> dict[str, Any]:
+    user = accounts.update_profile(current_user, display_name=body.display_name,
+                                   timezone=body.timezone, ip=request.remote_addr)
+    return me_json(user, g.login_session.csrf_token)
 
 
 def me_json(user: User, csrf_token: str) -> dict[str, Any]:

@@ -155,6 +155,7 @@ RECORD_WORDS = {
     "session": "a session with you", "room": "a session",
     "room_checkin": "your check-in round answer",
     "user": "your account", "invitation": "your invitation",
+    "profile": "your name or time zone",
     "client_record": "your whole record", "access_log": "who looked at your record",
     # Disclosures to a family member, by consent category.
     "family_client_list": "that you share information with them",

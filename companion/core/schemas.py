@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 # Row ids (MAX_ID, RecordId) are checked the same in Socket.IO payloads.
-from companion.core.inputs import MAX_ID, RecordId  # noqa: F401
+from companion.core.inputs import MAX_ID, RecordId, TimeZoneName  # noqa: F401
 from companion.core.problems import pattern_sentence
 
 # Deliverability is the mail server's business; this only catches what is plainly not an address.
@@ -68,6 +68,15 @@ class MeOut(UserOut):
     clinic: str
     idle_timeout_minutes: int
     csrf_token: str
+
+
+class ProfileBody(Strict):
+    display_name: str | None = Field(
+        None, min_length=1, max_length=80,
+        description="The name others see in rooms: a first name or a chosen alias")
+    timezone: TimeZoneName | None = Field(
+        None, description="The zone this person's times are shown and entered in, such as "
+        "America/Denver; it starts as their program's")
 
 
 class LoginOut(BaseModel):

@@ -31,8 +31,9 @@ def import_meetings(source: str, zone: str | None, fellowship: str, name: str | 
 
     from companion.accounts.models import Clinic
     from companion.core.extensions import db
+    from companion.core.inputs import is_time_zone
     from companion.meetings import services as meetings
-    from companion.meetings.feeds import http_url, is_time_zone
+    from companion.meetings.feeds import http_url
     from companion.meetings.models import SOURCE_FILE, SOURCE_URL
 
     if zone is not None and not is_time_zone(zone):

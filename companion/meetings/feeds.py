@@ -10,12 +10,11 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import available_timezones
 
 from companion.core import outbound
+from companion.core.inputs import is_time_zone
 
 # Meeting Guide type codes and their readable names (code4recovery/spec, data/types.json).
 # Unknown codes are kept as they come and shown raw.
@@ -137,15 +136,6 @@ class ParsedFeed:
     meetings: list[ParsedMeeting] = field(default_factory=list)
     skipped: list[RowIssue] = field(default_factory=list)
     notes: list[RowIssue] = field(default_factory=list)
-
-
-@lru_cache(maxsize=1)
-def time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def is_time_zone(name: object) -> bool:
-    return isinstance(name, str) and name in time_zones()
 
 
 def http_url(value: object) -> str | None:

@@ -17,24 +17,19 @@ from companion.clinic.guards import authorize, me
 from companion.core import clock
 from companion.core.extensions import db, limiter
 from companion.core.http import api
+from companion.core.inputs import TimeZoneName, is_time_zone
 from companion.core.pagination import PageQuery, page_of_list
 from companion.core.problems import ApiProblem, Problem, field_problem, pattern_sentence
 from companion.core.schemas import RecordId, Strict
 from companion.core.spec import registry
 from companion.meetings import icalendar
 from companion.meetings import services as service
-from companion.meetings.feeds import TYPE_LABELS, http_url, is_time_zone, link_host, type_label
+from companion.meetings.feeds import TYPE_LABELS, http_url, link_host, type_label
 from companion.meetings.models import SOURCE_FILE, SOURCE_URL, Meeting, MeetingSource
 
 KM_PER_MILE = 1.609344
 HHMM = pattern_sentence(r"^([01]\d|2[0-3]):[0-5]\d$",
                         "Enter the time as hours and minutes on a 24-hour clock, like 18:30.")
-def _time_zone(value: str) -> str:
-    if not is_time_zone(value):
-        raise ValueError("not a time zone name such as America/Chicago")
-    return value
-
-
 def _http_link(value: str) -> str:
     if value and http_url(value) is None:
         raise ValueError("must be an http:// or https:// link")
@@ -42,7 +37,6 @@ def _http_link(value: str) -> str:
 
 
 # Fields checked where they are declared, so every body that has one checks it the same way.
-TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(_time_zone)]
 HttpLink = Annotated[str, Field(max_length=2000), AfterValidator(_http_link)]
 
 

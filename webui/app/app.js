@@ -43,6 +43,7 @@ const ROUTES = {
   '/consents': page('care', 'consentsView'),
   '/my-record': page('care', 'myRecordView'),
   '/care/': page('care', 'clientCareView'),
+  '/profile': page('profile', 'profileView'),
 };
 // Top-bar links per role: [path, label].
 const NAV = {
@@ -120,7 +121,7 @@ function drawNav() {
   const nav = document.getElementById('topnav');
   nav.replaceChildren();
   if (!state.me) return;
-  for (const [path, label] of NAV[state.me.role] || []) {
+  for (const [path, label] of [...(NAV[state.me.role] || []), ['/profile', 'Profile']]) {
     nav.append(h('a', { href: path, 'aria-current': location.pathname === path ? 'page' : null }, label));
   }
   nav.append(h('button', { type: 'button', onclick: logout }, 'Log out'));

@@ -115,17 +115,30 @@ export function clearProblem(form) {
   form.querySelectorAll('[aria-invalid]').forEach((i) => i.removeAttribute('aria-invalid'));
 }
 
-// Times everywhere follow the person's locale (6:30 PM in the US, 18:30 in most of Europe).
-export function formatTime(iso, timeZone, { weekday = null } = {}) {
-  return new Date(iso).toLocaleTimeString([], { weekday: weekday || undefined, hour: 'numeric', minute: '2-digit', timeZone });
+// Times everywhere follow the person's locale (6:30 PM in the US, 18:30 in most of Europe) and
+// say their zone (6:30 PM CST), so a time is never read in the wrong one. A range names it once:
+// formatTime(start, zone, { zoneName: false }) + '–' + formatTime(end, zone).
+export function formatTime(iso, timeZone, { weekday = null, zoneName = true } = {}) {
+  return new Date(iso).toLocaleTimeString([], {
+    weekday: weekday || undefined, hour: 'numeric', minute: '2-digit', timeZone,
+    timeZoneName: zoneName ? 'short' : undefined,
+  });
 }
 
-export function formatWhen(iso, timeZone) {
+export function formatWhen(iso, timeZone, { zoneName = true } = {}) {
   const d = new Date(iso);
   return d.toLocaleString([], {
     weekday: 'short', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit',
-    timeZone,
+    timeZone, timeZoneName: zoneName ? 'short' : undefined,
   });
+}
+
+// "Thu, Dec 3, 5:30 – 6:30 PM CST": a stretch of time, the day and zone said once.
+export function formatRange(startIso, endIso, timeZone) {
+  return new Intl.DateTimeFormat([], {
+    weekday: 'short', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit',
+    timeZone, timeZoneName: 'short',
+  }).formatRange(new Date(startIso), new Date(endIso));
 }
 
 // A phone number as a link that dials it (spaces and dashes dropped; '#' escaped, as tel: needs).

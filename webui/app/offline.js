@@ -129,12 +129,19 @@ export function startOffline(me) {
   if (userId !== me.id) {
     userId = me.id;
     failures = 0;
-    const profile = { id: me.id, role: me.role, display_name: me.display_name, timezone: me.timezone };
-    seal(DEVICE_KEY, profile)
-      .then(async (box) => request((await store(CACHE, 'readwrite')).put(box, 'me')))
-      .catch(() => {});
+    keepProfile(me);
   }
   flush();
+}
+
+// The profile an offline start draws with (name, time zone), sealed on the device; kept again
+// when the person changes it.
+export function keepProfile(me) {
+  if (!me || me.role !== 'client' || !('indexedDB' in window) || !crypto.subtle) return;
+  const profile = { id: me.id, role: me.role, display_name: me.display_name, timezone: me.timezone };
+  seal(DEVICE_KEY, profile)
+    .then(async (box) => request((await store(CACHE, 'readwrite')).put(box, 'me')))
+    .catch(() => {});
 }
 
 // The login ended without a logout (idle timeout): keep everything for the next login, send

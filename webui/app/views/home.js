@@ -1,7 +1,8 @@
 import { get, post, ApiError } from '../api.js';
-import { h, field, showProblem, clearProblem, formatWhen } from '../dom.js';
+import { h, field, showProblem, clearProblem, formatWhen, formatRange } from '../dom.js';
 import { clientSelfCareCards, alertsCard } from './selfcare.js';
 import { cachedGet } from '../offline.js';
+import { instantOf, wallTimeIn, zoneLabel } from '../zones.js';
 import { careLinksCard, familyHome } from './care.js';
 
 const STATE_TEXT = {
@@ -42,7 +43,7 @@ async function sessionsCard(me, title, empty = 'Nothing scheduled in the next tw
         h('span', {}, h('strong', {}, s.title), ' ', h('span', { class: 'muted' }, `with ${s.counselor}`),
           s.family && s.role !== 'family' ? [' ', h('span', { class: 'tag' }, 'family')] : null),
         h('span', { class: s.state === 'in_progress' ? 'tag live' : 'tag' }, STATE_TEXT[s.state])),
-      h('div', { class: 'muted' }, `${formatWhen(s.starts_at, me.timezone)} – ${formatWhen(s.ends_at, me.timezone)}`),
+      h('div', { class: 'muted' }, formatRange(s.starts_at, s.ends_at, me.timezone)),
       (!offline && (s.state === 'open' || s.state === 'in_progress'))
         ? h('a', { class: 'btn', href: `/sessions/${s.id}` }, `Join ${s.title}`) : null,
     ))));
@@ -92,13 +93,6 @@ async function counselorHome(me) {
   return parts;
 }
 
-// A local date-time for <input type="datetime-local">: now, to the minute, on this device.
-function localNow() {
-  const d = new Date();
-  d.setSeconds(0, 0);
-  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
-}
-
 // Counselor: schedule a 1:1 (or family) session with a client of their caseload.
 async function scheduleCard(me) {
   const { items: clients } = await get('/api/v1/caseload?limit=200').catch(() => ({ items: [] }));
@@ -107,7 +101,8 @@ async function scheduleCard(me) {
     h('h2', {}, 'Schedule a session'),
     field('With', { name: 'client_id', tag: 'select', options: clients.map((c) => [String(c.id), c.display_name]) }),
     field('Title (optional)', { name: 'title', maxlength: 200 }),
-    field('Starts (your device\'s time)', { name: 'starts_at', type: 'datetime-local', required: true, value: localNow() }),
+    field(`Starts (${zoneLabel(me.timezone)})`, { name: 'starts_at', type: 'datetime-local', required: true, value: wallTimeIn(me.timezone) }),
+    h('p', { class: 'muted' }, 'Times are in your time zone; ', h('a', { href: '/profile' }, 'change it on your profile'), '.'),
     field('Length in minutes', { name: 'duration_minutes', type: 'number', min: 15, max: 600, step: 5, value: 60, inputmode: 'numeric' }),
     h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'family', id: 'f-family', 'aria-describedby': 'f-family-help' }),
       'Family session'),
@@ -120,7 +115,7 @@ async function scheduleCard(me) {
     e.preventDefault();
     clearProblem(form);
     result.replaceChildren();
-    const when = form.starts_at.value ? new Date(form.starts_at.value) : null;
+    const when = instantOf(form.starts_at.value, me.timezone);
     if (!when) { showProblem(form, { detail: 'Say when it starts.', errors: [{ field: 'starts_at', message: 'required' }] }); return; }
     try {
       const made = await post('/api/v1/sessions', {

@@ -21,10 +21,10 @@ function errorBox(err) {
   return h('p', { class: 'error', role: 'alert' }, err.message || String(err));
 }
 
-// "Monday 7:00 PM–8:30 PM" in the US, "Montag, 19:00–20:30" in Germany: the person's locale.
+// "Monday 7:00–8:30 PM CST" in the US, "Montag, 19:00–20:30 MEZ" in Germany: the person's
+// locale, the meeting's zone.
 function whenText(m, me) {
-  const zone = m.timezone !== me.timezone ? ` (${m.timezone})` : '';
-  return `${formatTime(m.next_start, m.timezone, { weekday: 'long' })}–${formatTime(m.next_end, m.timezone)}${zone}`;
+  return `${formatTime(m.next_start, m.timezone, { weekday: 'long', zoneName: false })}–${formatTime(m.next_end, m.timezone)}`;
 }
 
 function distanceText(m) {
@@ -156,8 +156,8 @@ export async function meetingsView(me) {
   startOffline(me);
   const page = h('section', {}, h('h1', {}, 'Meetings'),
     h('p', { class: 'muted' }, me.role === 'family'
-      ? `Meetings for families and friends (Al-Anon, Nar-Anon and more) come first; other mutual-support meetings follow. Times are shown in your time zone, ${me.timezone}.`
-      : `Mutual-support meetings (AA, NA, SMART Recovery, Al-Anon and more). Times are shown in your time zone, ${me.timezone}.`));
+      ? `Meetings for families and friends (Al-Anon, Nar-Anon and more) come first; other mutual-support meetings follow. Each time is the meeting's own, with its time zone.`
+      : `Mutual-support meetings (AA, NA, SMART Recovery, Al-Anon and more). Each time is the meeting's own, with its time zone.`));
   // saved and went: what a client's buttons show; changed(id) redraws every copy of a meeting
   // on the page, and adds a newly saved one to "Your meetings" (a removed one stays there, with
   // Save to undo, until the page is drawn again).

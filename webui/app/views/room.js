@@ -2,7 +2,7 @@
 // for staff, moderation. Socket events are documented in docs/realtime.md.
 import { io } from '../vendor/socket.io.esm.min.js';
 import { get } from '../api.js';
-import { h, formatWhen } from '../dom.js';
+import { h, formatRange } from '../dom.js';
 import { Media } from '../media.js';
 
 const LINK_TEXT = { video: 'video', audio_only: 'audio only', chat_only: 'chat only' };
@@ -55,7 +55,7 @@ async function findSession(sessionId) {
 
 // "3:05 PM", in the person's time zone.
 function clockTime(iso, timeZone) {
-  return new Date(iso).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit', timeZone });
+  return new Date(iso).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit', timeZone, timeZoneName: 'short' });
 }
 
 // Staff only: whose family a guest at the door is.
@@ -126,7 +126,7 @@ class Room {
       this.staffTools);
     this.el = h('section', { class: 'room', dataset: { sessionId: String(this.info.id) } },
       h('h1', {}, this.info.title),
-      h('p', { class: 'muted' }, `${formatWhen(this.info.starts_at, this.me.timezone)} – ${formatWhen(this.info.ends_at, this.me.timezone)} · with ${this.info.counselor}`),
+      h('p', { class: 'muted' }, `${formatRange(this.info.starts_at, this.info.ends_at, this.me.timezone)} · with ${this.info.counselor}`),
       this.status, this.knockBanner, this.homeLink, this.inRoom);
   }
 
