@@ -19,6 +19,8 @@ DOMAIN_ENTRY_POINTS = (
     "companion.clinic.caseload_views",
     "companion.clinic.invitation_views",
     "companion.clinic.program_views",
+    "companion.clinic.group_views",
+    "companion.clinic.enrollment_views",
     "companion.clinic.session_views",
     "companion.rooms.attendance_views",
     "companion.rooms.sockets",
@@ -98,6 +100,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Flask-SocketIO keeps options from an earlier init_app (a message queue's client manager
     # among them); an app without REDIS_URL must not inherit one from another app made in the
     # same process (tests, CLI commands).
+    importlib.import_module("companion.all_models")  # every table in one metadata (Alembic)
+    # Before socketio.init_app: an event handler a module registers while a server exists goes
+    # to that server alone, and an app built later in the same process (tests, CLI commands)
+    # would lack it. Registered before any server, it is in the list every init_app applies.
+    for entry_point in DOMAIN_ENTRY_POINTS:
+        importlib.import_module(entry_point)
     socketio.server_options.pop("client_manager", None)
     queue: dict[str, Any] = {}
     if settings["REDIS_URL"]:
@@ -129,9 +137,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # address (and scheme), taken only from the hops this deployment trusts.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings["PROXY_HOPS"], x_proto=settings["PROXY_HOPS"])
-    importlib.import_module("companion.all_models")  # every table in one metadata (Alembic)
-    for entry_point in DOMAIN_ENTRY_POINTS:
-        importlib.import_module(entry_point)
     from companion.core.http import handle_app_errors, health
     from companion.core.spec import RecordIdConverter
 

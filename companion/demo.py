@@ -12,11 +12,12 @@ from sqlalchemy import select
 from companion.accounts import mfa
 from companion.accounts import services as accounts
 from companion.accounts.models import Clinic, Role, User
-from companion.clinic import schedule
+from companion.clinic import occurrences
 from companion.clinic.models import (
     ADULT_WEEKLY_HOURS,
     Enrollment,
     Group,
+    GroupKind,
     GroupMember,
     GroupRole,
     GroupSchedule,
@@ -89,7 +90,9 @@ def seed() -> None:
             )
         )
 
-    group = Group(program=program, name="Relapse Prevention Group", counselor_id=counselor.id)
+    # Its weekly occurrences start tomorrow: today has the session below, open now.
+    group = Group(program=program, name="Relapse Prevention Group", counselor_id=counselor.id,
+                  kind=GroupKind.RELAPSE_PREVENTION, starts_on=now.date() + timedelta(days=1))
     group.members.extend(GroupMember(user_id=c.id, role=GroupRole.CLIENT) for c in clients)
     group.members.append(GroupMember(user_id=peer.id, role=GroupRole.PEER_SUPPORTER))
     # Monday, Wednesday and Thursday evenings, 6-9 pm in the program's zone: 9 hours a week.
@@ -114,7 +117,9 @@ def seed() -> None:
             starts_at=now, ends_at=now + timedelta(hours=1),
         )
     )
-    schedule.ensure_group_sessions(group, now.date() + timedelta(days=1), days=14)
+    db.session.flush()
+    db.session.refresh(group)
+    occurrences.generate(group, now)
     _seed_family(users, program, now)
     from companion import demo_selfcare
 

@@ -83,7 +83,7 @@ def end_family_link(client: User, link: FamilyLink, ip: str | None) -> FamilyLin
         db.session.commit()
     guest_id = linked_user_id(link)
     if guest_id is not None:
-        signals.family_access_changed.send(guest_id)
+        signals.room_access_changed.send(guest_id)
     return link
 
 
@@ -165,7 +165,7 @@ def revoke(client: User, consent: Consent, ip: str | None) -> Consent:
         db.session.commit()
     if consent.recipient_user_id is not None:
         # A family member in a family session on this consent leaves the room now.
-        signals.family_access_changed.send(consent.recipient_user_id)
+        signals.room_access_changed.send(consent.recipient_user_id)
     return consent
 
 

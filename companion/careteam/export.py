@@ -20,7 +20,7 @@ from companion.accounts.models import Consent, FamilyLink, Invitation, LoginSess
 from companion.alerts.models import Alert
 from companion.careteam.consents import REDISCLOSURE_NOTICE
 from companion.careteam.models import PsychoedAssignment, RewardEntry, TestResult
-from companion.clinic.models import Enrollment, GroupMember, Session
+from companion.clinic.models import Enrollment, GroupMember, PhaseChange, Session
 from companion.core import clock
 from companion.core.extensions import db
 from companion.core.models import AuditEvent
@@ -80,6 +80,8 @@ EXPORTED: dict[str, tuple[str, Callable[[int], Select[Any]]]] = {
         TestResult.client_id == c)),
     "psychoeducation": ("Education modules", lambda c: select(PsychoedAssignment).where(
         PsychoedAssignment.client_id == c)),
+    "phase_changes": ("My phases (step-down, step-up)", lambda c: select(PhaseChange).join(
+        Enrollment, Enrollment.id == PhaseChange.enrollment_id).where(Enrollment.client_id == c)),
     "invitations": ("My invitation", lambda c: select(Invitation).where(Invitation.user_id == c)),
     "login_sessions": ("My logins", lambda c: select(LoginSession).where(
         LoginSession.user_id == c)),
@@ -92,6 +94,7 @@ NOT_CLIENT_RECORDS = {
     "clinic": "the clinic, not a person",
     "program": "program settings",
     "phase": "program settings",
+    "program_closed_day": "program settings (the days it is closed)",
     "therapy_group": "the group (its membership is exported)",
     "group_schedule": "the group's timetable",
     "attendance_attestation": "the counselor's signature on a whole session",

@@ -5,14 +5,20 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from companion.accounts.models import Clinic, User
-from companion.core.models import Base
+from companion.core.models import Base, utcnow
 
 # A room opens this long before its start, so people can test their link and wait to be admitted.
 ROOM_OPENS_BEFORE = timedelta(minutes=15)
+
+
+def _text_enum(kind: type[enum.Enum], name: str) -> Enum:
+    """An enum stored as its values in a VARCHAR: new values need no ALTER TYPE."""
+    return Enum(kind, name=name, native_enum=False, create_constraint=False, length=40,
+                values_callable=lambda e: [m.value for m in e])
 
 
 class GroupRole(enum.StrEnum):
@@ -21,13 +27,30 @@ class GroupRole(enum.StrEnum):
     COUNSELOR = "counselor"  # a co-facilitator beside the group's lead counselor
 
 
+class GroupKind(enum.StrEnum):
+    PROCESS = "process"
+    RELAPSE_PREVENTION = "relapse_prevention"
+    EARLY_RECOVERY_SKILLS = "early_recovery_skills"
+    EDUCATION = "education"
+    FAMILY = "family"
+    CONTINUING_CARE = "continuing_care"
+
+
 class Group(Base):
     __tablename__ = "therapy_group"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The lead counselor: facilitates its sessions, writes their notes.
     counselor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    kind: Mapped[GroupKind] = mapped_column(_text_enum(GroupKind, "group_kind"),
+                                            default=GroupKind.PROCESS)
+    # Its weekly slots make sessions from starts_on (to ends_on, if set), in the program's zone.
+    starts_on: Mapped[date | None] = mapped_column(default=None)
+    ends_on: Mapped[date | None] = mapped_column(default=None)
+    # An archived group makes no more sessions; its past ones stay in the record.
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
 
     program: Mapped[Program] = relationship()
     counselor: Mapped[User] = relationship()
@@ -77,6 +100,8 @@ class Session(Base):
     """One occurrence: a group meeting or a 1:1 with a counselor."""
 
     __tablename__ = "care_session"
+    # A group's occurrence of a weekly slot exists once, whichever process made it first.
+    __table_args__ = (UniqueConstraint("group_id", "slot_start", name="uq_session_group_slot"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
@@ -97,13 +122,21 @@ class Session(Base):
     # A family session: family members a client of it invited may join, while that client's
     # Part 2 consent (category "family_sessions") is in force (policy.session_role).
     family: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The weekly slot this occurrence was made from (its start before any move); None for a
+    # session scheduled by hand.
+    slot_start: Mapped[datetime | None] = mapped_column(default=None)
+    # Cancelled by staff or by a closed day: members see it with the reason, nobody joins.
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+    cancel_reason: Mapped[str | None] = mapped_column(String(300), default=None)
 
     group: Mapped[Group | None] = relationship()
     counselor: Mapped[User] = relationship(foreign_keys=[counselor_id])
     client: Mapped[User | None] = relationship(foreign_keys=[client_id])
 
     def state(self, now: datetime) -> str:
-        """scheduled, open (the waiting room is open), in_progress or ended."""
+        """scheduled, open (the waiting room is open), in_progress, ended or cancelled."""
+        if self.cancelled_at is not None:
+            return "cancelled"
         if self.ended_at is not None or now >= self.ends_at:
             return "ended"
         if now >= self.starts_at:
@@ -115,6 +148,11 @@ class Session(Base):
 
 # Programs and the phases a client moves through
 
+class LevelOfCare(enum.StrEnum):
+    IOP = "iop"  # ASAM 2.1: adults 9 hours a week or more, adolescents 6
+    OP = "op"  # outpatient, continuing care
+
+
 class Program(Base):
     """An IOP program: its time zone and the clinical settings its staff chose."""
 
@@ -124,6 +162,10 @@ class Program(Base):
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="America/Chicago")
+    level_of_care: Mapped[LevelOfCare] = mapped_column(_text_enum(LevelOfCare, "level_of_care"),
+                                                       default=LevelOfCare.IOP)
+    # An adolescent program: its weekly target is 6 hours, not 9 (docs/domain.md).
+    adolescent: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Risk settings (docs/domain.md): craving at or above this raises an alert.
     craving_alert_threshold: Mapped[int] = mapped_column(default=8)
     alert_escalation_minutes: Mapped[int] = mapped_column(default=30)
@@ -136,6 +178,23 @@ class Program(Base):
     phases: Mapped[list[Phase]] = relationship(
         back_populates="program", order_by="Phase.position"
     )
+    closed_days: Mapped[list[ClosedDay]] = relationship(
+        back_populates="program", order_by="ClosedDay.day", cascade="all, delete-orphan"
+    )
+
+
+class ClosedDay(Base):
+    """A day the program does not meet (a holiday): that day's occurrences are cancelled."""
+
+    __tablename__ = "program_closed_day"
+    __table_args__ = (UniqueConstraint("program_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
+    day: Mapped[date] = mapped_column()
+    reason: Mapped[str] = mapped_column(String(200))
+
+    program: Mapped[Program] = relationship(back_populates="closed_days")
 
 
 class Phase(Base):
@@ -148,6 +207,8 @@ class Phase(Base):
     name: Mapped[str] = mapped_column(String(120))
     position: Mapped[int] = mapped_column(default=0)
     description: Mapped[str] = mapped_column(String(500), default="")
+    # Hours of services a week a client in this phase is expected to attend.
+    weekly_hours_target: Mapped[int] = mapped_column(default=9, server_default="9")
 
     program: Mapped[Program] = relationship(back_populates="phases")
 
@@ -157,6 +218,18 @@ class Phase(Base):
 
 ADULT_WEEKLY_HOURS = 9  # ASAM level 2.1: adults 9-19 hours a week
 ADOLESCENT_WEEKLY_HOURS = 6  # adolescents 6-19
+
+
+class DischargeReason(enum.StrEnum):
+    """TEDS's reasons for discharge (docs/domain.md)."""
+
+    COMPLETED = "completed"
+    LEFT_AGAINST_ADVICE = "left_against_advice"
+    TERMINATED_BY_PROGRAM = "terminated_by_program"
+    TRANSFERRED = "transferred"
+    INCARCERATED = "incarcerated"
+    DIED = "died"
+    OTHER = "other"
 
 
 class Enrollment(Base):
@@ -174,7 +247,35 @@ class Enrollment(Base):
     end_date: Mapped[date | None] = mapped_column(default=None)
     adolescent: Mapped[bool] = mapped_column(default=False)
     weekly_hours_target: Mapped[int] = mapped_column(default=ADULT_WEEKLY_HOURS)
+    # Discharge: end_date is its day; the reason and summary go into the chart.
+    discharge_reason: Mapped[DischargeReason | None] = mapped_column(
+        _text_enum(DischargeReason, "discharge_reason"), default=None)
+    discharge_summary: Mapped[str | None] = mapped_column(Text, default=None)
 
     client: Mapped[User] = relationship(foreign_keys=[client_id])
     program: Mapped[Program] = relationship()
     phase: Mapped[Phase | None] = relationship()
+    phase_changes: Mapped[list[PhaseChange]] = relationship(
+        back_populates="enrollment", order_by="PhaseChange.effective_on",
+        cascade="all, delete-orphan")
+
+    @property
+    def active(self) -> bool:
+        return self.end_date is None
+
+
+class PhaseChange(Base):
+    """A dated move of a client to a phase (admission, step-down, step-up), kept in order."""
+
+    __tablename__ = "enrollment_phase_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollment.id"), index=True)
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phase.id"))
+    effective_on: Mapped[date] = mapped_column()
+    weekly_hours_target: Mapped[int] = mapped_column()
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    enrollment: Mapped[Enrollment] = relationship(back_populates="phase_changes")
+    phase: Mapped[Phase] = relationship()

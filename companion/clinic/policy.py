@@ -15,8 +15,15 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from companion.accounts.models import FAMILY_SESSIONS, Consent, FamilyLink, Invitation, Role, User
-from companion.clinic.models import Group, GroupMember, GroupRole, Program, Session
-from companion.clinic.treatment import active_consent, clients_of, is_treating, session_clients
+from companion.clinic.models import Enrollment, Group, GroupMember, GroupRole, Program, Session
+from companion.clinic.treatment import (
+    active_consent,
+    clients_of,
+    discharged_sql,
+    is_discharged,
+    is_treating,
+    session_clients,
+)
 from companion.core.extensions import db
 
 
@@ -25,6 +32,16 @@ class Action(enum.StrEnum):
     INVITE = "invite"
     MANAGE_USERS = "manage_users"
     VIEW_PROGRAM = "view_program"
+    # a clinic's own setup: programs, groups, their schedules and members, admissions and
+    # discharges (the clinic's admin)
+    MANAGE_PROGRAM = "manage_program"
+    # a group's page: its admin, and the counselors who lead it
+    VIEW_GROUP = "view_group"
+    # a client's step-down or step-up, and their discharge: the admin, or a counselor who
+    # treats them
+    CHANGE_ENROLLMENT = "change_enrollment"
+    # one occurrence cancelled or moved: the counselors who lead it, or the clinic's admin
+    RESCHEDULE_SESSION = "reschedule_session"
     # rooms and sessions
     JOIN_SESSION = "join_session"
     MODERATE_SESSION = "moderate_session"
@@ -81,13 +98,17 @@ class Disclosure:
 
 def session_role(user: User, session: Session) -> str | None:
     """How this user takes part in a session: 'staff', 'client', 'family' (a guest a client of
-    it invited, to a family session, with consent), or None (not at all)."""
+    it invited, to a family session, with consent), or None (not at all). Nobody takes part
+    in a cancelled session; a discharged client in none of their 1:1s (and, out of their
+    groups, in no group's)."""
+    if session.cancelled_at is not None:
+        return None
     if user.role == Role.FAMILY:
         return "family" if family_guest_of(user, session) is not None else None
     if session.counselor_id == user.id:
         return "staff"
     if session.client_id is not None:
-        return "client" if session.client_id == user.id else None
+        return "client" if session.client_id == user.id and not is_discharged(user.id) else None
     if session.group_id is None:
         return None
     role = db.session.scalar(
@@ -139,7 +160,8 @@ def may_join_sql(user_id: ColumnElement[int], now: ColumnElement[datetime]
     # would otherwise add care_session to its FROM (any session would do).
     member = exists().where(GroupMember.group_id == Session.group_id,
                             GroupMember.user_id == user_id).correlate(Session)
-    as_member = or_(Session.counselor_id == user_id, Session.client_id == user_id,
+    as_member = or_(Session.counselor_id == user_id,
+                    and_(Session.client_id == user_id, ~discharged_sql(user_id)),
                     and_(Session.client_id.is_(None), member))
     # family_guest_of: a link still open to a client of the session, whose consent in force
     # names the guest and covers family sessions. Categories are a JSON list of the fixed
@@ -166,9 +188,9 @@ def may_join_sql(user_id: ColumnElement[int], now: ColumnElement[datetime]
     as_guest = and_(Session.family.is_(true()), exists(consented))
     # CASE rather than OR: its branches are evaluated lazily, so only a family member's chat
     # looks at links and consents.
-    return exists().where(User.id == user_id, User.active.is_(true()),
-                          case((User.role == Role.FAMILY, as_guest), else_=as_member)
-                          ).correlate(Session)
+    return and_(Session.cancelled_at.is_(None), exists().where(
+        User.id == user_id, User.active.is_(true()),
+        case((User.role == Role.FAMILY, as_guest), else_=as_member)).correlate(Session))
 
 
 def can(user: User, action: Action, record: object = None) -> bool:
@@ -182,6 +204,21 @@ def can(user: User, action: Action, record: object = None) -> bool:
             return user.role == Role.ADMIN
         case Action.VIEW_PROGRAM:
             return isinstance(record, Program) and record.clinic_id == user.clinic_id
+        case Action.MANAGE_PROGRAM:
+            return (user.role == Role.ADMIN and isinstance(record, Program)
+                    and record.clinic_id == user.clinic_id)
+        case Action.VIEW_GROUP:
+            if not isinstance(record, Group) or record.program.clinic_id != user.clinic_id:
+                return False
+            return user.role == Role.ADMIN or (user.role == Role.COUNSELOR
+                                               and _leads_group(user, record))
+        case Action.CHANGE_ENROLLMENT:
+            if not isinstance(record, Enrollment) or record.program.clinic_id != user.clinic_id:
+                return False
+            return user.role == Role.ADMIN or is_treating(user, record.client_id)
+        case Action.RESCHEDULE_SESSION:
+            return isinstance(record, Session) and (
+                _leads(user, record) or (user.role == Role.ADMIN and _in_clinic(user, record)))
         case Action.JOIN_SESSION:
             return isinstance(record, Session) and session_role(user, record) is not None
         case Action.MODERATE_SESSION:

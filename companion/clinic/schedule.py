@@ -1,11 +1,11 @@
-"""Recurring weekly group schedules, the sessions they produce, and who may join which."""
+"""Sessions people take part in, scheduling one by hand, and caseloads. (A group's weekly
+occurrences are made in companion/clinic/occurrences.py.)"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 
@@ -133,50 +133,8 @@ def schedule_session(counselor: User, *, client: User | None, group: Group | Non
     return session
 
 
-def occurrences(group: Group, start: date, days: int) -> list[tuple[datetime, datetime]]:
-    """The (start, end) moments in UTC of this group's weekly slots over ``days`` days.
-
-    Slots are wall-clock times in the program's zone, so a 6 pm group stays at 6 pm across
-    daylight-saving changes.
-    """
-    zone = ZoneInfo(group.program.timezone)
-    out = []
-    for offset in range(days):
-        day = start + timedelta(days=offset)
-        for slot in group.schedule:
-            if slot.weekday == day.weekday():
-                local = datetime.combine(day, slot.start_time, tzinfo=zone)
-                begins = local.astimezone(ZoneInfo("UTC"))
-                out.append((begins, begins + timedelta(minutes=slot.duration_minutes)))
-    return sorted(out)
-
-
-def ensure_group_sessions(group: Group, start: date, days: int = 14) -> int:
-    """Create the sessions of the coming ``days`` that do not exist yet; return how many."""
-    existing = set(
-        db.session.scalars(select(Session.starts_at).where(Session.group_id == group.id))
-    )
-    created = 0
-    for begins, ends in occurrences(group, start, days):
-        if begins in existing:
-            continue
-        db.session.add(
-            Session(
-                program_id=group.program_id,
-                kind=SessionKind.GROUP,
-                group_id=group.id,
-                counselor_id=group.counselor_id,
-                title=group.name,
-                starts_at=begins,
-                ends_at=ends,
-            )
-        )
-        created += 1
-    return created
-
-
 def caseload(counselor: User) -> list[User]:
-    """Clients this counselor treats, by name."""
+    """Clients this counselor treats, by name; a discharged client is off it."""
     if counselor.role != Role.COUNSELOR:
         return []
     led = select(Group.id).where(Group.counselor_id == counselor.id)
@@ -196,6 +154,7 @@ def caseload(counselor: User) -> list[User]:
         .where(
             User.role == Role.CLIENT,
             or_(User.id.in_(in_groups), User.id.in_(one_to_one), User.id.in_(carried)),
+            ~treatment.discharged_sql(User.id),
         )
         .order_by(User.display_name, User.id)
     )

@@ -10,7 +10,7 @@ from flask import request
 from pydantic import AwareDatetime, Field, StrictBool
 
 from companion.accounts.models import Role, User
-from companion.clinic import policy, schedule
+from companion.clinic import occurrences, policy, schedule
 from companion.clinic.guards import me
 from companion.clinic.models import Group, Session
 from companion.core import clock
@@ -26,6 +26,7 @@ class SessionQuery(PageQuery):
     from_: Day | None = Field(None, alias="from",
                               description="First day (in your time zone); includes ended ones")
     to: Day | None = Field(None, description="Last day (in your time zone), inclusive")
+    group_id: RecordId | None = Field(None, description="Only this group's occurrences")
 
 
 @registry.route(
@@ -42,6 +43,8 @@ def list_sessions(query: SessionQuery) -> dict[str, Any]:
         window = (datetime.combine(first, time(0), tzinfo=zone),
                   datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone))
     joinable = schedule.joinable_sessions(me(), now, window)
+    if query.group_id is not None:
+        joinable = [j for j in joinable if j.session.group_id == query.group_id]
     return page_of_list(joinable, query, lambda item: _session_json(item.session, item.role, now))
 
 
@@ -57,6 +60,8 @@ def _session_json(session: Session, role: str, now: datetime) -> dict[str, Any]:
         "counselor": session.counselor.display_name,
         "role": role,
         "family": session.family,
+        "group_id": session.group_id,
+        "cancel_reason": session.cancel_reason,
     }
 
 
@@ -125,3 +130,44 @@ def create_session(body: SessionBody) -> tuple[dict[str, Any], int]:
         me(), client=client, group=group, title=body.title, starts_at=starts_at,
         minutes=body.duration_minutes, family=body.family, ip=request.remote_addr)
     return _session_json(session, "staff", now), 201
+
+
+class CancelBody(Strict):
+    reason: str = Field(min_length=1, max_length=300,
+                        description="Members see it on the cancelled session")
+
+
+class MoveBody(Strict):
+    starts_at: AwareDatetime
+    duration_minutes: int = Field(ge=15, le=600)
+
+
+def _reschedulable(session_id: int) -> Session:
+    session = db.session.get(Session, session_id)
+    if session is None or not policy.can(me(), policy.Action.RESCHEDULE_SESSION, session):
+        raise ApiProblem(404, "Not found", "No such session, or not one you may change.")
+    return session
+
+
+@registry.route(api, "/sessions/<int:session_id>/cancel", "POST", body=CancelBody,
+                tag="sessions", summary="Cancel one session (its counselors, the admin)",
+                responses={200: SessionOut, 404: Problem, 409: Problem})
+def cancel_session(session_id: int, body: CancelBody) -> dict[str, Any]:
+    now = clock.now()
+    session = occurrences.cancel(me(), _reschedulable(session_id), body.reason, now,
+                                 ip=request.remote_addr)
+    return _session_json(session, "staff", now)
+
+
+@registry.route(api, "/sessions/<int:session_id>/move", "POST", body=MoveBody,
+                tag="sessions", summary="Move one session to another time (its counselors, "
+                "the admin); the weekly schedule stays",
+                responses={200: SessionOut, 404: Problem, 409: Problem})
+def move_session(session_id: int, body: MoveBody) -> dict[str, Any]:
+    now = clock.now()
+    starts_at = body.starts_at.astimezone(UTC)
+    if starts_at > now + SCHEDULE_AHEAD:
+        raise field_problem("starts_at", "At most a year ahead.")
+    session = occurrences.move(me(), _reschedulable(session_id), starts_at,
+                               body.duration_minutes, now, ip=request.remote_addr)
+    return _session_json(session, "staff", now)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from companion.accounts.models import Consent, FamilyLink, Invitation, Role, User
 from companion.clinic.models import Enrollment, Group, GroupMember, GroupRole, Program, Session
@@ -40,6 +41,19 @@ def client_program(client_id: int) -> Program | None:
         select(Enrollment).where(Enrollment.client_id == client_id, Enrollment.end_date.is_(None))
         .order_by(Enrollment.start_date.desc(), Enrollment.id.desc()).limit(1))
     return enrollment.program if enrollment else None
+
+
+def discharged_sql(client_id: ColumnElement[int] | InstrumentedAttribute[int] | int
+                   ) -> ColumnElement[bool]:
+    """The client was discharged and is enrolled nowhere now. A client who was never enrolled
+    (an account made before programs were) is not discharged."""
+    ended = exists().where(Enrollment.client_id == client_id, Enrollment.end_date.is_not(None))
+    open_ = exists().where(Enrollment.client_id == client_id, Enrollment.end_date.is_(None))
+    return and_(ended, ~open_)
+
+
+def is_discharged(client_id: int) -> bool:
+    return bool(db.session.scalar(select(discharged_sql(client_id))))
 
 
 def session_clients(session: Session) -> list[int]:

@@ -26,6 +26,10 @@ Day = Annotated[date, Field(ge=EARLIEST_DAY, le=LATEST_DAY)]
 Timestamp = Annotated[AwareDatetime, Field(ge=datetime(1900, 1, 1, tzinfo=UTC),
                                            le=datetime(2200, 1, 1, tzinfo=UTC))]
 
+# A wall-clock time of day, as a schedule names it.
+HHMM = pattern_sentence(r"^([01]\d|2[0-3]):[0-5]\d$",
+                        "Enter the time as hours and minutes on a 24-hour clock, like 18:30.")
+
 # Roles an admin invites; family members come in through a client's own invitation instead.
 RoleName = Literal["client", "counselor", "peer_supporter", "admin"]
 # Every role an account can have.
@@ -154,24 +158,12 @@ class AcceptBody(Strict):
     )
 
 
-class ProgramOut(BaseModel):
-    id: int
-    name: str
-    timezone: str
-    phases: list[str]
-
-
-class ProgramPage(BaseModel):
-    items: list[ProgramOut]
-    next: str | None
-
-
 class UserPage(BaseModel):
     items: list[UserOut]
     next: str | None
 
 
-SessionState = Literal["scheduled", "open", "in_progress", "ended"]
+SessionState = Literal["scheduled", "open", "in_progress", "ended", "cancelled"]
 
 
 class SessionOut(BaseModel):
@@ -188,6 +180,9 @@ class SessionOut(BaseModel):
         description="How the caller takes part (family: a family member the client invited)")
     family: bool = Field(description="A family session: family members a client of it invited "
                                      "may join, with that client's consent in force")
+    group_id: int | None = Field(description="The group it is an occurrence of; null for a 1:1")
+    cancel_reason: str | None = Field(
+        description="Why it is cancelled (state cancelled): staff's words, or a closed day")
 
 
 class SessionPage(BaseModel):

@@ -17,10 +17,10 @@ _signals = Namespace()
 # Sender: the login session's id. Subscriber: rooms, which disconnects that login's sockets.
 login_ended = _signals.signal("login-ended")
 
-# A family member may see less than before (a consent naming them revoked, their family link
-# ended). Sender: the family member's user id. Subscriber: rooms, which expels them from every
-# room they may no longer be in.
-family_access_changed = _signals.signal("family-access-changed")
+# Someone may be in fewer rooms than before: a family member's consent revoked or family link
+# ended, a client taken out of a group or discharged. Sender: that person's user id.
+# Subscriber: rooms, which expels them from every room they may no longer be in.
+room_access_changed = _signals.signal("room-access-changed")
 
 # A client's check-in was stored (first time or a retry of the same entry). Sender: the
 # check-in's id; ``ip``: where it came from. Subscriber: careteam, which pays the day's reward

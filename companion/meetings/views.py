@@ -19,8 +19,8 @@ from companion.core.extensions import db, limiter
 from companion.core.http import api
 from companion.core.inputs import TimeZoneName, is_time_zone
 from companion.core.pagination import PageQuery, page_of_list
-from companion.core.problems import ApiProblem, Problem, field_problem, pattern_sentence
-from companion.core.schemas import RecordId, Strict
+from companion.core.problems import ApiProblem, Problem, field_problem
+from companion.core.schemas import HHMM, RecordId, Strict
 from companion.core.spec import registry
 from companion.meetings import icalendar
 from companion.meetings import services as service
@@ -28,8 +28,6 @@ from companion.meetings.feeds import TYPE_LABELS, http_url, link_host, type_labe
 from companion.meetings.models import SOURCE_FILE, SOURCE_URL, Meeting, MeetingSource
 
 KM_PER_MILE = 1.609344
-HHMM = pattern_sentence(r"^([01]\d|2[0-3]):[0-5]\d$",
-                        "Enter the time as hours and minutes on a 24-hour clock, like 18:30.")
 def _http_link(value: str) -> str:
     if value and http_url(value) is None:
         raise ValueError("must be an http:// or https:// link")

@@ -106,4 +106,4 @@ def _expel_guests_without_right() -> None:
     room whose right ended (a consent expires with no event to say so). Chat refuses them
     anyway (its statement checks the consent); this tells the room and stops their media."""
     for user_id in {c.user_id for c in connections.values() if c.family}:
-        handlers.expel_guest_where_not_allowed(user_id)
+        handlers.expel_where_not_allowed(user_id)

@@ -582,8 +582,8 @@ def post_checkin(session: Session, user: User, client_id: str, mood: int | None,
     return Outcome(event)
 
 
-def guest_participations(user_id: int) -> list[tuple[RoomParticipant, Session]]:
-    """A family guest's places in rooms not yet over (waiting or admitted)."""
+def live_participations(user_id: int) -> list[tuple[RoomParticipant, Session]]:
+    """A person's places in rooms not yet over (waiting or admitted)."""
     now = clock.now()
     rows = db.session.execute(
         select(RoomParticipant, Session).join(Session, Session.id == RoomParticipant.session_id)
@@ -593,9 +593,10 @@ def guest_participations(user_id: int) -> list[tuple[RoomParticipant, Session]]:
     return [(member, session) for member, session in rows]
 
 
-def drop_guest(session: Session, user_id: int) -> RoomEvent | None:
-    """A family guest's right to this room ended (the client's consent revoked or expired, the
-    family link ended): removed like a moderator's removal, by no one. None if already out."""
+def drop_participant(session: Session, user_id: int, reason: str) -> RoomEvent | None:
+    """A person's right to this room ended (``reason``: "consent", a family guest's consent
+    revoked or expired or their family link ended; "membership", out of the group or
+    discharged): removed like a moderator's removal, by no one. None if already out."""
     member = db.session.scalar(
         select(RoomParticipant).where(RoomParticipant.session_id == session.id,
                                       RoomParticipant.user_id == user_id))
@@ -603,7 +604,7 @@ def drop_guest(session: Session, user_id: int) -> RoomEvent | None:
         return None
     member.state = ParticipantState.REMOVED
     close_intervals(session.id, user_id=user_id)
-    event = _append(session, "removed", None, {"user_id": user_id, "reason": "consent"})
+    event = _append(session, "removed", None, {"user_id": user_id, "reason": reason})
     audit.record(None, "remove", "room", session.id, subject_id=user_id, channel="socket")
     db.session.commit()
     return event

@@ -535,21 +535,22 @@ def remove(conn: Connection, user: User, room_session: Session,
     return result
 
 
-def expel_guest(user_id: int, session_id: int) -> None:
-    """A family guest may no longer be in this room (the client's consent was revoked or
-    expired, or the family link ended): removed as a moderator's removal is, told why, their
+def expel(user_id: int, session_id: int, reason: str) -> None:
+    """Someone may no longer be in this room (``reason``: "consent" for a family guest whose
+    client's consent was revoked or expired, or whose family link ended; "membership" for one
+    taken out of the group or discharged): removed as a moderator's removal is, told why, their
     media stopped, and their sockets here disconnected. Sockets on another process leave the
     room on that process's next pass (the stored removal), and the removal refuses their events."""
     room_session = db.session.get(Session, session_id)
     if room_session is None:
         return
-    event = rooms.drop_guest(room_session, user_id)
+    event = rooms.drop_participant(room_session, user_id, reason)
     targets = [c for c in conns.connections_of_user(user_id)
                if session_id in c.joined | c.waiting]
     for conn in targets:
         drop_from_session(conn, session_id)
     told: dict[str, object] = {"session_id": session_id, "user_id": user_id,
-                               "reason": "consent"}
+                               "reason": reason}
     if event is not None:
         _publish_event(event)
         told["seq"] = event.seq
@@ -560,14 +561,15 @@ def expel_guest(user_id: int, session_id: int) -> None:
         socketio.server.disconnect(conn.sid, namespace="/")
 
 
-def expel_guest_where_not_allowed(user_id: int) -> None:
-    """A family guest out of every room they may no longer join, now (connected or not)."""
+def expel_where_not_allowed(user_id: int) -> None:
+    """Someone out of every room they may no longer join, now (connected or not)."""
     user = db.session.get(User, user_id)
-    if user is None or user.role != Role.FAMILY:
+    if user is None:
         return
-    for _, room_session in rooms.guest_participations(user_id):
+    reason = "consent" if user.role == Role.FAMILY else "membership"
+    for _, room_session in rooms.live_participations(user_id):
         if not policy.can(user, policy.Action.JOIN_SESSION, room_session):
-            expel_guest(user_id, room_session.id)
+            expel(user_id, room_session.id, reason)
 
 
 @room_event(LockPayload)

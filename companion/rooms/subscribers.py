@@ -1,5 +1,5 @@
 """What rooms do when other domains say something happened (signals from companion.core.signals):
-a login ended, a family member's access changed. Sent by whatever ended it (a view, a CLI
+a login ended, someone's right to rooms narrowed. Sent by whatever ended it (a view, a CLI
 command, a job), so live sockets follow at once whichever path the change took."""
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ def sign_out(login_id: str) -> None:
             connections.disconnect(conn.sid, "signed_out")
 
 
-@signals.family_access_changed.connect
-def family_access_changed(user_id: int) -> None:
-    """A family member's consent was revoked or their family link ended: out of every room they
-    may no longer join, now (even while not connected: they would have to be admitted again);
-    their sockets on other processes leave on that process's next enforcer pass."""
-    sockets.expel_guest_where_not_allowed(user_id)
+@signals.room_access_changed.connect
+def room_access_changed(user_id: int) -> None:
+    """Someone may be in fewer rooms than before (a family member's consent revoked or link
+    ended; a client out of a group or discharged): out of every room they may no longer join,
+    now (even while not connected: they would have to be admitted again); their sockets on
+    other processes leave on that process's next enforcer pass."""
+    sockets.expel_where_not_allowed(user_id)

@@ -335,10 +335,12 @@ def test_a_family_member_reaches_no_chart_room_or_record(app, world, make_auth, 
     for setup in {c.setup for c in CASES if c.setup is not None}:
         values.update(setup(made, others)[0])
     allowed = {("GET", "/api/v1/me"), ("POST", "/api/v1/auth/logout"),
+               # their own profile: the name they show and their time zone
+               ("PATCH", "/api/v1/me"),
                ("GET", "/api/v1/psychoed/modules"), ("GET", "/api/v1/psychoed/modules/{code}"),
                ("GET", "/api/v1/family/clients"), ("GET", "/api/v1/sessions"),
                # the clinic's program names (the invitation named the clinic already)
-               ("GET", "/api/v1/programs"),
+               ("GET", "/api/v1/programs"), ("GET", "/api/v1/programs/{program_id}"),
                # content, no one's record: trigger and exercise lists, questionnaire forms,
                # the public meeting directory (Al-Anon and Nar-Anon are for families)
                ("GET", "/api/v1/triggers"), ("GET", "/api/v1/coping/exercises"),

@@ -239,6 +239,97 @@ CARE_CASES = [
     Case("GET", "/api/v1/me/access-log", only(200, {"client"})),
 ]
 
+def _clinic_setup(made, others):
+    """What the clinic's own setup acts on: each counselor's group and a session of it still to
+    come, the first client's enrollment, a phase, a client enrolled nowhere yet."""
+    from companion.accounts.models import User
+    from companion.clinic.models import Enrollment, Group, Phase, Session, SessionKind
+    from companion.core.extensions import db
+
+    def of(side):
+        group = db.session.query(Group).filter_by(counselor_id=side["counselor"].id).one()
+        start = datetime.now(UTC) + timedelta(days=1)
+        session = Session(program_id=group.program_id, kind=SessionKind.GROUP,
+                          group_id=group.id, counselor_id=group.counselor_id, title=group.name,
+                          starts_at=start, ends_at=start + timedelta(hours=1))
+        db.session.add(session)
+        enrollment = db.session.query(Enrollment).filter_by(client_id=side["client"].id).one()
+        db.session.flush()
+        return {"group": group.id, "session": session.id, "program": group.program_id,
+                "enrollment": enrollment.id, "counselor": side["counselor"].id,
+                "member": side["peer_supporter"].id}
+
+    mine, theirs = of(made), of(others)
+    phase = Phase(program_id=mine["program"], name="Step-down", position=1,
+                  weekly_hours_target=6)
+    newcomer = User(clinic_id=made["client"].clinic_id, email="newcomer@example.test",
+                    display_name="Newcomer", role=Role.CLIENT, password_hash="x")
+    db.session.add_all([phase, newcomer])
+    db.session.commit()
+    for side in (mine, theirs):
+        side.update(phase=phase.id, newcomer=newcomer.id)
+    return mine, theirs
+
+
+_TODAY = datetime.now(UTC).date().isoformat()
+_NEXT_MONTH_DAY = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+_ADMIN_CHANGES = {"client": 404, "counselor": 403, "peer_supporter": 404, "admin": 200}
+_TREATING = {"client": 404, "counselor": 200, "peer_supporter": 404, "admin": 200}
+_TREATING_OTHER = {**_TREATING, "counselor": 404}
+# A clinic's own setup (issue 15): the admin sets programs, groups and admissions up; the
+# counselors who lead a group see it and change its occurrences; those who treat a client move
+# them between phases and discharge them.
+CLINIC_CASES = [
+    Case("PATCH", "/api/v1/me", everyone(200), body={"timezone": "America/Denver"}),
+    Case("POST", "/api/v1/programs", only(201, {"admin"}),
+         body={"name": "Evening IOP", "timezone": "America/Denver", "level_of_care": "iop"}),
+    Case("GET", "/api/v1/programs/{program}", everyone(200),
+         template="/api/v1/programs/{program_id}", setup=_clinic_setup),
+    Case("PATCH", "/api/v1/programs/{program}", only(200, {"admin"}), body={"name": "Renamed"},
+         template="/api/v1/programs/{program_id}", setup=_clinic_setup),
+    Case("POST", "/api/v1/programs/{program}/closed-days", only(201, {"admin"}),
+         body={"day": _NEXT_MONTH_DAY, "reason": "Holiday"},
+         template="/api/v1/programs/{program_id}/closed-days", setup=_clinic_setup),
+    Case("GET", "/api/v1/groups", only(200, {"counselor", "admin"})),
+    Case("POST", "/api/v1/groups", only(201, {"admin"}),
+         body={"program_id": "{program}", "name": "Early recovery", "kind": "early_recovery_skills",
+               "counselor_id": "{counselor}", "starts_on": _TODAY,
+               "schedule": [{"weekday": 1, "start": "18:00", "duration_minutes": 180}]},
+         setup=_clinic_setup),
+    Case("GET", "/api/v1/groups/{group}", _TREATING, {**_TREATING_OTHER},
+         template="/api/v1/groups/{group_id}", setup=_clinic_setup),
+    Case("PATCH", "/api/v1/groups/{group}", _ADMIN_CHANGES,
+         {**_ADMIN_CHANGES, "counselor": 404}, body={"name": "Renamed group"},
+         template="/api/v1/groups/{group_id}", setup=_clinic_setup),
+    Case("POST", "/api/v1/groups/{group}/members", {**_ADMIN_CHANGES, "admin": 201},
+         {**_ADMIN_CHANGES, "admin": 201, "counselor": 404}, body={"user_id": "{member}"},
+         template="/api/v1/groups/{group_id}/members", setup=_clinic_setup),
+    Case("DELETE", "/api/v1/groups/{group}/members/{member}", {**_ADMIN_CHANGES, "admin": 204},
+         {**_ADMIN_CHANGES, "admin": 204, "counselor": 404},
+         template="/api/v1/groups/{group_id}/members/{user_id}", setup=_clinic_setup),
+    Case("POST", "/api/v1/sessions/{session}/cancel", _TREATING, _TREATING_OTHER,
+         body={"reason": "Snowed in"}, template="/api/v1/sessions/{session_id}/cancel",
+         setup=_clinic_setup),
+    Case("POST", "/api/v1/sessions/{session}/move", _TREATING, _TREATING_OTHER,
+         body={"starts_at": _IN_A_MONTH, "duration_minutes": 90},
+         template="/api/v1/sessions/{session_id}/move", setup=_clinic_setup),
+    Case("GET", "/api/v1/enrollments", only(200, {"counselor", "admin"})),
+    Case("POST", "/api/v1/enrollments", only(201, {"admin"}),
+         body={"client_id": "{newcomer}", "program_id": "{program}",
+               "primary_counselor_id": "{counselor}", "start_date": _TODAY},
+         setup=_clinic_setup),
+    Case("PATCH", "/api/v1/enrollments/{enrollment}", _ADMIN_CHANGES,
+         {**_ADMIN_CHANGES, "counselor": 404}, body={"primary_counselor_id": "{counselor}"},
+         template="/api/v1/enrollments/{enrollment_id}", setup=_clinic_setup),
+    Case("POST", "/api/v1/enrollments/{enrollment}/phase", _TREATING, _TREATING_OTHER,
+         body={"phase_id": "{phase}", "effective_on": _TODAY},
+         template="/api/v1/enrollments/{enrollment_id}/phase", setup=_clinic_setup),
+    Case("POST", "/api/v1/enrollments/{enrollment}/discharge", _TREATING, _TREATING_OTHER,
+         body={"discharged_on": _TODAY, "reason": "completed", "summary": "Completed the program."},
+         template="/api/v1/enrollments/{enrollment_id}/discharge", setup=_clinic_setup),
+]
+
+
 CASES = [
     Case("GET", "/api/v1/me", everyone(200)),
     Case("POST", "/api/v1/auth/logout", everyone(204)),
@@ -265,6 +356,7 @@ CASES = [
     *MEASURE_CASES,
     *CARE_TEAM_CASES,
     *CARE_CASES,
+    *CLINIC_CASES,
 ]
 
 
