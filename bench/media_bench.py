@@ -47,6 +47,7 @@ def client_proc(spec: dict[str, Any], conn: Any) -> None:
     from av import VideoFrame
 
     from companion.media.client import MediaClient
+    from companion.media.protocol import Profile
     from tests.media_helpers import ClientPeer
 
     class PatternTrack(MediaStreamTrack):
@@ -87,7 +88,7 @@ def client_proc(spec: dict[str, Any], conn: Any) -> None:
                             video_track=PatternTrack(int(name)) if video else None)
                  for name, freq, video, slots in spec["peers"]]
         for p in peers:
-            await p.join(client, spec["room"], profile=spec["profile"])
+            await p.join(client, spec["room"], profile=Profile(spec["profile"]))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             ok = all(p.audio_frames > 0 for p in peers) and all(

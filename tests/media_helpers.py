@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import aioice.ice
 import numpy as np
 from aiortc import (
     MediaStreamTrack,
@@ -22,11 +21,13 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from av import AudioFrame, VideoFrame
 
+from companion.media import compat
 from companion.media.client import MediaClient
 from companion.media.process import WorkerProcess
+from companion.media.protocol import OfferAnswer, OfferRequest, Profile
 
 # Client peers offer only 127.0.0.1 (aioice never offers loopback by itself), and no STUN.
-aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"]
+compat.install_host_addresses(["127.0.0.1"])
 
 RATE = 48000
 
@@ -150,11 +151,11 @@ class ClientPeer:
         await pc.setLocalDescription(await pc.createOffer())
         return pc.localDescription
 
-    async def join(self, client: MediaClient, room: str, profile: str = "standard") -> dict:
+    async def join(self, client: MediaClient, room: str,
+                   profile: Profile = Profile.STANDARD) -> OfferAnswer:
         desc = await self.offer()
-        answer = await asyncio.to_thread(client.request, "offer", room=room, peer=self.name,
-                                         sdp=desc.sdp, type=desc.type, profile=profile,
-                                         timeout=20)
+        answer = await asyncio.to_thread(client.send,
+                                         OfferRequest(room, self.name, desc.sdp, profile), 20)
         assert self.pc is not None
         await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
         return answer

@@ -70,6 +70,7 @@ from companion.media.forward import (  # noqa: E402
     Vp8Packer,
     install_packer,
 )
+from companion.media.protocol import OfferRequest, Profile  # noqa: E402
 
 # Janus's VideoRoom caps publishers with REMB at 256 kb/s (aiortc's floor is 250 kb/s); our
 # worker does not cap, so the clients cap themselves to send the same stream.
@@ -292,10 +293,9 @@ class Load:
             self.tap(ta.receiver, f"{tag}/audio", audio=True)
             for t in recv:
                 self.tap(t.receiver, f"{tag}/video{t.mid}", audio=False)
-        profile = "audio_only" if mode == "audio" else "standard"
+        profile = Profile.AUDIO_ONLY if mode == "audio" else Profile.STANDARD
         answer = await asyncio.to_thread(
-            client.request, "offer", room=room, peer=str(idx + 1), sdp=pc.localDescription.sdp,
-            type="offer", profile=profile, timeout=60)
+            client.send, OfferRequest(room, str(idx + 1), pc.localDescription.sdp, profile), 60)
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
 
     async def watch_lag(self) -> None:

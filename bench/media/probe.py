@@ -132,6 +132,7 @@ async def direct(seconds: float) -> dict[str, Any]:
 async def through_worker(host: str, port: int, secret: str, seconds: float) -> dict[str, Any]:
     """Talker and listener in one room of our media worker."""
     from companion.media.client import MediaClient
+    from companion.media.protocol import OfferRequest, Profile
 
     client = MediaClient(host, port, secret=secret)
     talker, listener = ClickTrack(), ClickListener()
@@ -145,8 +146,8 @@ async def through_worker(host: str, port: int, secret: str, seconds: float) -> d
                 pc.on("track", listener.attach)
             await pc.setLocalDescription(await pc.createOffer())
             answer = await asyncio.to_thread(
-                client.request, "offer", room="bench:delay", peer=name,
-                sdp=pc.localDescription.sdp, type="offer", profile="audio_only", timeout=30)
+                client.send, OfferRequest("bench:delay", name, pc.localDescription.sdp,
+                                          Profile.AUDIO_ONLY), 30)
             await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
         return summary(await measure(talker, listener, seconds))
     finally:

@@ -4,14 +4,14 @@ Works in a gevent-patched process (the threads become greenlets, the sockets coo
 in a plain threaded one. No asyncio here.
 
     client = MediaClient("127.0.0.1", 7990, on_event=relay, secret=channel_secret)
-    answer = client.request("offer", room="session:12", peer="7", sdp=sdp, type="offer",
-                            profile="standard", timeout=15)
+    answer = client.send(OfferRequest("session:12", "7", sdp, Profile.STANDARD), timeout=15)
 
-``request`` returns the worker's answer (without ``id``/``ok``) or raises
-:class:`MediaWorkerError` (the worker refused: ``str(exc)`` is its error) or
-:class:`MediaWorkerUnavailable` (no connection, the connection dropped, or no answer in time).
-Events (``{"event": ...}``) go to ``on_event(event)``, called on the client's reader thread:
-keep it short (hand off to a queue or emit and return).
+``send`` writes a request of protocol.py and returns the worker's answer (the request's answer
+TypedDict, without ``id``/``ok``) or raises :class:`MediaWorkerError` (the worker refused:
+``str(exc)`` is its error) or :class:`MediaWorkerUnavailable` (no connection, the connection
+dropped, or no answer in time). Events (``{"event": ...}``, kinds in ``protocol.EventKind``) go
+to ``on_event(event)``, called on the client's reader thread: keep it short (hand off to a
+queue or emit and return).
 
 Each connection starts with the handshake (handshake.py): the client proves it holds the
 channel secret, and uses the connection only once the worker has proved it holds it too.
@@ -26,9 +26,10 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from companion.media import handshake
+from companion.media.protocol import AnswerT, PingAnswer, PingRequest, Request
 
 log = logging.getLogger("companion.media.client")
 
@@ -87,15 +88,15 @@ class MediaClient:
     def connected(self) -> bool:
         return self._sock is not None
 
-    def request(self, op: str, timeout: float = 10.0, **fields: Any) -> dict[str, Any]:
-        """Send ``{"op": op, **fields}`` and wait for the answer."""
-        reply = self._roundtrip({"op": op, **fields}, timeout)
+    def send(self, request: Request[AnswerT], timeout: float = 10.0) -> AnswerT:
+        """Send ``request`` and wait for the worker's answer to it."""
+        reply = self._roundtrip(request.to_wire(), timeout)
         if not reply.get("ok"):
             raise MediaWorkerError(str(reply.get("error") or "refused"))
-        return {k: v for k, v in reply.items() if k not in ("id", "ok")}
+        return cast(AnswerT, {k: v for k, v in reply.items() if k not in ("id", "ok")})
 
-    def ping(self, timeout: float = 2.0) -> dict[str, Any]:
-        return self.request("ping", timeout=timeout)
+    def ping(self, timeout: float = 2.0) -> PingAnswer:
+        return self.send(PingRequest(), timeout=timeout)
 
     def connect(self) -> None:
         """Connect now (requests connect by themselves; this only fails earlier)."""

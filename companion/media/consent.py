@@ -9,10 +9,10 @@ then all offer again at the same time. Measured with 36 standard peers on a load
 31 of 36 connections closed this way, none by ICE or DTLS failure (docs/benchmarks.md).
 
 RFC 7675 (section 5.1) only asks that consent expire 30 s after the last answer, and lets each
-check be retransmitted on the STUN schedule. :func:`install` replaces
-``aioice.ice.Connection.query_consent`` with that: a check is retransmitted (0.5, 1, 2, 4 s)
-and consent expires when no check has been answered for ``EXPIRY`` seconds. A browser that is
-really gone still loses consent after 30 s, as before.
+check be retransmitted on the STUN schedule. :func:`install` makes aioice run
+:func:`query_consent` instead of its own (the aioice internals it touches are compat.py's): a
+check is retransmitted (0.5, 1, 2, 4 s) and consent expires when no check has been answered for
+``EXPIRY`` seconds. A browser that is really gone still loses consent after 30 s, as before.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ import random
 import time
 from typing import Any
 
-import aioice.ice
-from aioice import stun
+from companion.media import compat
 
 log = logging.getLogger("companion.media")
 
@@ -39,7 +38,7 @@ async def query_consent(self: Any) -> None:
     last_answer = time.monotonic()
     while True:
         await asyncio.sleep(INTERVAL * (0.8 + 0.4 * random.random()))  # nosec B311
-        for pair in list(self._nominated.values()):
+        for pair in compat.nominated_pairs(self):
             request = self.build_request(pair, nominate=False)
             try:
                 await pair.protocol.request(
@@ -47,17 +46,15 @@ async def query_consent(self: Any) -> None:
                     integrity_key=self.remote_password.encode("utf8"),
                     retransmissions=RETRANSMISSIONS)
                 last_answer = time.monotonic()
-            except stun.TransactionError:
+            except compat.StunTransactionError:
                 pass
         if time.monotonic() - last_answer >= EXPIRY:
             log.info("ICE consent expired (no answer for %.0f s)", time.monotonic() - last_answer)
-            self._query_consent_task = None
+            compat.consent_task_ended(self)
             await self.close()
             return
 
 
 def install() -> None:
     """Use :func:`query_consent` for every aioice connection in this process."""
-    if not hasattr(aioice.ice.Connection, "query_consent"):
-        raise RuntimeError("unsupported aioice version: no Connection.query_consent")
-    aioice.ice.Connection.query_consent = query_consent  # type: ignore[method-assign]
+    compat.install_consent_check(query_consent)

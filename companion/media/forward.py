@@ -1,19 +1,14 @@
 """Forwarding encoded media through aiortc without decoding or encoding it.
 
-aiortc 1.16 facts this module builds on (see docs/media.md):
+The aiortc internals this relies on are compat.py's (its docstring says what they are):
 
-* ``RTCRtpReceiver._handle_rtp_packet`` reassembles each encoded frame in its jitter buffer and
-  puts ``(codec, JitterFrame)`` on ``receiver.__decoder_queue``, a ``queue.Queue`` read by a
-  decoder thread. :func:`tap_receiver` replaces that queue, before the receiver starts, with a
-  :class:`FrameTap` whose ``put`` hands the encoded frame to a callback on the event loop, right
+* :func:`tap_receiver` replaces a receiver's decoder queue, before the receiver starts, with a
+  :class:`FrameTap` whose ``put`` hands each encoded frame to a callback on the event loop, right
   where the decoder would have run. The decoder thread still starts, reads from the tap's own
   idle queue and ends when the receiver stops; it never sees a frame and never builds a decoder.
-* ``RTCRtpSender._next_encoded_frame`` calls ``encoder.pack(data)`` for anything that is not an
-  ``av.Frame``, creating the encoder with ``get_encoder`` only when it has none.
-  :func:`install_packer` gives the sender a packer first, so no Opus or VP8 encoder is built for
-  a forwarded or pre-encoded stream; the track hands :class:`EncodedFrame` objects.
-* A subscriber's PLI/FIR reaches ``sender._send_keyframe()``, which would only flag the (absent)
-  encoder: :func:`install_packer` routes it to a callback so the publisher is asked instead.
+* :func:`install_packer` gives a sender a packer as its encoder, so no Opus or VP8 encoder is
+  built for a forwarded or pre-encoded stream (the track hands :class:`EncodedFrame` objects),
+  and routes a subscriber's PLI/FIR to a callback so the publisher is asked instead.
 """
 
 from __future__ import annotations
@@ -26,9 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.jitterbuffer import JitterFrame
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc import MediaStreamError, MediaStreamTrack
+
+from companion.media import compat
+from companion.media.compat import JitterFrame
 
 log = logging.getLogger("companion.media")
 
@@ -76,16 +72,12 @@ def tap_receiver(receiver: Any, sink: Callable[[Any, JitterFrame], None]) -> Non
 
     Must be called before the receiver starts (i.e. right after setRemoteDescription).
     """
-    if getattr(receiver, "_RTCRtpReceiver__decoder_thread", None) is not None:
-        raise RuntimeError("tap_receiver must be called before the receiver starts")
-    if not hasattr(receiver, "_RTCRtpReceiver__decoder_queue"):
-        raise RuntimeError("unsupported aiortc version: RTCRtpReceiver has no decoder queue")
-    receiver._RTCRtpReceiver__decoder_queue = FrameTap(sink)
+    compat.replace_decoder_queue(receiver, FrameTap(sink))
 
 
 def set_audio_jitter_buffer(receiver: Any, buffer: Any) -> None:
     """Replace an audio receiver's jitter buffer (aiortc's holds 4 frames = 80 ms)."""
-    receiver._RTCRtpReceiver__jitter_buffer = buffer
+    compat.replace_jitter_buffer(receiver, buffer)
 
 
 class PassThroughJitterBuffer:
@@ -107,11 +99,11 @@ class PassThroughJitterBuffer:
         if self._last is not None and seq == self._last:
             return False, None
         self._last = seq
-        return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)
+        return False, JitterFrame(data=compat.depayloaded(packet), timestamp=packet.timestamp)
 
 
 class Vp8Packer:
-    """What a forwarding sender uses instead of ``Vp8Encoder``: packetize, never encode."""
+    """What a forwarding sender uses instead of aiortc's VP8 encoder: packetize, never encode."""
 
     def __init__(self) -> None:
         import random
@@ -119,7 +111,7 @@ class Vp8Packer:
         self.picture_id = random.randint(0, (1 << 15) - 1)
 
     def pack(self, frame: EncodedFrame) -> tuple[list[bytes], int]:
-        payloads = Vp8Encoder._packetize(frame.data, self.picture_id)
+        payloads = compat.vp8_packetize(frame.data, self.picture_id)
         self.picture_id = (self.picture_id + 1) % (1 << 15)
         return payloads, frame.timestamp
 
@@ -135,11 +127,9 @@ def install_packer(
     sender: Any, packer: Vp8Packer | OpusPacker, on_keyframe_request: Callable[[], None] | None
 ) -> None:
     """Give ``sender`` a packer (no encoder is ever created) and route PLI/FIR to a callback."""
-    if not hasattr(sender, "_RTCRtpSender__encoder"):
-        raise RuntimeError("unsupported aiortc version: RTCRtpSender has no encoder slot")
-    sender._RTCRtpSender__encoder = packer
+    compat.replace_encoder(sender, packer)
     if on_keyframe_request is not None:
-        sender._send_keyframe = on_keyframe_request
+        compat.route_keyframe_requests(sender, on_keyframe_request)
 
 
 class EncodedTrack(MediaStreamTrack):

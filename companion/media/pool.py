@@ -3,8 +3,7 @@
     pool = MediaPool([("127.0.0.1", 7990)], secret=channel_secret, on_event=relay,
                      on_rooms_moved=restart_rooms)
     pool.start()                       # health monitor: pings every worker every second
-    answer = pool.request("session:12", "offer", peer="7", sdp=..., type="offer",
-                          profile="standard")
+    answer = pool.send(OfferRequest("session:12", "7", sdp, Profile.STANDARD))
 
 A room is pinned to one worker (``MemoryRoomStore``, or ``RedisRoomStore`` when several web
 processes share the pins through ``REDIS_URL``). A worker whose connection drops or that fails
@@ -28,6 +27,15 @@ from companion.media.client import (
     MediaClient,
     MediaWorkerError,
     MediaWorkerUnavailable,
+)
+from companion.media.protocol import (
+    AnswerT,
+    CloseRoomRequest,
+    LeaveRequest,
+    MediaKind,
+    MuteRequest,
+    RoomRequest,
+    member_of,
 )
 
 log = logging.getLogger("companion.media.pool")
@@ -202,11 +210,11 @@ class MediaPool:
     def client_for(self, room: str) -> MediaClient:
         return self.workers[self.worker_key_for(room)].client
 
-    def request(self, room: str, op: str, timeout: float = 10.0, **fields: Any) -> dict[str, Any]:
+    def send(self, request: RoomRequest[AnswerT], timeout: float = 10.0) -> AnswerT:
         """Send a room's request to the worker holding the room."""
-        key = self.worker_key_for(room)
+        key = self.worker_key_for(request.room)
         try:
-            return self.workers[key].client.request(op, timeout=timeout, room=room, **fields)
+            return self.workers[key].client.send(request, timeout=timeout)
         except MediaWorkerUnavailable:
             self._wake.set()  # let the monitor decide quickly whether the worker is dead
             raise
@@ -220,7 +228,7 @@ class MediaPool:
         with self._lock:
             for key, state in self.workers.items():
                 try:
-                    state.load = state.client.ping(timeout=self.ping_timeout)
+                    state.load = dict(state.client.ping(timeout=self.ping_timeout))
                     state.failures = 0
                     state.last_ok = time.monotonic()
                     if not state.alive:
@@ -315,25 +323,25 @@ class MediaHooks:
         self.pool = pool
         self.room_of = room_of
 
-    def _send(self, room: str, op: str, **fields: Any) -> None:
-        if self.pool.store.get(room) is None:
+    def _send(self, request: RoomRequest[Any]) -> None:
+        if self.pool.store.get(request.room) is None:
             return  # no media in this room
         try:
-            self.pool.request(room, op, timeout=5.0, **fields)
+            self.pool.send(request, timeout=5.0)
         except (MediaWorkerError, MediaWorkerUnavailable) as exc:
-            log.info("[%s] media %s not applied: %s", room, op, exc)
+            log.info("[%s] media %s not applied: %s", request.room, request.op, exc)
 
     def muted(self, session_id: Any, user_id: Any, what: str, muted: bool) -> None:
-        if what in ("audio", "video"):
-            self._send(self.room_of(session_id), "mute", peer=str(user_id), what=what,
-                       muted=muted)
+        kind = member_of(MediaKind, what)
+        if kind is not None:
+            self._send(MuteRequest(self.room_of(session_id), str(user_id), kind, muted))
 
     def left(self, session_id: Any, user_id: Any) -> None:
-        self._send(self.room_of(session_id), "leave", peer=str(user_id))
+        self._send(LeaveRequest(self.room_of(session_id), str(user_id)))
 
     def closed(self, session_id: Any) -> None:
         room = self.room_of(session_id)
-        self._send(room, "close_room")
+        self._send(CloseRoomRequest(room))
         self.pool.forget(room)
 
 

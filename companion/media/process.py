@@ -49,7 +49,14 @@ class WorkerProcess:
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         line = self.proc.stdout.readline() if ready else b""
         if not line:
+            try:  # its stdout closed: it is exiting, and said why on stderr
+                exited = self.proc.wait(1) if ready else None
+            except subprocess.TimeoutExpired:
+                exited = None
             self.kill()
+            self.proc.stdout.close()
+            if exited is not None:
+                raise RuntimeError(f"media worker exited at start-up (exit code {exited})")
             raise RuntimeError(f"media worker did not start within {timeout:g} s")
         self.host, self.port = json.loads(line)["listening"]
         self.proc.stdout.close()

@@ -30,6 +30,17 @@ from companion.accounts.models import User
 from companion.clinic.models import Session
 from companion.core import clock
 from companion.core.extensions import db, socketio
+from companion.media.protocol import (
+    EventKind,
+    LeaveRequest,
+    MediaKind,
+    MuteRequest,
+    OfferRequest,
+    PeerState,
+    ProfileRequest,
+    member_of,
+)
+from companion.media.protocol import Profile as WireProfile
 from companion.rooms import services as rooms
 from companion.rooms import sockets as handlers
 from companion.rooms.connections import Connection, session_room, staff_room
@@ -40,7 +51,6 @@ log = logging.getLogger(__name__)
 
 Profile = Literal["standard", "low_bandwidth", "audio_only"]
 OFFER_TIMEOUT = 20.0
-PEER_STATES = {"connecting", "connected", "reconnecting", "failed", "closed"}
 
 
 class OfferPayload(Payload):
@@ -62,7 +72,7 @@ class MediaPeer:
     sid: str  # the socket that offered: its attendance interval gets the modality
     profile: str
     sends_video: bool
-    state: str = "connecting"
+    state: PeerState = PeerState.CONNECTING
     quality: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -250,40 +260,42 @@ def relay_event(event: dict[str, Any]) -> None:
     session_id = session_of(event.get("room"))
     if session_id is None:
         return
-    kind = event.get("event")
+    kind = member_of(EventKind, event.get("event"))
+    if kind is None:
+        return
     try:
         user_id = int(event.get("peer"))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return
     peer = plane.peers.get((session_id, user_id))
-    if kind == "active_speaker":
+    if kind is EventKind.ACTIVE_SPEAKER:
         if any(s == session_id for s, _ in plane.peers):
             socketio.emit("rtc_active_speaker", {"session_id": session_id, "user_id": user_id},
                           to=session_room(session_id))
         return
     if peer is None:
         return  # a peer another web process signals for: that process relays its events
-    if kind == "slots":
+    if kind is EventKind.SLOTS:
         slots = [{"mid": str(s.get("mid")), "user_id": _user_id(s.get("user_id"))}
                  for s in event.get("slots") or [] if isinstance(s, dict)]
         socketio.emit("rtc_slots", {"session_id": session_id, "slots": slots}, to=peer.sid)
-    elif kind == "quality":
+    elif kind is EventKind.QUALITY:
         peer.quality = {k: event[k] for k in ("profile", "rtt_ms", "loss", "send_kbps")
                         if k in event}
         body = {"session_id": session_id, "user_id": user_id, **peer.quality}
         socketio.emit("rtc_quality", body, to=[staff_room(session_id), peer.sid])
-    elif kind == "peer_state":
-        state = event.get("state")
-        if state not in PEER_STATES:
+    elif kind is EventKind.PEER_STATE:
+        state = member_of(PeerState, event.get("state"))
+        if state is None:
             return
-        peer.state = str(state)
+        peer.state = state
         socketio.emit("rtc_peer_state",
-                      {"session_id": session_id, "user_id": user_id, "state": state},
+                      {"session_id": session_id, "user_id": user_id, "state": state.value},
                       to=session_room(session_id))
-        if state == "connected":
+        if state is PeerState.CONNECTED:
             run_later(_set_modality, session_id, user_id, peer.sid, peer.modality)
-        elif state in ("failed", "closed"):
-            if state == "closed":
+        elif state in (PeerState.FAILED, PeerState.CLOSED):
+            if state is PeerState.CLOSED:
                 plane.peers.pop((session_id, user_id), None)
             run_later(_set_modality, session_id, user_id, peer.sid, Modality.CHAT)
 
@@ -400,14 +412,13 @@ def rtc_offer(conn: Connection, user: User, room_session: Session,
     if previous is not None and previous.sid != conn.sid:
         run_later(_set_modality, session_id, user_id, previous.sid, Modality.CHAT)
     try:
-        answer = plane.pool.request(room, "offer", peer=str(user_id), sdp=payload.sdp,
-                                    type="offer", profile=payload.profile,
-                                    timeout=OFFER_TIMEOUT)
+        answer = plane.pool.send(OfferRequest(room, str(user_id), payload.sdp,
+                                              WireProfile(payload.profile)),
+                                 timeout=OFFER_TIMEOUT)
         # Mutes live in the database: a new worker (after a move) learns them here.
-        for what, muted in (("audio", audio_muted), ("video", video_muted)):
+        for what, muted in ((MediaKind.AUDIO, audio_muted), (MediaKind.VIDEO, video_muted)):
             if muted:
-                plane.pool.request(room, "mute", peer=str(user_id), what=what, muted=True,
-                                   timeout=5.0)
+                plane.pool.send(MuteRequest(room, str(user_id), what, True), timeout=5.0)
     except (MediaWorkerError, MediaWorkerUnavailable) as exc:
         log.info("[%s peer=%s] offer not answered: %s", room, user_id, type(exc).__name__)
         return _worker_failure("rtc_offer", exc)
@@ -427,14 +438,14 @@ def rtc_profile(conn: Connection, user: User, room_session: Session,
     session_id, user_id = room_session.id, user.id
     _end_transaction()
     try:
-        answer = plane.pool.request(media_room(session_id), "profile", peer=str(user_id),
-                                    profile=payload.profile, timeout=5.0)
+        answer = plane.pool.send(ProfileRequest(media_room(session_id), str(user_id),
+                                                WireProfile(payload.profile)), timeout=5.0)
     except (MediaWorkerError, MediaWorkerUnavailable) as exc:
         return _worker_failure("rtc_profile", exc)
     peer = plane.peers.get((session_id, user_id))
     if peer is not None:
         peer.profile = payload.profile
-        if peer.state == "connected":
+        if peer.state is PeerState.CONNECTED:
             run_later(_set_modality, session_id, user_id, peer.sid, peer.modality)
     return {"ok": True, "needs_offer": bool(answer.get("needs_offer"))}
 
@@ -452,7 +463,7 @@ def rtc_leave(conn: Connection, user: User, room_session: Session,
     _end_transaction()
     peer = plane.peers.pop((session_id, user_id), None)
     try:
-        plane.pool.request(media_room(session_id), "leave", peer=str(user_id), timeout=5.0)
+        plane.pool.send(LeaveRequest(media_room(session_id), str(user_id)), timeout=5.0)
     except (MediaWorkerError, MediaWorkerUnavailable) as exc:
         log.info("[session:%s peer=%s] leave not applied: %s", session_id, user_id,
                  type(exc).__name__)

@@ -7,11 +7,23 @@ import asyncio
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from companion.media.client import MediaClient, MediaWorkerError, MediaWorkerUnavailable
+from companion.media.protocol import (
+    CloseRoomRequest,
+    EventKind,
+    MediaKind,
+    MuteRequest,
+    OfferRequest,
+    PeerState,
+    Profile,
+    ProfileRequest,
+    Request,
+)
 from tests.media_helpers import (
     ClientPeer,
     WorkerProcess,
@@ -77,8 +89,8 @@ def test_mix_minus_and_server_mute(client: MediaClient) -> None:
                 others = [f for j, f in enumerate(TONES) if j != i]
                 await assert_mix(p, others, [TONES[i]])
 
-            await asyncio.to_thread(client.request, "mute", room="session:mix", peer="u0",
-                                    what="audio", muted=True)
+            await asyncio.to_thread(client.send,
+                                    MuteRequest("session:mix", "u0", MediaKind.AUDIO, True))
             start = [p.audio_frames for p in peers]
             assert await wait_for(lambda: all(p.audio_frames > s + 60
                                               for p, s in zip(peers, start, strict=True)), 10)
@@ -89,13 +101,14 @@ def test_mix_minus_and_server_mute(client: MediaClient) -> None:
         finally:
             for p in peers:
                 await p.close()
-            await asyncio.to_thread(client.request, "close_room", room="session:mix")
+            await asyncio.to_thread(client.send, CloseRoomRequest("session:mix"))
 
     run(scenario())
     states = [(e["peer"], e["state"]) for e in client.events  # type: ignore[attr-defined]
-              if e["event"] == "peer_state"]
-    assert ("u0", "connected") in states and ("u0", "closed") in states
-    assert any(e["event"] == "active_speaker" for e in client.events)  # type: ignore[attr-defined]
+              if e["event"] == EventKind.PEER_STATE]
+    assert ("u0", PeerState.CONNECTED) in states and ("u0", PeerState.CLOSED) in states
+    assert any(e["event"] == EventKind.ACTIVE_SPEAKER
+               for e in client.events)  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow
@@ -116,7 +129,7 @@ def test_video_forwarded_without_codecs_and_profiles(client: MediaClient) -> Non
             assert await wait_for(lambda: got(sub, 20), 15), sub.video
             await asyncio.sleep(1.0)
             # joins later: receives only after the server asked the publisher for a keyframe
-            await late.join(client, room, profile="low_bandwidth")
+            await late.join(client, room, profile=Profile.LOW_BANDWIDTH)
             assert await wait_for(lambda: got(late, 10), 10), late.video
             for peer in (sub, late):
                 frames = [f for v in peer.video.values() for f in v]
@@ -129,26 +142,26 @@ def test_video_forwarded_without_codecs_and_profiles(client: MediaClient) -> Non
             assert codecs["H264Encoder"] == 0 and codecs["H264Decoder"] == 0, codecs
 
             slots = [e for e in client.events  # type: ignore[attr-defined]
-                     if e["event"] == "slots" and e["peer"] == "sub"]
+                     if e["event"] == EventKind.SLOTS and e["peer"] == "sub"]
             assert slots[-1]["slots"][0]["user_id"] == "pub"
             assert slots[-1]["slots"][0]["mid"] in sub.video
 
             # profile: audio_only stops video at once while audio goes on
-            answer = await asyncio.to_thread(client.request, "profile", room=room, peer="sub",
-                                             profile="audio_only")
+            answer = await asyncio.to_thread(
+                client.send, ProfileRequest(room, "sub", Profile.AUDIO_ONLY))
             assert answer == {"needs_offer": False}
             await asyncio.sleep(0.5)
             v0, a0 = sum(len(v) for v in sub.video.values()), sub.audio_frames
             await asyncio.sleep(1.5)
             assert sum(len(v) for v in sub.video.values()) == v0
             assert sub.audio_frames > a0 + 40
-            raised = await asyncio.to_thread(client.request, "profile", room=room, peer="late",
-                                              profile="standard")
+            raised = await asyncio.to_thread(
+                client.send, ProfileRequest(room, "late", Profile.STANDARD))
             assert raised == {"needs_offer": True}  # 1 slot offered: more needs a new offer
 
             # mute video: the publisher's video is no longer forwarded to anyone
-            await asyncio.to_thread(client.request, "mute", room=room, peer="pub",
-                                    what="video", muted=True)
+            await asyncio.to_thread(client.send,
+                                    MuteRequest(room, "pub", MediaKind.VIDEO, True))
             await asyncio.sleep(0.5)
             n0 = sum(len(v) for v in late.video.values())
             await asyncio.sleep(1.5)
@@ -157,7 +170,7 @@ def test_video_forwarded_without_codecs_and_profiles(client: MediaClient) -> Non
         finally:
             for p in (pub, sub, late):
                 await p.close()
-            await asyncio.to_thread(client.request, "close_room", room=room)
+            await asyncio.to_thread(client.send, CloseRoomRequest(room))
 
     run(scenario())
 
@@ -174,9 +187,8 @@ def test_mdns_candidates_and_replacing_offer(client: MediaClient) -> None:
             # hide the host address behind an mDNS name, as browsers do
             sdp = desc.sdp.replace(" 127.0.0.1 ", " 6f1c7b8e-2a4b-4c3d-9e8f-0a1b2c3d4e5f.local ")
             assert ".local" in sdp
-            answer = await asyncio.to_thread(client.request, "offer", room=room, peer="m",
-                                             sdp=sdp, type="offer", profile="audio_only",
-                                             timeout=20)
+            answer = await asyncio.to_thread(
+                client.send, OfferRequest(room, "m", sdp, Profile.AUDIO_ONLY), 20)
             assert answer["type"] == "answer" and "a=candidate:" in answer["sdp"]
             assert "127.0.0.1" in answer["sdp"]
             from aiortc import RTCSessionDescription
@@ -187,29 +199,41 @@ def test_mdns_candidates_and_replacing_offer(client: MediaClient) -> None:
 
             # a new offer from the same peer replaces its connection
             again = ClientPeer("m", freq=440)
-            await again.join(client, room, profile="audio_only")
+            await again.join(client, room, profile=Profile.AUDIO_ONLY)
             assert await wait_for(lambda: again.audio_frames > 25, 10)
             await again.close()
         finally:
             await peer.close()
             await other.close()
-            await asyncio.to_thread(client.request, "close_room", room=room)
+            await asyncio.to_thread(client.send, CloseRoomRequest(room))
 
     run(scenario())
     states = [e["state"] for e in client.events  # type: ignore[attr-defined]
-              if e["event"] == "peer_state" and e["peer"] == "m"]
-    assert states[:2] == ["connecting", "connected"]
-    assert "reconnecting" in states
+              if e["event"] == EventKind.PEER_STATE and e["peer"] == "m"]
+    assert states[:2] == [PeerState.CONNECTING, PeerState.CONNECTED]
+    assert PeerState.RECONNECTING in states
+
+
+@dataclass(frozen=True)
+class RawRequest(Request[dict[str, Any]]):
+    """Whatever a test wants on the wire, sent through the real client."""
+
+    wire: dict[str, Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        return dict(self.wire)
 
 
 def test_channel_errors(client: MediaClient, worker: WorkerProcess) -> None:
     assert client.ping()["pid"] == worker.proc.pid
     with pytest.raises(MediaWorkerError, match="unknown op"):
-        client.request("explode")
+        client.send(RawRequest({"op": "explode"}))
     with pytest.raises(MediaWorkerError, match="SDP offer"):
-        client.request("offer", room="session:x", peer="1", sdp="nonsense", type="offer")
+        client.send(RawRequest({"op": "offer", "room": "session:x", "peer": "1",
+                                "sdp": "nonsense", "type": "offer"}))
     with pytest.raises(MediaWorkerError, match="no such room"):
-        client.request("mute", room="session:nope", peer="1", what="audio", muted=True)
+        client.send(MuteRequest("session:nope", "1", MediaKind.AUDIO, True))
+    assert client.ping()["rooms"] == 0  # nothing refused left a room behind
     with pytest.raises(MediaWorkerUnavailable):
         MediaClient("127.0.0.1", 9, connect_timeout=0.5, secret=worker.secret).ping()
 

@@ -13,6 +13,7 @@ import pytest
 
 from companion.media.pool import MediaPool
 from companion.media.process import spawn_workers
+from companion.media.protocol import OfferRequest, Profile
 from tests.media_helpers import ClientPeer, run_async, wait_for, worker_process
 
 SECRET = "pool-test-channel-secret-0123456789abcdef"
@@ -43,8 +44,8 @@ def test_dead_worker_rooms_move_and_clients_reconnect() -> None:
                     for p in (a, b):
                         desc = await p.offer()
                         answer = await asyncio.to_thread(
-                            pool.request, room, "offer", peer=p.name, sdp=desc.sdp,
-                            type="offer", profile="audio_only", timeout=20)
+                            pool.send, OfferRequest(room, p.name, desc.sdp, Profile.AUDIO_ONLY),
+                            20)
                         await p.pc.setRemoteDescription(  # type: ignore[union-attr]
                             type(desc)(answer["sdp"], answer["type"]))
                     assert await wait_for(lambda: a.audio_frames > 25 and b.audio_frames > 25,
@@ -62,8 +63,8 @@ def test_dead_worker_rooms_move_and_clients_reconnect() -> None:
                     for p in (a2, b2):
                         desc = await p.offer()
                         answer = await asyncio.to_thread(
-                            pool.request, room, "offer", peer=p.name, sdp=desc.sdp,
-                            type="offer", profile="audio_only", timeout=20)
+                            pool.send, OfferRequest(room, p.name, desc.sdp, Profile.AUDIO_ONLY),
+                            20)
                         await p.pc.setRemoteDescription(  # type: ignore[union-attr]
                             type(desc)(answer["sdp"], answer["type"]))
                     assert await wait_for(lambda: a2.audio_frames > 5 and b2.audio_frames > 5,
@@ -108,3 +109,13 @@ def test_rooms_spread_over_spawned_workers() -> None:
     finally:
         pool.stop()
         workers.stop()
+
+
+def test_a_worker_that_cannot_start_says_it_exited() -> None:
+    """A worker that refuses to start (here a bad setting; other library versions the same way)
+    is reported as exited, not as slow."""
+    from companion.media.process import WorkerProcess
+
+    worker = WorkerProcess("127.0.0.1", 0, {**os.environ, "COMPANION_MEDIA_MDNS": "maybe"})
+    with pytest.raises(RuntimeError, match=r"exited at start-up \(exit code 1\)"):
+        worker.start()

@@ -11,6 +11,7 @@ import pytest
 from companion.core.extensions import db
 from companion.media.client import MediaWorkerUnavailable
 from companion.media.pool import MediaHooks, MemoryRoomStore
+from companion.media.protocol import EventKind, Op, PeerState, RoomRequest
 from companion.rooms import signaling as media
 from companion.rooms.models import AttendanceInterval, Modality
 from tests.rooms.test_rooms import Person, _join_admitted, room  # noqa: F401  (fixture)
@@ -27,18 +28,18 @@ class FakePool:
 
     def __init__(self) -> None:
         self.store = MemoryRoomStore()
-        self.requests: list[tuple[str, str, dict[str, Any]]] = []
+        self.requests: list[tuple[str, Op, dict[str, Any]]] = []
         self.down = False
 
-    def request(self, room_id: str, op: str, timeout: float = 10.0,
-                **fields: Any) -> dict[str, Any]:
+    def send(self, request: RoomRequest[Any], timeout: float = 10.0) -> dict[str, Any]:
         if self.down:
             raise MediaWorkerUnavailable("no media worker is available")
-        self.requests.append((room_id, op, fields))
-        self.store.set_if_absent(room_id, "w1")
-        if op == "offer":
+        fields = {k: v for k, v in request.to_wire().items() if k not in ("op", "room")}
+        self.requests.append((request.room, request.op, fields))
+        self.store.set_if_absent(request.room, "w1")
+        if request.op is Op.OFFER:
             return {"sdp": "v=0\r\nanswer", "type": "answer"}
-        if op == "profile":
+        if request.op is Op.PROFILE:
             return {"needs_offer": fields["profile"] == "standard"}
         return {}
 
@@ -48,7 +49,7 @@ class FakePool:
     def hooks(self) -> MediaHooks:
         return MediaHooks(self, lambda sid: f"session:{sid}")  # type: ignore[arg-type]
 
-    def ops(self, op: str) -> list[dict[str, Any]]:
+    def ops(self, op: Op) -> list[dict[str, Any]]:
         return [f for _, o, f in self.requests if o == op]
 
 
@@ -138,16 +139,16 @@ def test_offer_relays_events_and_switches_attendance_modality(room, pool):  # no
     assert config == {"ok": True, "ice_servers": [],
                       "profiles": {"standard": 4, "low_bandwidth": 1, "audio_only": 0}}
     assert _offer(alex, sid) == {"ok": True, "sdp": "v=0\r\nanswer", "type": "answer"}
-    assert pool.ops("offer")[0] | {"sdp": ""} == {"peer": str(alex_id), "sdp": "",
+    assert pool.ops(Op.OFFER)[0] | {"sdp": ""} == {"peer": str(alex_id), "sdp": "",
                                                   "type": "offer", "profile": "standard"}
     assert _offer(sam, sid, sdp=AUDIO_ONLY_OFFER, profile="audio_only")["ok"]
     assert _modalities(sid, alex_id) == [Modality.CHAT]
 
     room_id = f"session:{sid}"
-    media.relay_event({"event": "peer_state", "room": room_id, "peer": str(alex_id),
-                       "state": "connected"})
-    media.relay_event({"event": "peer_state", "room": room_id, "peer": str(sam_id),
-                       "state": "connected"})
+    media.relay_event({"event": EventKind.PEER_STATE, "room": room_id, "peer": str(alex_id),
+                       "state": PeerState.CONNECTED})
+    media.relay_event({"event": EventKind.PEER_STATE, "room": room_id, "peer": str(sam_id),
+                       "state": PeerState.CONNECTED})
     assert _modalities(sid, alex_id) == [Modality.CHAT, Modality.VIDEO]
     assert _modalities(sid, sam_id) == [Modality.CHAT, Modality.AUDIO]
     links = {p["id"]: p["link"] for p in counselor.received("presence")[-1]["present"]}
@@ -157,7 +158,7 @@ def test_offer_relays_events_and_switches_attendance_modality(room, pool):  # no
                           "state": "connected"}
 
     # Slots only to the subscriber's socket; user ids as numbers, null for an empty slot.
-    media.relay_event({"event": "slots", "room": room_id, "peer": str(alex_id),
+    media.relay_event({"event": EventKind.SLOTS, "room": room_id, "peer": str(alex_id),
                        "slots": [{"mid": "2", "user_id": str(sam_id)},
                                  {"mid": "3", "user_id": None}]})
     assert alex.received("rtc_slots") == [{"name": "rtc_slots", "session_id": sid,
@@ -166,7 +167,7 @@ def test_offer_relays_events_and_switches_attendance_modality(room, pool):  # no
     assert sam.received("rtc_slots") == [] and counselor.received("rtc_slots") == []
 
     # Quality to staff and the participant; the active speaker to everyone.
-    media.relay_event({"event": "quality", "room": room_id, "peer": str(alex_id),
+    media.relay_event({"event": EventKind.QUALITY, "room": room_id, "peer": str(alex_id),
                        "profile": "standard", "rtt_ms": 42.0, "loss": 0.01,
                        "send_kbps": 480.0})
     quality = counselor.received("rtc_quality")
@@ -174,7 +175,7 @@ def test_offer_relays_events_and_switches_attendance_modality(room, pool):  # no
                         "profile": "standard", "rtt_ms": 42.0, "loss": 0.01,
                         "send_kbps": 480.0}]
     assert len(alex.received("rtc_quality")) == 1 and sam.received("rtc_quality") == []
-    media.relay_event({"event": "active_speaker", "room": room_id, "peer": str(sam_id)})
+    media.relay_event({"event": EventKind.ACTIVE_SPEAKER, "room": room_id, "peer": str(sam_id)})
     for p in (counselor, alex, sam):
         assert p.received("rtc_active_speaker") == [
             {"name": "rtc_active_speaker", "session_id": sid, "user_id": sam_id}]
@@ -187,19 +188,19 @@ def test_offer_relays_events_and_switches_attendance_modality(room, pool):  # no
         "ok": True, "needs_offer": True}
 
     # "reconnecting" keeps the modality (the group sees reconnecting, not a departure).
-    media.relay_event({"event": "peer_state", "room": room_id, "peer": str(sam_id),
-                       "state": "reconnecting"})
+    media.relay_event({"event": EventKind.PEER_STATE, "room": room_id, "peer": str(sam_id),
+                       "state": PeerState.RECONNECTING})
     assert _modalities(sid, sam_id)[-1] == Modality.AUDIO
     assert alex.received("rtc_peer_state")[-1]["state"] == "reconnecting"
 
     # Leaving the media: chat again, the room stays.
     assert alex.emit("rtc_leave", session_id=sid) == {"ok": True}
-    assert pool.ops("leave") == [{"peer": str(alex_id)}]
+    assert pool.ops(Op.LEAVE) == [{"peer": str(alex_id)}]
     assert _modalities(sid, alex_id)[-1] == Modality.CHAT
     assert alex.emit("chat", session_id=sid, id="m1", text="still here")["ok"]
     # Closed after failure: chat again.
-    media.relay_event({"event": "peer_state", "room": room_id, "peer": str(sam_id),
-                       "state": "closed"})
+    media.relay_event({"event": EventKind.PEER_STATE, "room": room_id, "peer": str(sam_id),
+                       "state": PeerState.CLOSED})
     assert _modalities(sid, sam_id)[-1] == Modality.CHAT
 
 
@@ -211,19 +212,19 @@ def test_moderation_reaches_the_media_and_mutes_survive_a_new_offer(room, pool):
     assert _offer(alex, sid)["ok"]
     for what in ("audio", "video"):
         assert counselor.emit("mute", session_id=sid, user_id=alex_id, what=what)["ok"]
-    assert pool.ops("mute") == [
+    assert pool.ops(Op.MUTE) == [
         {"peer": str(alex_id), "what": "audio", "muted": True},
         {"peer": str(alex_id), "what": "video", "muted": True}]
     # A new offer (a reconnect, or a new worker after a move) carries the mutes again.
     pool.requests.clear()
     assert _offer(alex, sid)["ok"]
-    assert [(f["what"], f["muted"]) for f in pool.ops("mute")] == [("audio", True),
+    assert [(f["what"], f["muted"]) for f in pool.ops(Op.MUTE)] == [("audio", True),
                                                                   ("video", True)]
     assert counselor.emit("unmute", session_id=sid, user_id=alex_id, what="audio")["ok"]
-    assert pool.ops("mute")[-1]["muted"] is False
+    assert pool.ops(Op.MUTE)[-1]["muted"] is False
     # A removed participant's media stops at once.
     assert counselor.emit("remove", session_id=sid, user_id=alex_id)["ok"]
-    assert pool.ops("leave")[-1]["peer"] == str(alex_id)
+    assert pool.ops(Op.LEAVE)[-1]["peer"] == str(alex_id)
     assert _offer(alex, sid)["error"] == "removed"
 
 
@@ -262,11 +263,11 @@ def test_media_rooms_of_sessions_that_are_over_are_closed(room, pool, world):  #
     closed = media.close_ended_rooms()
 
     assert closed == sorted([long_over.id, ended_early.id, 999_999])
-    assert sorted(r for r, op, _ in pool.requests if op == "close_room") == sorted(
+    assert sorted(r for r, op, _ in pool.requests if op is Op.CLOSE_ROOM) == sorted(
         media.media_room(s) for s in closed)
     assert {room_id for room_id, _ in pool.store.items()} == {
         media.media_room(running.id), media.media_room(overran.id), "bench:other"}
     # Ten minutes after its end the session that ran over goes too; nothing is asked twice.
     clock.advance(media.ROOM_CLOSES_AFTER_END)
     assert media.close_ended_rooms() == [overran.id]
-    assert len([1 for _, op, _ in pool.requests if op == "close_room"]) == 4
+    assert len([1 for _, op, _ in pool.requests if op is Op.CLOSE_ROOM]) == 4

@@ -184,7 +184,7 @@ def test_passthrough_jitter_buffer_drops_late_packets() -> None:
 
 
 def test_mdns_candidates_are_dropped_with_end_of_candidates() -> None:
-    from companion.media.worker import drop_mdns_candidates
+    from companion.media.offers import drop_mdns_candidates
 
     sdp = "\r\n".join([
         "v=0", "m=audio 9 UDP/TLS/RTP/SAVPF 111",
