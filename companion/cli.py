@@ -80,7 +80,7 @@ def serve(host: str, port: int, no_seed: bool, media_workers: int | None) -> Non
             seeded_now = True
         url = f"http://{host}:{port}/"
         if not production:
-            click.echo(demo.logins_text(url) if (seeded_now or demo.is_seeded()) else url)
+            click.echo(demo.logins_text(url) if (seeded_now or demo.has_demo()) else url)
     from companion.media.config import MediaConfigError
     from companion.media.process import default_worker_count
 

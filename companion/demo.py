@@ -49,7 +49,13 @@ DEMO_ACCOUNTS.append((DEMO_FAMILY[0], DEMO_FAMILY[1], Role.FAMILY))
 
 
 def is_seeded() -> bool:
+    """Whether the database holds any clinic (the demo is never added beside real data)."""
     return db.session.scalar(select(Clinic.id).limit(1)) is not None
+
+
+def has_demo() -> bool:
+    """Whether the demo clinic is here (so its logins are worth printing)."""
+    return db.session.scalar(select(User.id).where(User.email == "admin@demo.test")) is not None
 
 
 def seed() -> None:

@@ -1,6 +1,6 @@
 """Periodic work of a running server: escalating overdue alerts, erasing expired room chat,
 closing the media rooms of sessions that are over, checkpointing the audit log's head,
-refreshing meeting feeds.
+making groups' sessions to eight weeks ahead, refreshing meeting feeds.
 
 Started once per web process by ``companion serve``; each job is safe to run on several
 processes at once (the services claim their rows atomically).
@@ -37,6 +37,13 @@ def _close_ended_media_rooms() -> None:
     media.close_ended_rooms()
 
 
+def _make_occurrences() -> None:
+    from companion.clinic import occurrences
+    from companion.core import clock
+
+    occurrences.generate_all(clock.now())  # safe on every process: one row per slot
+
+
 def _checkpoint_audit() -> None:
     from companion.core import audit
 
@@ -46,7 +53,7 @@ def _checkpoint_audit() -> None:
 # (every N seconds, job)
 JOBS: list[tuple[float, Callable[[], None]]] = [
     (30.0, _escalate), (600.0, _purge_chat), (60.0, _close_ended_media_rooms),
-    (600.0, _checkpoint_audit)]
+    (600.0, _checkpoint_audit), (3600.0, _make_occurrences)]
 
 
 def start(app: Flask) -> None:

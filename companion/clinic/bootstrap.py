@@ -8,7 +8,7 @@ from datetime import timedelta
 from companion.accounts import mfa
 from companion.accounts.models import Clinic, Invitation, Role
 from companion.accounts.services import normalise_email, token_hash
-from companion.clinic.models import Program
+from companion.clinic.models import ADULT_WEEKLY_HOURS, Phase, Program
 from companion.core import clock
 from companion.core.extensions import db
 
@@ -21,7 +21,9 @@ def first_admin(
     secret = mfa.new_secret()
     clinic = Clinic(name=clinic_name)
     db.session.add(clinic)
-    db.session.add(Program(clinic=clinic, name="IOP"))
+    # A first program to rename or replace (its admin sets its zone and phases).
+    db.session.add(Program(clinic=clinic, name="IOP", phases=[
+        Phase(name="Intensive outpatient", position=0, weekly_hours_target=ADULT_WEEKLY_HOURS)]))
     db.session.flush()
     token = secrets.token_urlsafe(32)
     db.session.add(

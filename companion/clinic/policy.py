@@ -103,6 +103,12 @@ def session_role(user: User, session: Session) -> str | None:
     groups, in no group's)."""
     if session.cancelled_at is not None:
         return None
+    return _standing(user, session)
+
+
+def _standing(user: User, session: Session) -> str | None:
+    """session_role as if the session were on: whoever leads a cancelled session still
+    leads it (and may move it or see its attendance)."""
     if user.role == Role.FAMILY:
         return "family" if family_guest_of(user, session) is not None else None
     if session.counselor_id == user.id:
@@ -274,7 +280,7 @@ def can(user: User, action: Action, record: object = None) -> bool:
 
 def _leads(user: User, session: Session) -> bool:
     """The session's counselor, or a counselor co-leading its group."""
-    return user.role == Role.COUNSELOR and session_role(user, session) == "staff"
+    return user.role == Role.COUNSELOR and _standing(user, session) == "staff"
 
 
 def _leads_group(user: User, group: Group) -> bool:

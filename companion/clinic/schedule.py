@@ -72,6 +72,19 @@ def joinable_sessions(
     return out
 
 
+def group_sessions(group: Group, now: datetime,
+                   window: tuple[datetime, datetime] | None = None) -> list[Joinable]:
+    """A group's occurrences, soonest first (for its admin and leaders): those not yet over,
+    or every one starting inside the window."""
+    if window is None:
+        when = (Session.ends_at > now) & Session.ended_at.is_(None)
+    else:
+        when = (Session.starts_at >= window[0]) & (Session.starts_at < window[1])
+    return [Joinable(s, "staff") for s in db.session.scalars(
+        select(Session).where(Session.group_id == group.id, when)
+        .order_by(Session.starts_at, Session.id))]
+
+
 def family_sessions_of(client_ids: list[int], when: Any) -> list[Session]:
     """Family sessions of these clients (their 1:1s, their groups' sessions), soonest first."""
     groups = select(GroupMember.group_id).where(GroupMember.user_id.in_(client_ids),

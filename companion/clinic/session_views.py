@@ -31,7 +31,8 @@ class SessionQuery(PageQuery):
 
 @registry.route(
     api, "/sessions", "GET", query=SessionQuery, responses={200: SessionPage}, tag="sessions",
-    summary="Sessions I may join: upcoming and in progress, or all of a date range",
+    summary="Sessions I may join: upcoming and in progress, or all of a date range (with "
+    "group_id, its admin and counselors see all of the group's)",
 )
 def list_sessions(query: SessionQuery) -> dict[str, Any]:
     now = clock.now()
@@ -42,10 +43,15 @@ def list_sessions(query: SessionQuery) -> dict[str, Any]:
         last = query.to or first + timedelta(days=7)
         window = (datetime.combine(first, time(0), tzinfo=zone),
                   datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone))
-    joinable = schedule.joinable_sessions(me(), now, window)
-    if query.group_id is not None:
-        joinable = [j for j in joinable if j.session.group_id == query.group_id]
-    return page_of_list(joinable, query, lambda item: _session_json(item.session, item.role, now))
+    group = db.session.get(Group, query.group_id) if query.group_id is not None else None
+    if group is not None and policy.can(me(), policy.Action.VIEW_GROUP, group):
+        # The group's admin and leaders see all its occurrences, joinable by them or not.
+        listed = schedule.group_sessions(group, now, window)
+    else:
+        listed = schedule.joinable_sessions(me(), now, window)
+        if query.group_id is not None:
+            listed = [j for j in listed if j.session.group_id == query.group_id]
+    return page_of_list(listed, query, lambda item: _session_json(item.session, item.role, now))
 
 
 def _session_json(session: Session, role: str, now: datetime) -> dict[str, Any]:

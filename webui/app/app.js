@@ -44,6 +44,10 @@ const ROUTES = {
   '/my-record': page('care', 'myRecordView'),
   '/care/': page('care', 'clientCareView'),
   '/profile': page('profile', 'profileView'),
+  // the clinic's own setup (issue 15): programs, groups, admissions
+  '/programs': page('setup', 'programsView'),
+  '/groups/': page('setup', 'groupView'),
+  '/enrollments': page('setup', 'enrollmentsView'),
 };
 // Top-bar links per role: [path, label].
 const NAV = {
@@ -51,8 +55,8 @@ const NAV = {
     ['/safety-plan', 'Safety plan'], ['/meetings', 'Meetings']],
   counselor: [['/home', 'Home'], ['/attendance', 'Attendance'], ['/meetings', 'Meetings']],
   peer_supporter: [['/home', 'Home']],
-  admin: [['/home', 'Home'], ['/reports', 'Reports'], ['/meeting-sources', 'Meetings'],
-    ['/program-rewards', 'Rewards']],
+  admin: [['/home', 'Home'], ['/programs', 'Programs'], ['/enrollments', 'Admissions'],
+    ['/reports', 'Reports'], ['/meeting-sources', 'Meetings'], ['/program-rewards', 'Rewards']],
   // a guest a client invited: education, what the client consented to share, and meetings
   // for families (Al-Anon, Nar-Anon)
   family: [['/home', 'Home'], ['/learn', 'Learn'], ['/meetings', 'Meetings']],

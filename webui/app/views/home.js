@@ -6,7 +6,7 @@ import { instantOf, wallTimeIn, zoneLabel } from '../zones.js';
 import { careLinksCard, familyHome } from './care.js';
 
 const STATE_TEXT = {
-  scheduled: 'Scheduled', open: 'Room open', in_progress: 'In progress', ended: 'Ended',
+  scheduled: 'Scheduled', open: 'Room open', in_progress: 'In progress', ended: 'Ended', cancelled: 'Cancelled',
 };
 const ROLE_TEXT = {
   client: 'Client', counselor: 'Counselor', peer_supporter: 'Peer supporter', admin: 'Program admin',
@@ -44,6 +44,7 @@ async function sessionsCard(me, title, empty = 'Nothing scheduled in the next tw
           s.family && s.role !== 'family' ? [' ', h('span', { class: 'tag' }, 'family')] : null),
         h('span', { class: s.state === 'in_progress' ? 'tag live' : 'tag' }, STATE_TEXT[s.state])),
       h('div', { class: 'muted' }, formatRange(s.starts_at, s.ends_at, me.timezone)),
+      s.state === 'cancelled' ? h('div', {}, `Cancelled: ${s.cancel_reason}`) : null,
       (!offline && (s.state === 'open' || s.state === 'in_progress'))
         ? h('a', { class: 'btn', href: `/sessions/${s.id}` }, `Join ${s.title}`) : null,
     ))));
