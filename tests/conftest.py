@@ -43,9 +43,43 @@ accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 _HASH_CACHE: dict[str, str] = {}
 
 
+# With pytest-xdist (`-n 2`, the Makefile's), each worker has its own PostgreSQL database and
+# Redis database number, so two workers never empty each other's tables or share media-room pins.
+# Browser tests all run on one worker (they share demo servers and the staff's one-time codes),
+# the rest spread over the others.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _per_worker_redis() -> None:
+    url = os.environ.get("REDIS_URL")
+    if WORKER and url:
+        number = 1 + int(WORKER.removeprefix("gw") or 0)
+        os.environ["REDIS_URL"] = f"{url.rsplit('/', 1)[0]}/{number}"
+
+
+_per_worker_redis()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 def _pg_url() -> str | None:
     url = os.environ.get("DATABASE_URL")
-    return url if url and url.startswith("postgres") else None
+    if not url or not url.startswith("postgres"):
+        return None
+    if not WORKER:
+        return url
+    import psycopg
+
+    base = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    name = f"{base.rsplit('/', 1)[1]}_{WORKER}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base.rsplit('/', 1)[0]}/{name}"
 
 
 def _reset_postgres(url: str) -> None:

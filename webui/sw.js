@@ -9,6 +9,7 @@ const SHELL = [
   '/app/views/room.js', '/app/media.js', '/app/views/measures.js', '/app/live.js', '/app/views/dashboard.js', '/app/views/reports.js', '/app/views/meetings.js', '/app/vendor/socket.io.esm.min.js',
   '/app/selfcare.css', '/app/offline.js', '/app/charts.js', '/app/views/selfcare.js',
   '/app/views/coping.js', '/app/views/safetyplan.js', '/app/views/trends.js', '/app/views/care.js',
+  '/app/zones.js', '/app/days.js', '/app/views/profile.js', '/app/views/measureschedules.js',
   '/app/icons/icon.svg', '/manifest.webmanifest',
 ];
 

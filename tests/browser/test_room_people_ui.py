@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 DEMO_GROUP_ID = 1  # the demo clinic's one group: Chris leads it, Pat supports, six clients
 ACK_TIMEOUT_MS = 8000  # the room page's wait for an ack (webui/app/views/room.js)
-ENDED = re.compile(r"^This session has ended at \d{1,2}:\d{2}\s?[AP]M\.$")
+ENDED = re.compile(r"^This session has ended at \d{1,2}:\d{2}\s?[AP]M\s[A-Z]{2,5}\.$")
 
 # A fast loopback link as Chromium describes one it has not measured: about 1.5 Mbps, with
 # random noise (the room used to call anything under 1.5 slow).

@@ -2,6 +2,7 @@
 // the phone for when there is no signal), and (admins) the sources that feed the directory.
 import { get, post, put, api, ApiError } from '../api.js';
 import { h, field, showProblem, clearProblem, formatTime, say, formActions } from '../dom.js';
+import { zoneLabel } from '../zones.js';
 import { cachedGet, startOffline } from '../offline.js';
 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
@@ -21,8 +22,8 @@ function errorBox(err) {
   return h('p', { class: 'error', role: 'alert' }, err.message || String(err));
 }
 
-// "Monday 7:00–8:30 PM CST" in the US, "Montag, 19:00–20:30 MEZ" in Germany: the person's
-// locale, the meeting's zone.
+// "Monday 7:00 PM–8:30 PM CST" in the US, "Montag, 19:00–20:30 MEZ" in Germany: the person's
+// locale, in the zone the server gave the times in (the person's own).
 function whenText(m, me) {
   return `${formatTime(m.next_start, m.timezone, { weekday: 'long', zoneName: false })}–${formatTime(m.next_end, m.timezone)}`;
 }
@@ -156,8 +157,8 @@ export async function meetingsView(me) {
   startOffline(me);
   const page = h('section', {}, h('h1', {}, 'Meetings'),
     h('p', { class: 'muted' }, me.role === 'family'
-      ? `Meetings for families and friends (Al-Anon, Nar-Anon and more) come first; other mutual-support meetings follow. Each time is the meeting's own, with its time zone.`
-      : `Mutual-support meetings (AA, NA, SMART Recovery, Al-Anon and more). Each time is the meeting's own, with its time zone.`));
+      ? `Meetings for families and friends (Al-Anon, Nar-Anon and more) come first; other mutual-support meetings follow. Times are shown in your time zone, ${zoneLabel(me.timezone)}.`
+      : `Mutual-support meetings (AA, NA, SMART Recovery, Al-Anon and more). Times are shown in your time zone, ${zoneLabel(me.timezone)}.`));
   // saved and went: what a client's buttons show; changed(id) redraws every copy of a meeting
   // on the page, and adds a newly saved one to "Your meetings" (a removed one stays there, with
   // Save to undo, until the page is drawn again).
