@@ -308,7 +308,8 @@ def test_meeting_search_finds_type_names_in_miles_and_local_times(live_server, b
     page.goto(f"{live_server.url}/meetings")
     form = _search(page, "Nueva Vida", near="65806")
     item = form.locator("li.meeting").first
-    expect(item.get_by_text(re.compile(r"^(Dienstag|Donnerstag), 20:00–21:30\s\S+$"))).to_be_visible()
+    when = re.compile(r"^(Dienstag|Donnerstag), 20:00–21:30\s\S+$")
+    expect(item.get_by_text(when)).to_be_visible()
     expect(item.get_by_text(re.compile(r"Kilometer away"))).to_be_visible()
     context.close()
 
