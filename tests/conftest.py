@@ -3,6 +3,7 @@ an app and client per test, factories, and a live server for browser and socket 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import uuid
@@ -162,6 +163,18 @@ class RequestContextClient(FlaskClient):
         db.session.commit()
         with self.application.app_context():
             return super().open(*args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def no_event_lost(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every event a test's code published was sent with its commit or dropped by a rollback:
+    none was left in a transaction that ended without either, nor failed to go out
+    (core/events.py logs both). Set up first, so it looks after the app's teardown too."""
+    yield
+    logged = [r.getMessage() for when in ("setup", "call", "teardown")
+              for r in caplog.get_records(when)
+              if r.name == "companion.core.events" and r.levelno >= logging.ERROR]
+    assert logged == [], logged
 
 
 @pytest.fixture

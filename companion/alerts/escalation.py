@@ -38,10 +38,11 @@ def escalate_overdue() -> list[Alert]:
         )
         if getattr(result, "rowcount", 0):
             claimed.append((alert, program))
-    db.session.commit()
     for alert, program in claimed:
         on_call = db.session.scalars(
             select(User.id).where(User.id.in_(program.on_call_ids), User.active)).all()
         payload = alerts.event_payload(alert) | {"escalated": True}
+        # Sent with the commit that claims the alert: a claim rolled back tells nobody.
         events.publish([events.user_room(uid) for uid in on_call], "alert", payload)
+    db.session.commit()
     return [alert for alert, _ in claimed]

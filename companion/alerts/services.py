@@ -1,4 +1,5 @@
-"""Risk alerts: raised inside the transaction that stores the signal, published after commit.
+"""Risk alerts: raised and published inside the transaction that stores the signal, so the
+``alert`` event goes out with its commit (and never, if it rolls back).
 
 Each alert goes to every counselor who treats the client (``treatment.treating_counselor_ids``);
 peer supporters never receive one. Published as the Socket.IO ``alert`` event to each
@@ -7,20 +8,18 @@ counselor's own room; the counselor's home page lists the open ones.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Select, case, select, update
 
 from companion.accounts.models import User
+from companion.alerts import event_payloads  # noqa: F401 - registers the alert's payload
 from companion.alerts.models import Alert, AlertKind, AlertUrgency
 from companion.clinic import treatment
 from companion.clinic.models import Enrollment, Program
 from companion.core import audit, clock, events
 from companion.core.extensions import db
-
-log = logging.getLogger(__name__)
 
 DEFAULT_CRAVING_THRESHOLD = 8
 
@@ -68,15 +67,12 @@ def raise_alerts(
 
 
 def publish(alerts: Iterable[Alert]) -> None:
-    """Send committed alerts live to every treating counselor. Never fails the caller: the
-    alert is stored and listed on the counselor's page either way."""
+    """Publish raised alerts to every treating counselor, in the caller's transaction: they go
+    out when it commits (core/events.py)."""
     for alert in alerts:
-        try:
-            counselors = treatment.treating_counselor_ids(alert.client_id)
-            rooms = [events.user_room(cid) for cid in counselors]
-            events.publish(rooms, "alert", event_payload(alert))
-        except Exception as error:  # noqa: BLE001 - delivery is best effort after commit
-            log.warning("alert %s not published live: %s", alert.id, type(error).__name__)
+        counselors = treatment.treating_counselor_ids(alert.client_id)
+        events.publish([events.user_room(cid) for cid in counselors], "alert",
+                       event_payload(alert))
 
 
 def event_payload(alert: Alert) -> dict[str, Any]:

@@ -154,6 +154,7 @@ def record(client: User, body: Any, ip: str | None) -> Stored:
             client.id, [AlertKind.PHQ9_ITEM9] if score.crisis else [], "measure", measure.id)
         _advance_schedule(client.id, body.kind, completed)
         audit.record(client, "create", "measure", measure.id, subject_id=client.id, ip=ip)
+        alerts.publish(raised)  # sent with the commit
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -161,7 +162,6 @@ def record(client: User, body: Any, ip: str | None) -> Stored:
         if winner is None:
             raise
         return _replay(client, winner, digest)
-    alerts.publish(raised)
     return Stored(measure, True)
 
 

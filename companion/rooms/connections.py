@@ -17,7 +17,16 @@ from flask_socketio import join_room, leave_room
 from companion.accounts import services as accounts
 from companion.accounts.models import LoginSession, Role
 from companion.clinic.models import Session
-from companion.core.events import user_room
+from companion.core import events
+from companion.core.events import (
+    counselors_room,
+    lobby_room,
+    login_room,
+    members_room,
+    session_room,
+    staff_room,
+    user_room,
+)
 from companion.core.extensions import socketio
 from companion.rooms.wire import Shown, shown
 
@@ -59,38 +68,6 @@ class TokenBucket:
 # sockets go until they have filled up again: reconnecting never resets an allowance.
 _login_buckets: dict[str, TokenBucket] = {}
 _user_buckets: dict[int, TokenBucket] = {}
-
-
-def session_room(session_id: int) -> str:
-    return f"session:{session_id}"
-
-
-def staff_room(session_id: int) -> str:
-    return f"staff:{session_id}"
-
-
-def counselors_room(session_id: int) -> str:
-    return f"counselors:{session_id}"
-
-
-def members_room(session_id: int) -> str:
-    """Everyone in the room but family guests: the check-in round goes here."""
-    return f"members:{session_id}"
-
-
-def lobby_room(session_id: int) -> str:
-    """Everyone at the door, not in the room: waiting to be admitted, or kept out by the lock.
-    They hear that the room was unlocked or the session ended."""
-    return f"lobby:{session_id}"
-
-
-_SESSION_ROOM_KINDS = ("session", "members", "staff", "counselors", "lobby")
-
-
-def session_of_room(room: str) -> int | None:
-    """The session a room above belongs to (None for a user's, a login's or a socket's)."""
-    kind, _, number = room.partition(":")
-    return int(number) if kind in _SESSION_ROOM_KINDS and number.isdigit() else None
 
 
 @dataclass
@@ -145,7 +122,7 @@ def register(sid: str, login: LoginSession) -> Connection:
     connections[sid] = conn
     _sockets_of_login[login.id] = _sockets_of_login.get(login.id, 0) + 1
     join_room(user_room(login.user_id))
-    join_room(f"login:{login.id}")
+    join_room(login_room(login.id))
     return conn
 
 
@@ -213,7 +190,8 @@ def leave(conn: Connection, session_id: int) -> None:
 
 
 def disconnect(sid: str, reason: str) -> None:
-    socketio.emit(reason, {}, to=sid)
+    """Tell the socket why (at once: it is closed next), then close it."""
+    events.send_now([events.socket_room(sid)], reason, {})
     socketio.server.disconnect(sid, namespace="/")
 
 

@@ -34,7 +34,7 @@ from socketio import RedisManager
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from companion.core import clock
+from companion.core import clock, events
 from companion.core.extensions import db
 from companion.rooms import connections as conns
 from companion.rooms.models import RoomEvent
@@ -97,9 +97,9 @@ class MessageQueue(RedisManager):
             sessions = unsent | {s for c in list(conns.connections.values()) for s in c.joined}
             held = _last_seq_before(sessions, since - RESYNC_MARGIN)
             for session_id in sorted(sessions):
-                self.server.emit("resync", {"session_id": session_id,
-                                            "seq": held.get(session_id, 0)},
-                                 to=conns.session_room(session_id), namespace="/")
+                # At once: it reports no write, and this reads in a transaction never committed.
+                events.send_now([events.session_room(session_id)], "resync",
+                                {"session_id": session_id, "seq": held.get(session_id, 0)})
             db.session.remove()
         log.info("message queue back after %.0f s; %d rooms told to catch up",
                  (clock.now() - since).total_seconds(), len(sessions))
@@ -133,7 +133,7 @@ class MessageQueue(RedisManager):
     def _note_unsent(self, data: dict[str, Any]) -> None:
         room = data.get("room")
         for name in room if isinstance(room, list) else [room]:
-            session_id = conns.session_of_room(name) if isinstance(name, str) else None
+            session_id = events.session_of_room(name) if isinstance(name, str) else None
             if session_id is not None:
                 self.unsent_sessions.add(session_id)
 

@@ -28,7 +28,8 @@ from sqlalchemy import select
 
 from companion.accounts.models import User
 from companion.clinic.models import Session
-from companion.core import clock
+from companion.core import clock, events
+from companion.core.events import session_room, socket_room, staff_room
 from companion.core.extensions import db, socketio
 from companion.media.protocol import (
     EventKind,
@@ -43,7 +44,7 @@ from companion.media.protocol import (
 from companion.media.protocol import Profile as WireProfile
 from companion.rooms import services as rooms
 from companion.rooms import sockets as handlers
-from companion.rooms.connections import Connection, session_room, staff_room
+from companion.rooms.connections import Connection
 from companion.rooms.models import Modality
 from companion.rooms.sockets import Payload, _fail, room_event
 
@@ -252,7 +253,7 @@ def restart_rooms(rooms_moved: list[str]) -> None:
     for room in rooms_moved:
         session_id = session_of(room)
         if session_id is not None:
-            socketio.emit("rtc_restart", {"session_id": session_id}, to=session_room(session_id))
+            events.send_now([session_room(session_id)], "rtc_restart", {"session_id": session_id})
 
 
 def relay_event(event: dict[str, Any]) -> None:
@@ -270,28 +271,28 @@ def relay_event(event: dict[str, Any]) -> None:
     peer = plane.peers.get((session_id, user_id))
     if kind is EventKind.ACTIVE_SPEAKER:
         if any(s == session_id for s, _ in plane.peers):
-            socketio.emit("rtc_active_speaker", {"session_id": session_id, "user_id": user_id},
-                          to=session_room(session_id))
+            events.send_now([session_room(session_id)], "rtc_active_speaker",
+                            {"session_id": session_id, "user_id": user_id})
         return
     if peer is None:
         return  # a peer another web process signals for: that process relays its events
     if kind is EventKind.SLOTS:
         slots = [{"mid": str(s.get("mid")), "user_id": _user_id(s.get("user_id"))}
                  for s in event.get("slots") or [] if isinstance(s, dict)]
-        socketio.emit("rtc_slots", {"session_id": session_id, "slots": slots}, to=peer.sid)
+        events.send_now([socket_room(peer.sid)], "rtc_slots",
+                        {"session_id": session_id, "slots": slots})
     elif kind is EventKind.QUALITY:
         peer.quality = {k: event[k] for k in ("profile", "rtt_ms", "loss", "send_kbps")
                         if k in event}
         body = {"session_id": session_id, "user_id": user_id, **peer.quality}
-        socketio.emit("rtc_quality", body, to=[staff_room(session_id), peer.sid])
+        events.send_now([staff_room(session_id), socket_room(peer.sid)], "rtc_quality", body)
     elif kind is EventKind.PEER_STATE:
         state = member_of(PeerState, event.get("state"))
         if state is None:
             return
         peer.state = state
-        socketio.emit("rtc_peer_state",
-                      {"session_id": session_id, "user_id": user_id, "state": state.value},
-                      to=session_room(session_id))
+        events.send_now([session_room(session_id)], "rtc_peer_state",
+                        {"session_id": session_id, "user_id": user_id, "state": state.value})
         if state is PeerState.CONNECTED:
             run_later(_set_modality, session_id, user_id, peer.sid, peer.modality)
         elif state in (PeerState.FAILED, PeerState.CLOSED):

@@ -2,6 +2,10 @@
 
 Handlers are thin: check the socket's login and rate, validate the payload, call one service in
 companion.rooms.services, publish what it stored, answer the ack.
+
+Events go out through core/events.py. The services commit what they store; what the handlers then
+publish is read (names, who is present, who is at the door) in a short transaction of its own,
+whose commit sends it (``_send_published``): before the ack, and never held across a yield.
 """
 
 from __future__ import annotations
@@ -22,18 +26,23 @@ from companion.accounts import services as accounts
 from companion.accounts.models import Role, User
 from companion.clinic import policy
 from companion.clinic.models import Session
-from companion.core.events import publish, user_room
+from companion.core import events
+from companion.core.events import (
+    counselors_room,
+    lobby_room,
+    members_room,
+    publish,
+    session_room,
+    socket_room,
+    staff_room,
+    user_room,
+)
 from companion.core.extensions import db, socketio
 from companion.core.inputs import MAX_ID, RecordId, nul_path
 from companion.rooms import connections as conns
+from companion.rooms import event_payloads  # noqa: F401 - registers the rooms' event payloads
 from companion.rooms import services as rooms
-from companion.rooms.connections import (
-    Connection,
-    counselors_room,
-    lobby_room,
-    session_room,
-    staff_room,
-)
+from companion.rooms.connections import Connection
 from companion.rooms.models import ParticipantState, RoomEvent
 from companion.rooms.services import RoomError
 from companion.rooms.wire import Shown, display_names, person_json, render, shown
@@ -111,7 +120,9 @@ def _fail(event: str, error: str, detail: str = "", field: str | None = None) ->
         body["detail"] = detail
     if field:
         body["field"] = field
-    socketio.emit("error", {"event": event, **body}, to=request.sid)  # type: ignore[attr-defined]
+    # At once: a reply to this socket, not news of a write (and the handler may roll back next).
+    events.send_now([socket_room(request.sid)], "error",  # type: ignore[attr-defined]
+                    {"event": event, **body})
     return body
 
 
@@ -160,12 +171,15 @@ def room_event(model: type[Payload], *, loads: bool = True
                 return _fail(name, "invalid", first["msg"], field)
             try:
                 if not loads:
-                    return fn(conn, payload)
-                user = db.session.get(User, conn.user_id)
-                if user is None:
-                    conns.disconnect(sid, "signed_out")
-                    return {"ok": False, "error": "unauthorized"}
-                return fn(conn, user, rooms.get_session(payload.session_id), payload)
+                    answer = fn(conn, payload)
+                else:
+                    user = db.session.get(User, conn.user_id)
+                    if user is None:
+                        conns.disconnect(sid, "signed_out")
+                        return {"ok": False, "error": "unauthorized"}
+                    answer = fn(conn, user, rooms.get_session(payload.session_id), payload)
+                _send_published()
+                return answer
             except RoomError as err:
                 db.session.rollback()
                 return _fail(name, err.code, str(err))
@@ -176,28 +190,39 @@ def room_event(model: type[Payload], *, loads: bool = True
     return decorator
 
 
+def _send_published() -> None:
+    """End the transaction the handler's announcements were read in: its commit sends them
+    (core/events.py). The writes they report were committed by the services already."""
+    if db.session().in_transaction():
+        db.session.commit()
+
+
 def _publish_event(event: RoomEvent, names: dict[int, Shown] | None = None) -> None:
     """Send a stored event to the room; check-in values only to the counselors' room."""
     names = display_names([event]) if names is None else names
     name, public = render(event, names, sees_clinical=False, viewer_id=None)
     # The check-in round is not for family guests: it goes to everyone else in the room.
-    room = conns.members_room if event.kind in rooms.ROUND_KINDS else session_room
-    socketio.emit(name, public, to=room(event.session_id))
+    room = members_room if event.kind in rooms.ROUND_KINDS else session_room
+    publish([room(event.session_id)], name, public)
     if event.kind in DOOR_KINDS:
         _tell_the_door(event, name, public)
     if event.kind == "checkin":
         _, detail = render(event, names, sees_clinical=True, viewer_id=None)
-        socketio.emit("checkin_detail", detail, to=counselors_room(event.session_id))
+        publish([counselors_room(event.session_id)], "checkin_detail", detail)
+    _send_published()
 
 
 def _publish_presence(room_session: Session) -> None:
+    """Who is in the room now, to the room; who is at the door, to its staff. Sent before this
+    returns (a media worker's report and the enforcer call this outside any handler)."""
     # The lead counselor is marked: nobody else mutes or removes them (rooms.set_mute).
     present = [person_json(p.id, shown(p.display_name, p.role)) | {"link": p.link.value}
                | ({"lead": True} if p.id == room_session.counselor_id else {})
                for p in rooms.present_users(room_session)]
-    socketio.emit("presence", {"session_id": room_session.id, "present": present},
-                  to=session_room(room_session.id))
+    publish([session_room(room_session.id)], "presence",
+            {"session_id": room_session.id, "present": present})
     _publish_door(room_session)
+    _send_published()
 
 
 # --- the door: the waiting room, and those a locked room keeps out ----------------------------
@@ -207,7 +232,7 @@ DOOR_KINDS = frozenset({"room_locked", "session_ended"})
 
 
 def _tell_the_door(event: RoomEvent, name: str, body: dict[str, Any]) -> None:
-    socketio.emit(name, body, to=lobby_room(event.session_id))
+    publish([lobby_room(event.session_id)], name, body)
     if event.kind == "room_locked":  # unlocking moved the kept out to the waiting list
         room_session = db.session.get(Session, event.session_id)
         if room_session is not None:
@@ -223,8 +248,7 @@ def _publish_door(room_session: Session) -> None:
             entry["family_of"] = person.family_of
         lists["waiting" if person.state == ParticipantState.WAITING else "kept_out"].append(entry)
     for name, people in lists.items():
-        socketio.emit(name, {"session_id": room_session.id, name: people},
-                      to=staff_room(room_session.id))
+        publish([staff_room(room_session.id)], name, {"session_id": room_session.id, name: people})
 
 
 def _replay(app: Any, sid: str, session_id: int, last_seq: int, user_id: int,
@@ -243,10 +267,11 @@ def _replay(app: Any, sid: str, session_id: int, last_seq: int, user_id: int,
         rendered = [render(event, names, sees_clinical=clinical, viewer_id=user.id)
                     for event in missed]
         # The database is let go before sending: on SQLite a transaction holds the write lock,
-        # and a slow socket must not keep the room's writers waiting.
+        # and a slow socket must not keep the room's writers waiting. Sent at once: stored
+        # events, long committed, to the one socket that asked.
         db.session.remove()
         for name, body in rendered:
-            socketio.emit(name, body, to=sid)
+            events.send_now([socket_room(sid)], name, body)
 
 
 # --- connection -----------------------------------------------------------------------------
@@ -325,7 +350,7 @@ def _at_the_door(conn: Connection, user: User, room_session: Session, *,
     family_of = rooms.family_of(room_session, user.id) if conn.family else None
     if family_of is not None:
         knock["family_of"] = family_of
-    socketio.emit("knock", knock, to=staff_room(room_session.id))
+    publish([staff_room(room_session.id)], "knock", knock)
     _publish_presence(room_session)
     return {"ok": True, "state": "waiting", "seq": room_session.last_seq}
 
@@ -400,6 +425,7 @@ def _admitted(room_session: Session, user_id: int, event: RoomEvent) -> None:
             admit_connection(conn, room_session.id)
     _publish_event(event)
     publish([user_room(user_id)], "admitted_notice", {"session_id": room_session.id})
+    _send_published()  # before admit_all goes on to the next admission, which may be refused
 
 
 # --- talking --------------------------------------------------------------------------------
@@ -444,8 +470,8 @@ def react(conn: Connection, user: User, room_session: Session,
     rooms.require_admitted(room_session, user)
     if payload.emoji not in REACTIONS:
         return _fail("react", "invalid", "unknown reaction", "emoji")
-    socketio.emit("reaction", {"session_id": room_session.id, "user_id": user.id,
-                               "emoji": payload.emoji}, to=session_room(room_session.id))
+    publish([session_room(room_session.id)], "reaction",
+            {"session_id": room_session.id, "user_id": user.id, "emoji": payload.emoji})
     return {"ok": True}
 
 
@@ -556,7 +582,7 @@ def expel(user_id: int, session_id: int, reason: str) -> None:
         told["seq"] = event.seq
     publish([user_room(user_id)], "removed", told)
     media_hooks.left(session_id, user_id)
-    _publish_presence(room_session)
+    _publish_presence(room_session)  # sends what was published: before the sockets close
     for conn in targets:
         socketio.server.disconnect(conn.sid, namespace="/")
 

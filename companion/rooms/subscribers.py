@@ -4,16 +4,16 @@ command, a job), so live sockets follow at once whichever path the change took."
 
 from __future__ import annotations
 
-from companion.core import signals
-from companion.core.extensions import socketio
+from companion.core import events, signals
 from companion.rooms import connections, sockets
 
 
 @signals.login_ended.connect
 def sign_out(login_id: str) -> None:
     """A login ended (logout): its sockets here go now; other processes' are told through the
-    message queue and dropped by their enforcer within seconds."""
-    socketio.emit("signed_out", {}, to=f"login:{login_id}")
+    message queue and dropped by their enforcer within seconds. Told at once: the logout is
+    committed (the signal follows the commit) and the sockets here are closed next."""
+    events.send_now([events.login_room(login_id)], "signed_out", {})
     for conn in list(connections.connections.values()):
         if conn.login_id == login_id:
             connections.disconnect(conn.sid, "signed_out")

@@ -190,6 +190,7 @@ def _store(client: User, model: type[Entry], body: Any, fields: dict[str, Any],
         db.session.flush()  # the primary key decides a race between concurrent retries
         raised = alerts.raise_alerts(client.id, signals(entry), record_type, entry_id)
         audit.record(client, "create", record_type, entry_id, subject_id=client.id, ip=ip)
+        alerts.publish(raised)  # sent with the commit
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -197,7 +198,6 @@ def _store(client: User, model: type[Entry], body: Any, fields: dict[str, Any],
         if winner is None:
             raise
         return _replay(client, winner, digest, record_type, ip)
-    alerts.publish(raised)
     return Stored(entry, True)
 
 
