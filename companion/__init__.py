@@ -29,7 +29,12 @@ DOMAIN_ENTRY_POINTS = (
     "companion.alerts.views",
     "companion.measures.views",
     "companion.selfcare.views",
-    "companion.meetings.views",
+    # In this order: routes sharing a path (GET and POST /meetings) keep their order in the
+    # OpenAPI document.
+    "companion.meetings.directory_views",
+    "companion.meetings.source_views",
+    "companion.meetings.client_meeting_views",
+    "companion.meetings.calendar_feed_views",
     "companion.careteam.views",
     "companion.overview.views",
 )

@@ -168,7 +168,7 @@ def _seed_meetings(clinic_id: int) -> None:
     """A small multi-fellowship Meeting Guide feed, so the meeting directory is not empty."""
     from pathlib import Path
 
-    from companion.meetings import services as meetings
+    from companion.meetings import sources as meetings
 
     feed = Path(__file__).resolve().parent / "content" / "demo-meetings.json"
     source = meetings.create_source(

@@ -68,7 +68,7 @@ def start(app: Flask) -> None:
 def refresh_meeting_feeds(app: Flask) -> None:
     """One pass over the meeting feeds due a refresh (docs/meetings.md). Each download runs
     with no database connection held, so requests go on meanwhile."""
-    from companion.meetings import services as meetings
+    from companion.meetings import sources as meetings
 
     with app.app_context():
         try:

@@ -7,8 +7,8 @@ from typing import Any
 
 from companion.accounts.models import Clinic
 from companion.core.extensions import db
-from companion.meetings import services as meetings
-from companion.meetings.models import MeetingCalendar, MeetingFavourite
+from companion.meetings import sources as meetings
+from companion.meetings.models import Meeting, MeetingCalendar, MeetingFavourite
 
 # Held every day from midnight in the clients' zone, so a client may say they went "today" at any
 # hour the matrix runs.
@@ -27,7 +27,7 @@ def _source(clinic_id: int) -> tuple[int, int]:
                                     location="matrix.json")
     meetings.refresh_source(source, None, raw=FEED)
     meeting = db.session.scalar(
-        db.select(meetings.Meeting).where(meetings.Meeting.source_id == source.id))
+        db.select(Meeting).where(Meeting.source_id == source.id))
     assert meeting is not None
     return source.id, meeting.id
 

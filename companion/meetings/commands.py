@@ -32,7 +32,7 @@ def import_meetings(source: str, zone: str | None, fellowship: str, name: str | 
     from companion.accounts.models import Clinic
     from companion.core.extensions import db
     from companion.core.inputs import is_time_zone
-    from companion.meetings import services as meetings
+    from companion.meetings import sources as meetings
     from companion.meetings.feeds import http_url
     from companion.meetings.models import SOURCE_FILE, SOURCE_URL
 
@@ -104,7 +104,7 @@ def refresh_meetings(everything: bool) -> None:
     from sqlalchemy import select
 
     from companion.core.extensions import db
-    from companion.meetings import services as meetings
+    from companion.meetings import sources as meetings
     from companion.meetings.models import SOURCE_URL, MeetingSource
 
     app = click.get_current_context().find_root().obj()

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from companion.meetings.feeds import link_host
 from companion.meetings.models import Meeting
+from companion.meetings.schedule import duration
 
 _BYDAY = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"]  # Meeting Guide day 0 = Sunday
 
@@ -87,8 +88,6 @@ def vtimezone(name: str, around: datetime) -> list[str]:
 def meeting_event(meeting: Meeting, first_start: datetime, now: datetime,
                   uid_domain: str) -> list[str]:
     """A VEVENT repeating weekly on the meeting's days from ``first_start`` (UTC)."""
-    from companion.meetings.services import duration
-
     zone = ZoneInfo(meeting.timezone)
     local_start = first_start.astimezone(zone)
     local_end = (first_start + duration(meeting)).astimezone(zone)

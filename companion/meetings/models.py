@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Row, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from companion.core.models import Base, utcnow
@@ -101,6 +101,11 @@ class Meeting(Base):
     removed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     source: Mapped[MeetingSource] = relationship(back_populates="meetings")
+
+
+# A whole record, or the row of columns a directory search reads (the same names): the schedule
+# and place rules take either.
+MeetingLike = Meeting | Row[Any]
 
 
 class MeetingFavourite(Base):

@@ -104,7 +104,7 @@ class _Captured(logging.Handler):
 
 @pytest.fixture
 def seeded(app: Any, world: Any, make_auth: Any, monkeypatch: pytest.MonkeyPatch) -> Seeded:
-    from companion.meetings import services as meetings
+    from companion.meetings import sources as meetings
 
     # A generated feed URL must never reach the network.
     monkeypatch.setattr(meetings, "fetch_feed", lambda *a, **k: b"[]")

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from companion.accounts.models import Role
-from companion.meetings import services as service
+from companion.meetings import sources
 from companion.meetings.models import Meeting, MeetingSource
 from tests.feed_servers import FeedServer, TrickleServer
 from tests.meetings.test_meetings import FETCH_FAILED, realistic_feed
@@ -130,9 +130,9 @@ def test_internal_addresses_are_refused_with_one_plain_error_and_no_traffic(
     ] + ([f"http://{OWN_ADDRESS}:{port}/feed.json"] if OWN_ADDRESS else [])  # this machine
     errors = set()
     for index, url in enumerate(urls):
-        source = service.create_source(None, world.clinic.id, name=f"Feed {index}", kind="url",
+        source = sources.create_source(None, world.clinic.id, name=f"Feed {index}", kind="url",
                                        location=url)
-        errors.add(service.refresh_source(source).error)
+        errors.add(sources.refresh_source(source).error)
     assert errors == {PLAIN}
     assert connections.attempted == []
     assert feed_server.requests == 0
@@ -149,13 +149,13 @@ def test_a_listed_host_is_fetched_and_its_failures_read_like_a_refusal(
     errors = []
     for url in (f"{feed_server.url}/missing.json", f"http://127.0.0.1:{closed_port}/feed.json",
                 f"http://localhost:{feed_server.port}/feed.json"):  # not listed: refused
-        source = service.create_source(None, world.clinic.id, name=url, kind="url",
+        source = sources.create_source(None, world.clinic.id, name=url, kind="url",
                                        location=url)
-        errors.append(service.refresh_source(source).error)
+        errors.append(sources.refresh_source(source).error)
     assert errors == [PLAIN, PLAIN, PLAIN]
-    source = service.create_source(None, world.clinic.id, name="Intranet", kind="url",
+    source = sources.create_source(None, world.clinic.id, name="Intranet", kind="url",
                                    location=f"{feed_server.url}/feed.json")
-    assert service.refresh_source(source).added == 10
+    assert sources.refresh_source(source).added == 10
 
 
 def test_an_admin_adding_a_loopback_feed_shows_nothing_of_it(world, make_auth, feed_server):
@@ -175,9 +175,9 @@ def test_dns_rebinding_cannot_pass_the_address_check(world, feed_server, connect
     # The name answers a public address first and loopback afterwards: a check on one lookup
     # and a connection made after another would reach the loopback feed.
     asked = resolve_as(monkeypatch, {"rebind.example.org": [["93.184.215.14"], ["127.0.0.1"]]})
-    source = service.create_source(None, world.clinic.id, name="Rebind", kind="url",
+    source = sources.create_source(None, world.clinic.id, name="Rebind", kind="url",
                                    location=f"http://rebind.example.org:{feed_server.port}/f")
-    assert service.refresh_source(source).error == PLAIN
+    assert sources.refresh_source(source).error == PLAIN
     assert [a[0] for a in connections.attempted] == ["93.184.215.14"]  # the address checked
     assert asked == ["rebind.example.org"]
     assert feed_server.requests == 0
@@ -186,9 +186,9 @@ def test_dns_rebinding_cannot_pass_the_address_check(world, feed_server, connect
 def test_a_name_with_any_internal_address_is_refused(world, feed_server, connections,
                                                      monkeypatch):
     resolve_as(monkeypatch, {"mixed.example.org": [["93.184.215.14", "10.0.0.7"]]})
-    source = service.create_source(None, world.clinic.id, name="Mixed", kind="url",
+    source = sources.create_source(None, world.clinic.id, name="Mixed", kind="url",
                                    location="http://mixed.example.org/feed.json")
-    assert service.refresh_source(source).error == PLAIN
+    assert sources.refresh_source(source).error == PLAIN
     assert connections.attempted == []
 
 
@@ -196,9 +196,9 @@ def test_a_redirect_to_an_internal_address_is_refused(app, world, feed_server, c
     app.config["MEETING_FEED_ALLOWED_HOSTS"] = ["127.0.0.1"]
     feed_server.serve("/hop", b"", status=302,
                       headers={"Location": "http://169.254.169.254/latest/meta-data/"})
-    source = service.create_source(None, world.clinic.id, name="Hop", kind="url",
+    source = sources.create_source(None, world.clinic.id, name="Hop", kind="url",
                                    location=f"{feed_server.url}/hop")
-    assert service.refresh_source(source).error == PLAIN
+    assert sources.refresh_source(source).error == PLAIN
     assert [a[0] for a in connections.attempted] == ["127.0.0.1"]
 
 
@@ -247,9 +247,9 @@ def test_the_deadline_ends_a_trickling_download(app, world, headers_first, caplo
     app.config.update(MEETING_FEED_ALLOWED_HOSTS=["127.0.0.1"], MEETING_FEED_TIMEOUT=2)
     trickle = TrickleServer(limit=40, headers_first=headers_first)
     try:
-        source = service.create_source(None, world.clinic.id, name="Slow", kind="url",
+        source = sources.create_source(None, world.clinic.id, name="Slow", kind="url",
                                        location=trickle.url)
-        report = service.refresh_source(source)
+        report = sources.refresh_source(source)
         assert trickle.done.wait(10)
     finally:
         trickle.close()
@@ -266,7 +266,7 @@ GEVENT_SCRIPT = textwrap.dedent("""
     from companion import create_app, jobs
     from companion.core.extensions import db
     from companion.accounts.models import Clinic
-    from companion.meetings import services as meetings
+    from companion.meetings import sources as meetings
     from tests.feed_servers import TrickleServer
 
     trickle = TrickleServer(limit=60)
@@ -318,9 +318,9 @@ def test_rows_with_control_characters_are_skipped_one_by_one(world):
     # A raw NUL byte inside a string, as a careless export writes it (not valid strict JSON).
     raw = json.dumps(rows)[:-1] + ', {"name": "Raw\x00NUL", "slug": "raw-nul", "day": 2, ' \
         '"time": "12:00", "location": "Hall"}]'
-    source = service.create_source(None, world.clinic.id, name="Odd", kind="file",
+    source = sources.create_source(None, world.clinic.id, name="Odd", kind="file",
                                    location="odd.json")
-    report = service.refresh_source(source, None, raw=raw)
+    report = sources.refresh_source(source, None, raw=raw)
     assert report.error is None
     assert (report.added, report.skipped) == (1, 8)
     reason = "contains a control character (such as NUL); row skipped"
@@ -363,9 +363,9 @@ def test_the_same_person_is_limited_across_logins(app, world, make_auth):
 
 def test_a_search_loads_only_the_page_it_shows(world, make_auth):
     rows = [dict(ROW, slug=f"m{i}", name=f"Meeting {i}", day=i % 7) for i in range(120)]
-    source = service.create_source(None, world.clinic.id, name="Big", kind="file",
+    source = sources.create_source(None, world.clinic.id, name="Big", kind="file",
                                    location="big.json")
-    assert service.refresh_source(source, None, raw=json.dumps(rows)).added == 120
+    assert sources.refresh_source(source, None, raw=json.dumps(rows)).added == 120
     client = make_auth(world.user(Role.CLIENT))
     loaded = []
 
@@ -387,9 +387,9 @@ def test_a_search_loads_only_the_page_it_shows(world, make_auth):
 def test_a_feed_has_at_most_the_configured_number_of_meetings(app, world):
     app.config["MEETING_FEED_MAX_ROWS"] = 20
     rows = [dict(ROW, slug=f"m{i}", name=f"Meeting {i}") for i in range(25)]
-    source = service.create_source(None, world.clinic.id, name="Huge", kind="file",
+    source = sources.create_source(None, world.clinic.id, name="Huge", kind="file",
                                    location="huge.json")
-    report = service.refresh_source(source, None, raw=json.dumps(rows))
+    report = sources.refresh_source(source, None, raw=json.dumps(rows))
     assert (report.added, report.skipped) == (20, 5)
     assert report.skipped_rows[0] == {
         "row": 21, "slug": "m20",

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from companion.accounts.models import Clinic, Role
 from companion.core import clock
 from companion.core.models import AuditEvent
-from companion.meetings import services as service
+from companion.meetings import sources
 from companion.meetings.models import (
     Meeting,
     MeetingAttendance,
@@ -103,9 +103,9 @@ def freeze(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
 
 def file_source(world: Any, rows: list[Any], zone: str = "America/Chicago",
                 clinic_id: int | None = None) -> MeetingSource:
-    source = service.create_source(None, clinic_id or world.clinic.id, name="Test feed",
+    source = sources.create_source(None, clinic_id or world.clinic.id, name="Test feed",
                                    kind="file", location="feed.json", timezone=zone)
-    report = service.refresh_source(source, None, raw=json.dumps(rows))
+    report = sources.refresh_source(source, None, raw=json.dumps(rows))
     assert report.error is None, report.error
     return source
 
@@ -180,7 +180,7 @@ def test_reimporting_the_same_feed_changes_nothing(world):
     from companion.core.extensions import db
 
     before = {m.id: (m.content_hash, m.updated_at) for m in db.session.scalars(select(Meeting))}
-    report = service.refresh_source(source, None, raw=json.dumps(realistic_feed()))
+    report = sources.refresh_source(source, None, raw=json.dumps(realistic_feed()))
     assert report.summary() == "added 0, updated 0, removed 0, skipped 10"
     db.session.expire_all()
     after = {m.id: (m.content_hash, m.updated_at) for m in db.session.scalars(select(Meeting))}
@@ -199,7 +199,7 @@ def test_changed_and_vanished_rows_update_and_remove_and_favourites_say_it_ended
     rows = [r for r in realistic_feed()
             if not (isinstance(r, dict) and r.get("slug") == "smart-phone")]
     rows[0] = {**rows[0], "time": "19:30"}
-    report = service.refresh_source(source, None, raw=json.dumps(rows))
+    report = sources.refresh_source(source, None, raw=json.dumps(rows))
     assert report.summary() == "added 0, updated 1, removed 1, skipped 10"
 
     listed = as_client.get("/api/v1/meetings?limit=200").get_json()["items"]
@@ -212,7 +212,7 @@ def test_changed_and_vanished_rows_update_and_remove_and_favourites_say_it_ended
     assert saved["note"].startswith("This meeting has ended")
 
     # The slug comes back: the meeting is listed again.
-    report = service.refresh_source(source, None, raw=json.dumps(realistic_feed()))
+    report = sources.refresh_source(source, None, raw=json.dumps(realistic_feed()))
     assert report.summary() == "added 1, updated 1, removed 0, skipped 10"
 
 
@@ -225,7 +225,7 @@ def test_changed_and_vanished_rows_update_and_remove_and_favourites_say_it_ended
 ])
 def test_a_broken_feed_keeps_the_meetings_and_shows_the_error(world, make_auth, raw, error):
     source = file_source(world, realistic_feed())
-    report = service.refresh_source(source, None, raw=raw)
+    report = sources.refresh_source(source, None, raw=raw)
     assert report.error == error
     assert count(Meeting) == 10
     from companion.core.extensions import db
@@ -270,13 +270,13 @@ def test_admin_adds_a_feed_url_and_it_is_fetched(world, make_auth, feed_server):
 
 def test_due_sources_refresh_on_schedule(world, feed_server, monkeypatch):
     feed_server.serve("/feed.json", json.dumps(realistic_feed()).encode())
-    source = service.create_source(None, world.clinic.id, name="Feed", kind="url",
+    source = sources.create_source(None, world.clinic.id, name="Feed", kind="url",
                                    location=f"{feed_server.url}/feed.json", refresh_hours=24)
-    assert [r.added for _, r in service.refresh_due()] == [10]
-    assert service.refresh_due() == []  # not due again yet
+    assert [r.added for _, r in sources.refresh_due()] == [10]
+    assert sources.refresh_due() == []  # not due again yet
     later = clock.now() + timedelta(hours=24, minutes=1)
     freeze(monkeypatch, later)
-    assert [r.summary() for _, r in service.refresh_due()] == [
+    assert [r.summary() for _, r in sources.refresh_due()] == [
         "added 0, updated 0, removed 0, skipped 10"]
     assert source.id is not None
 
@@ -291,17 +291,17 @@ def test_due_sources_refresh_on_schedule(world, feed_server, monkeypatch):
 def test_fetching_has_limits(app, world, feed_server, setup, reason, caplog):
     app.config.update(MEETING_FEED_TIMEOUT=0.5, MEETING_FEED_MAX_BYTES=4096)
     setup(feed_server)
-    source = service.create_source(None, world.clinic.id, name="Feed", kind="url",
+    source = sources.create_source(None, world.clinic.id, name="Feed", kind="url",
                                    location=f"{feed_server.url}/f")
-    report = service.refresh_source(source)
+    report = sources.refresh_source(source)
     assert report.error == FETCH_FAILED.format(seconds="0.5", size="4 KiB")
     assert f"meeting source {source.id}: import failed: {reason}" in caplog.messages
 
 
 def test_unreachable_feed_is_reported(world, feed_server, caplog):
-    source = service.create_source(None, world.clinic.id, name="Feed", kind="url",
+    source = sources.create_source(None, world.clinic.id, name="Feed", kind="url",
                                    location="http://127.0.0.1:9/feed.json")
-    report = service.refresh_source(source)
+    report = sources.refresh_source(source)
     assert report.error == FETCH_FAILED.format(seconds="20", size="8 MiB")
     assert any(m.startswith(f"meeting source {source.id}: import failed: could not connect")
                for m in caplog.messages)
