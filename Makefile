@@ -36,8 +36,11 @@ lint: setup
 	$(BIN)/bandit --quiet --severity-level medium -r companion
 	$(BIN)/lint-imports --no-cache
 
+# Both cores: browser tests (one shared demo server, the staff's one-time codes) on one worker,
+# everything else spread over both (tests/conftest.py gives each worker its own database).
+PYTEST_WORKERS ?= 2
 pytest: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 # The realtime benchmark of issue 4 (docs/benchmarks.md): the real server under 600 clients in
 # 50 rooms, and the Node reference in the same run. C, R, RATE, DURATION, MODES, LOGIN,
