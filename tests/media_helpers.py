@@ -213,6 +213,19 @@ async def wait_for(predicate: Any, timeout: float, interval: float = 0.1) -> boo
     return bool(predicate())
 
 
+async def settles(count: Any, quiet: float = 1.0, timeout: float = 8.0) -> bool:
+    """Whether ``count()`` stops growing: unchanged over ``quiet`` seconds within ``timeout``.
+    Frames already on the wire still arrive after a stop (later on a loaded machine), so a
+    check that a stream stopped waits for the tail first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = count()
+        await asyncio.sleep(quiet)
+        if count() == before:
+            return True
+    return False
+
+
 def start_worker(env: dict[str, str] | None = None) -> WorkerProcess:
     """The product's media worker process (``companion.media.process``) on 127.0.0.1, at a
     port the OS chooses, with no STUN servers and quiet logs; the caller stops it."""

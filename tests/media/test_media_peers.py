@@ -28,6 +28,7 @@ from tests.media_helpers import (
     ClientPeer,
     WorkerProcess,
     run_async,
+    settles,
     spectrum_peaks,
     wait_for,
     worker_process,
@@ -150,10 +151,14 @@ def test_video_forwarded_without_codecs_and_profiles(client: MediaClient) -> Non
             answer = await asyncio.to_thread(
                 client.send, ProfileRequest(room, "sub", Profile.AUDIO_ONLY))
             assert answer == {"needs_offer": False}
-            await asyncio.sleep(0.5)
-            v0, a0 = sum(len(v) for v in sub.video.values()), sub.audio_frames
+
+            def sub_video() -> int:
+                return sum(len(v) for v in sub.video.values())
+
+            assert await settles(sub_video), "video kept coming after audio_only"
+            v0, a0 = sub_video(), sub.audio_frames
             await asyncio.sleep(1.5)
-            assert sum(len(v) for v in sub.video.values()) == v0
+            assert sub_video() == v0
             assert sub.audio_frames > a0 + 40
             raised = await asyncio.to_thread(
                 client.send, ProfileRequest(room, "late", Profile.STANDARD))
@@ -162,10 +167,14 @@ def test_video_forwarded_without_codecs_and_profiles(client: MediaClient) -> Non
             # mute video: the publisher's video is no longer forwarded to anyone
             await asyncio.to_thread(client.send,
                                     MuteRequest(room, "pub", MediaKind.VIDEO, True))
-            await asyncio.sleep(0.5)
-            n0 = sum(len(v) for v in late.video.values())
+
+            def late_video() -> int:
+                return sum(len(v) for v in late.video.values())
+
+            assert await settles(late_video), "video kept coming after the mute"
+            n0 = late_video()
             await asyncio.sleep(1.5)
-            assert sum(len(v) for v in late.video.values()) == n0
+            assert late_video() == n0
             assert late.audio_frames > 0
         finally:
             for p in (pub, sub, late):
