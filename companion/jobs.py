@@ -26,9 +26,9 @@ def _escalate() -> None:
 
 
 def _purge_chat() -> None:
-    from companion.rooms import services as rooms
+    from companion.rooms import chat
 
-    rooms.purge_expired_chat()
+    chat.purge_expired_chat()
 
 
 def _close_ended_media_rooms() -> None:

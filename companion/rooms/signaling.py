@@ -42,6 +42,7 @@ from companion.media.protocol import (
     member_of,
 )
 from companion.media.protocol import Profile as WireProfile
+from companion.rooms import presence
 from companion.rooms import services as rooms
 from companion.rooms import sockets as handlers
 from companion.rooms.connections import Connection
@@ -309,7 +310,7 @@ def _user_id(value: Any) -> int | None:
 
 
 def _set_modality(session_id: int, user_id: int, sid: str, modality: Modality) -> None:
-    if rooms.switch_modality(session_id, user_id, sid, modality):
+    if presence.switch_modality(session_id, user_id, sid, modality):
         room_session = db.session.get(Session, session_id)
         if room_session is not None:
             handlers._publish_presence(room_session)

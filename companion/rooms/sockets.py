@@ -39,8 +39,12 @@ from companion.core.events import (
 )
 from companion.core.extensions import db, socketio
 from companion.core.inputs import MAX_ID, RecordId, nul_path
+from companion.rooms import chat as room_chat
 from companion.rooms import connections as conns
-from companion.rooms import event_payloads  # noqa: F401 - registers the rooms' event payloads
+from companion.rooms import (
+    event_payloads,  # noqa: F401 - registers the rooms' event payloads
+    presence,
+)
 from companion.rooms import services as rooms
 from companion.rooms.connections import Connection
 from companion.rooms.models import ParticipantState, RoomEvent
@@ -72,7 +76,7 @@ class JoinPayload(Payload):
 class ChatPayload(Payload):
     id: ClientId
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                           max_length=rooms.MAX_CHAT_LENGTH)]
+                                           max_length=room_chat.MAX_CHAT_LENGTH)]
 
 
 class HandPayload(Payload):
@@ -296,7 +300,7 @@ def on_disconnect(reason: Any = None) -> None:
     """The socket went: its attendance intervals close; the rooms it was in are told."""
     sid = request.sid  # type: ignore[attr-defined]
     conn = conns.forget(sid)
-    closed = rooms.leave_connection(sid)
+    closed = presence.leave_connection(sid)
     for session_id in {s for s, _ in closed} | (conn.joined if conn else set()):
         room_session = db.session.get(Session, session_id)
         if room_session is not None:
@@ -371,7 +375,7 @@ def _send_history(conn: Connection, user: User, room_session: Session, after: in
 def _enter(conn: Connection, user: User, room_session: Session, *, staff: bool) -> None:
     conns.enter(conn, room_session, staff=staff,
                 clinical=staff and rooms.is_counselor(room_session, user))
-    rooms.open_interval(room_session, user, conn.sid)
+    presence.open_interval(room_session, user, conn.sid)
     _publish_presence(room_session)
 
 
@@ -390,7 +394,7 @@ def admit_connection(conn: Connection, session_id: int) -> None:
 def drop_from_session(conn: Connection, session_id: int) -> None:
     """Take a removed (or ended) participant's socket out of the room's rooms."""
     conns.leave(conn, session_id)
-    rooms.close_intervals(session_id, user_id=conn.user_id)
+    presence.close_intervals(session_id, user_id=conn.user_id)
     db.session.commit()
 
 
@@ -434,7 +438,7 @@ def _admitted(room_session: Session, user_id: int, event: RoomEvent) -> None:
 @room_event(ChatPayload, loads=False)
 def chat(conn: Connection, payload: ChatPayload) -> dict[str, Any]:
     """Anyone admitted and not muted: a message to the room, stored once per client id."""
-    outcome = rooms.post_chat(payload.session_id, conn.user_id, payload.id, payload.text)
+    outcome = room_chat.post_chat(payload.session_id, conn.user_id, payload.id, payload.text)
     assert outcome.event is not None
     if outcome.created:
         _publish_event(outcome.event, {conn.user_id: conn.shown})

@@ -10,6 +10,7 @@ import pytest
 from companion.accounts.models import Role
 from companion.core.extensions import db
 from companion.core.group_commit import GroupCommit
+from companion.rooms import chat
 from companion.rooms import services as rooms
 from companion.rooms.models import RoomEvent, RoomParticipant
 from companion.rooms.services import RoomError
@@ -75,11 +76,11 @@ def seated(app, world):
 
 def test_a_batch_holding_a_retry_stores_each_message_once(seated):
     session, alex, sam = seated
-    first = rooms.post_chat(session.id, alex.id, "m1", "hello")
-    batch = [rooms._Chat(session.id, sam.id, "s1", "hi all"),
-             rooms._Chat(session.id, alex.id, "m1", "hello"),  # the retry
-             rooms._Chat(session.id, alex.id, "m2", "how is everyone")]
-    results = rooms._write_chats(batch)
+    first = chat.post_chat(session.id, alex.id, "m1", "hello")
+    batch = [chat._Chat(session.id, sam.id, "s1", "hi all"),
+             chat._Chat(session.id, alex.id, "m1", "hello"),  # the retry
+             chat._Chat(session.id, alex.id, "m2", "how is everyone")]
+    results = chat._write_chats(batch)
     assert [(r.created, r.event.client_id) for r in results] == [
         (True, "s1"), (False, "m1"), (True, "m2")]
     assert results[1].event.seq == first.event.seq
@@ -92,8 +93,8 @@ def test_a_batch_holding_a_retry_stores_each_message_once(seated):
 def test_a_refused_chat_in_a_batch_does_not_stop_the_others(seated, world):
     session, alex, sam = seated
     outsider = world.user(Role.CLIENT, name="Out")
-    results = rooms._write_chats([rooms._Chat(session.id, outsider.id, "o1", "let me in"),
-                                  rooms._Chat(session.id, sam.id, "s1", "hi")])
+    results = chat._write_chats([chat._Chat(session.id, outsider.id, "o1", "let me in"),
+                                  chat._Chat(session.id, sam.id, "s1", "hi")])
     assert isinstance(results[0], RoomError) and results[0].code == "forbidden"
     assert results[1].created and results[1].event.client_id == "s1"
     assert db.session.query(RoomEvent).filter_by(session_id=session.id,
@@ -110,10 +111,10 @@ def test_a_batch_over_several_rooms_numbers_each_room_in_arrival_order(seated, w
     db.session.commit()
     later, earlier = sorted([session, other], key=lambda s: s.id, reverse=True)
     sender = {session.id: alex.id, other.id: jo.id}
-    batch = [rooms._Chat(later.id, sender[later.id], "l1", "first in the later room"),
-             rooms._Chat(earlier.id, sender[earlier.id], "e1", "first in the earlier room"),
-             rooms._Chat(later.id, sender[later.id], "l2", "second in the later room")]
-    results = rooms._write_chats(batch)
+    batch = [chat._Chat(later.id, sender[later.id], "l1", "first in the later room"),
+             chat._Chat(earlier.id, sender[earlier.id], "e1", "first in the earlier room"),
+             chat._Chat(later.id, sender[later.id], "l2", "second in the later room")]
+    results = chat._write_chats(batch)
     assert [r.event.client_id for r in results] == ["l1", "e1", "l2"]
     assert results[2].event.seq == results[0].event.seq + 1
     assert {r.event.session_id for r in results} == {later.id, earlier.id}

@@ -438,7 +438,7 @@ def test_attendance_interval_opens_on_join_and_closes_on_disconnect(room):
 
 def test_chat_is_erased_when_the_programs_retention_runs_out(room, world):
     from companion.core.extensions import db
-    from companion.rooms import services as room_service
+    from companion.rooms import chat as room_chat
 
     sid = room["session"].id
     counselor = _join_admitted(room, room["counselor"])
@@ -446,8 +446,8 @@ def test_chat_is_erased_when_the_programs_retention_runs_out(room, world):
     counselor.emit("raise_hand", session_id=sid)
     assert counselor.emit("end_session", session_id=sid)["ok"]
     clock.advance(timedelta(hours=world.program.chat_retention_hours - 1))
-    assert room_service.purge_expired_chat() == 0
+    assert room_chat.purge_expired_chat() == 0
     clock.advance(timedelta(hours=2))
-    assert room_service.purge_expired_chat() == 1
+    assert room_chat.purge_expired_chat() == 1
     kinds = [e.kind for e in db.session.query(RoomEvent).filter_by(session_id=sid)]
     assert "chat" not in kinds and "hand_raised" in kinds  # only chat text goes
