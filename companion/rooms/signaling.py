@@ -47,7 +47,8 @@ from companion.rooms import services as rooms
 from companion.rooms import sockets as handlers
 from companion.rooms.connections import Connection
 from companion.rooms.models import Modality
-from companion.rooms.sockets import Payload, _fail, room_event
+from companion.rooms.payloads import Payload
+from companion.rooms.sockets import _fail, room_event
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, join_room
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -38,7 +38,7 @@ from companion.core.events import (
     user_room,
 )
 from companion.core.extensions import db, socketio
-from companion.core.inputs import MAX_ID, RecordId, nul_path
+from companion.core.inputs import nul_path
 from companion.rooms import chat as room_chat
 from companion.rooms import connections as conns
 from companion.rooms import (
@@ -48,71 +48,25 @@ from companion.rooms import (
 from companion.rooms import services as rooms
 from companion.rooms.connections import Connection
 from companion.rooms.models import ParticipantState, RoomEvent
+from companion.rooms.payloads import (
+    PAYLOADS,
+    REACTIONS,
+    ChatPayload,
+    CheckinPayload,
+    HandPayload,
+    JoinPayload,
+    LockPayload,
+    MutePayload,
+    PassPayload,
+    Payload,
+    ReactionPayload,
+    SeqPayload,
+    UserPayload,
+)
 from companion.rooms.services import RoomError
 from companion.rooms.wire import Shown, display_names, person_json, render, shown
 
 log = logging.getLogger(__name__)
-
-ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-REACTIONS = {"👍", "❤️", "👏", "🙏", "😊", "💪"}
-
-
-# Every event's payload model, by event name (tests/test_api_fuzz.py sends each one odd values).
-PAYLOADS: dict[str, type[BaseModel]] = {}
-# A room's event numbers are `integer` columns, like row ids.
-Seq = Annotated[int, Field(ge=0, le=MAX_ID)]
-
-
-class Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    # Bounded like the API's ids: a number past 64 bits would overflow the database driver.
-    session_id: RecordId
-
-
-class JoinPayload(Payload):
-    last_seq: Seq | None = None
-
-
-class ChatPayload(Payload):
-    id: ClientId
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                           max_length=room_chat.MAX_CHAT_LENGTH)]
-
-
-class HandPayload(Payload):
-    user_id: RecordId | None = None
-
-
-class UserPayload(Payload):
-    user_id: RecordId
-
-
-class MutePayload(UserPayload):
-    what: Literal["chat", "audio", "video"]
-
-
-class LockPayload(Payload):
-    locked: bool
-
-
-class SeqPayload(Payload):
-    seq: Seq
-
-
-class ReactionPayload(Payload):
-    emoji: str
-
-
-class CheckinPayload(Payload):
-    id: ClientId
-    mood: int = Field(ge=0, le=10)
-    craving: int = Field(ge=0, le=10)
-    word: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] = ""
-
-
-class PassPayload(Payload):
-    id: ClientId
-
 
 # --- plumbing -------------------------------------------------------------------------------
 

@@ -377,7 +377,7 @@ def test_room_events_with_numbers_past_a_row_id_get_an_error_ack(app, world, mak
     auth = make_auth(counselor)
     sio = socketio.test_client(app, flask_test_client=auth.client)
     assert _emit(sio, "join_session", {"session_id": session.id})["ok"]
-    from companion.rooms.sockets import PAYLOADS
+    from companion.rooms.payloads import PAYLOADS
 
     registered = {event for event in socketio.server.handlers["/"]}
     assert set(PAYLOADS) == registered - {"connect", "disconnect", "heartbeat"}

@@ -21,10 +21,12 @@ room = test_rooms.room
 fam = test_family_sessions.fam
 
 
-def _until(person: Person, done: Any, rounds: int = 100) -> list[dict[str, Any]]:
-    """Everything ``person`` receives until ``done(got)`` (the replay runs after the ack)."""
+def _until(person: Person, done: Any, timeout: float = 15.0) -> list[dict[str, Any]]:
+    """Everything ``person`` receives until ``done(got)``, for at most ``timeout`` seconds (the
+    replay runs on its own thread after the ack: late on a loaded machine)."""
     got: list[dict[str, Any]] = []
-    for _ in range(rounds):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         got += person.received()
         if done(got):
             return got
