@@ -136,7 +136,7 @@ def test_a_family_guest_joining_late_gets_the_chat_but_never_the_round(fam):
     guest = fam["person"](fam["guest"])
     assert guest.emit("join_session", session_id=sid)["state"] == "waiting"
     assert counselor.emit("admit", session_id=sid, user_id=fam["guest"].id)["ok"]
-    got = _until(guest, lambda g: any(m["name"] == "chat" for m in g), rounds=50)
+    got = _until(guest, lambda g: any(m["name"] == "chat" for m in g))
     assert [m["text"] for m in got if m["name"] == "chat"] == ["Glad you came"]
     time.sleep(0.1)
     got += guest.received()
