@@ -28,6 +28,7 @@ DOMAIN_ENTRY_POINTS = (
     "companion.rooms.subscribers",
     "companion.alerts.views",
     "companion.measures.views",
+    "companion.notes.views",
     "companion.selfcare.views",
     # In this order: routes sharing a path (GET and POST /meetings) keep their order in the
     # OpenAPI document.

@@ -36,6 +36,7 @@ from companion.meetings.models import (
     MeetingRecommendation,
     MeetingSource,
 )
+from companion.notes.models import ClinicalNote, NoteAddendum, NoteParticipant
 from companion.rooms.models import (
     AttendanceAttestation,
     AttendanceInterval,
@@ -72,6 +73,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CheckIn",
+    "ClinicalNote",
     "Clinic",
     "CopingCompletion",
     "Craving",
@@ -90,6 +92,8 @@ __all__ = [
     "MeetingRecommendation",
     "MeetingSource",
     "Modality",
+    "NoteAddendum",
+    "NoteParticipant",
     "ParticipantState",
     "RoomEvent",
     "RoomParticipant",

@@ -4,7 +4,7 @@ in; family links and consents (whom a person has let see what)."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
@@ -58,6 +58,8 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(255), default=None)
     # The 30-s step of the last code accepted: a code of that step or an earlier one is a replay.
     totp_last_step: Mapped[int | None] = mapped_column(default=None)
+    # A client's date of birth, where the program recorded it: payers match claims by it.
+    birth_date: Mapped[date | None] = mapped_column(default=None)
 
     # Flask-Login reads these; the id it keeps in the cookie is the login session's token.
     @property

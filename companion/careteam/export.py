@@ -102,6 +102,11 @@ NOT_CLIENT_RECORDS = {
     "meeting": "the clinic's meeting directory",
     "reward_settings": "program settings",
     "alembic_version": "schema version",
+    # Clinical notes are the counselor's record, not shown to clients in the app (issue 15,
+    # docs/notes.md); a client asks the program for them, which releases them with its review.
+    "clinical_note": "clinical notes: released by the program on request, not in the app",
+    "note_participant": "clinical notes: released by the program on request, not in the app",
+    "note_addendum": "clinical notes: released by the program on request, not in the app",
 }
 
 
@@ -160,6 +165,7 @@ RECORD_WORDS = {
     "user": "your account", "invitation": "your invitation",
     "profile": "your name or time zone",
     "client_record": "your whole record", "access_log": "who looked at your record",
+    "clinical_note_list": "your session notes",
     # Disclosures to a family member, by consent category.
     "family_client_list": "that you share information with them",
     "enrollment": "your enrollment", "attendance": "your attendance (hours per week)",

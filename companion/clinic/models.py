@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -173,6 +174,11 @@ class Program(Base):
     chat_retention_hours: Mapped[int] = mapped_column(default=24)
     # Staff who receive alerts nobody acknowledged within alert_escalation_minutes.
     on_call_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # Clinical notes (companion/notes): the format its counselors write (dap, birp or soap),
+    # and what its payers want on a claim (service code, its daily minimum, a modifier per
+    # modality); None keeps the defaults of companion/notes/billing.py.
+    note_format: Mapped[str] = mapped_column(String(10), default="dap", server_default="dap")
+    payer_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     clinic: Mapped[Clinic] = relationship(back_populates="programs")
     phases: Mapped[list[Phase]] = relationship(

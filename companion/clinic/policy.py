@@ -72,6 +72,15 @@ class Action(enum.StrEnum):
     READ_DISCLOSED = "read_disclosed"
     # the client's own record, whole (right of access)
     EXPORT_OWN_RECORD = "export_own_record"
+    # clinical notes (issue 15, docs/notes.md): the session's facilitating counselors write,
+    # sign and add to its note; they and the clinic's admin (who bills from it) read it; a
+    # counselor treating a client reads that client's part of each note (their chart). Peer
+    # supporters, clients and family members never see a note.
+    WRITE_NOTE = "write_note"
+    READ_NOTE = "read_note"
+    READ_CLIENT_NOTES = "read_client_notes"
+    # a program's billing: the days it claims and its payer settings (the clinic's admins)
+    MANAGE_BILLING = "manage_billing"
 
 
 # Family members are guests (Role.FAMILY): only these actions are ever open to them. Joining
@@ -275,6 +284,16 @@ def can(user: User, action: Action, record: object = None) -> bool:
                     and record.client_id in clients_of(user))
         case Action.EXPORT_OWN_RECORD:
             return user.role == Role.CLIENT and record == user.id
+        case Action.WRITE_NOTE:
+            return isinstance(record, Session) and _leads(user, record)
+        case Action.READ_NOTE:
+            return isinstance(record, Session) and (
+                _leads(user, record) or (user.role == Role.ADMIN and _in_clinic(user, record)))
+        case Action.READ_CLIENT_NOTES:
+            return isinstance(record, int) and is_treating(user, record)
+        case Action.MANAGE_BILLING:
+            return (isinstance(record, Program) and user.role == Role.ADMIN
+                    and record.clinic_id == user.clinic_id)
     return False
 
 

@@ -27,6 +27,7 @@ room_access_changed = _signals.signal("room-access-changed")
 # (once a day whatever the retries).
 checkin_recorded = _signals.signal("checkin-recorded")
 
-# A counselor attested a session's attendance. Sender: the session's id; ``counselor_id``, ``ip``.
+# A counselor attested a session's attendance (or signed its clinical note, which attests it:
+# companion/notes). Sender: the session's id; ``counselor_id``, ``ip``.
 # Subscriber: careteam, which pays attendance rewards (once per client and session).
 session_attested = _signals.signal("session-attested")

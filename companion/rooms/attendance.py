@@ -118,15 +118,24 @@ def attestation(session: Session) -> AttendanceAttestation | None:
         select(AttendanceAttestation).where(AttendanceAttestation.session_id == session.id))
 
 
-def attest(session: Session, counselor: User, ip: str | None) -> AttendanceAttestation:
-    """The counselor signs the session's attendance (once; the first signature stands), then
-    the domains that follow attendance hear of it (rewards), after the commit."""
+def record_attestation(session: Session, counselor: User, ip: str | None
+                       ) -> AttendanceAttestation:
+    """The attestation row and its audit row, in the caller's transaction (the first signature
+    stands); the caller commits, then sends ``signals.session_attested``. Signing a session's
+    clinical note (companion/notes) attests its attendance this way."""
     signed = attestation(session)
     if signed is None:
         signed = AttendanceAttestation(session_id=session.id, counselor_id=counselor.id,
                                        attested_at=clock.now())
         db.session.add(signed)
     audit.record(counselor, "attest", "attendance", session.id, ip=ip)
+    return signed
+
+
+def attest(session: Session, counselor: User, ip: str | None) -> AttendanceAttestation:
+    """The counselor signs the session's attendance (once; the first signature stands), then
+    the domains that follow attendance hear of it (rewards), after the commit."""
+    signed = record_attestation(session, counselor, ip)
     db.session.commit()
     signals.session_attested.send(session.id, counselor_id=counselor.id, ip=ip)
     return signed

@@ -1,5 +1,5 @@
 """The counselor's and admin's screens, walked in Chromium as they would use them: scheduling a
-client's questionnaires, attesting the sessions one ran, the admin's week in a browser west of
+client's questionnaires, the sessions one ran and their notes, the admin's week in a browser west of
 UTC, urgent alerts staying on top when a newer one arrives live, the client's record in words,
 and invitations that say who invited whom as what. axe finds nothing serious.
 
@@ -218,7 +218,7 @@ def test_counselor_schedules_a_questionnaire_the_client_fills_in(server, browser
 # --- attendance -------------------------------------------------------------------------------
 
 
-def test_counselor_reports_page_shows_their_attendance_and_attests_once(server, counselor):
+def test_counselor_reports_page_shows_their_attendance_and_offers_the_note(server, counselor):
     live, seeded = server
     base = live.url
     counselor.goto(f"{base}/reports")
@@ -238,24 +238,16 @@ def test_counselor_reports_page_shows_their_attendance_and_attests_once(server, 
         .not_to_have_text("0")
     assert axe_violations(counselor) == []
 
-    # Two quick presses: one request, one signature, no error.
-    sent: list[str] = []
-    counselor.on("request", lambda r: sent.append(r.url) if r.url.endswith("/attest") else None)
-    attest = item.get_by_role("button", name=re.compile("^Attest attendance of Evening"))
-    attest.dblclick()
-    status = item.get_by_role("status")
-    expect(status).to_have_text(re.compile(r"^Attested by Chris, "))
-    expect(attest).to_have_count(0)
-    assert sent == [f"{base}/api/v1/sessions/{seeded['session_id']}/attest"]
-    assert counselor.evaluate("document.activeElement.getAttribute('role')") == "status"
+    # The attestation is the signature of the session's note (tests/browser/test_notes_ui.py):
+    # the ended session offers its note, not a separate button.
+    expect(item.get_by_role("status")).to_have_text(re.compile("^No note yet"))
+    expect(item.get_by_role("button")).to_have_count(0)
+    note = item.get_by_role("link", name=re.compile("^Write the note of Evening check-in group"))
+    expect(note).to_have_attribute("href", f"/session-notes/{seeded['session_id']}")
     sheet = counselor.context.request.get(
         f"{base}/api/v1/sessions/{seeded['session_id']}/attendance").json()
-    assert sheet["attested_by"]["display_name"] == "Chris"
-    # Reloaded, the page says so and offers nothing to press.
-    counselor.reload()
-    expect(item.get_by_role("status")).to_have_text(re.compile(r"^Attested by Chris, "))
-    expect(item.get_by_role("button")).to_have_count(0)
-    _shot(counselor, "attendance-attested")
+    assert sheet["attested_by"] is None
+    _shot(counselor, "attendance-unsigned")
 
 
 def test_admin_report_shows_this_week_from_monday_in_a_browser_west_of_utc(server, admin):

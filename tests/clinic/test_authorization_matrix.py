@@ -19,6 +19,7 @@ from tests.meeting_factories import (
     RECOMMENDATION_BODY,
     matrix_meetings,
 )
+from tests.note_factories import matrix_notes, sections
 from tests.selfcare_factories import matrix_records
 
 ROLES = ["client", "counselor", "peer_supporter", "admin"]
@@ -329,6 +330,48 @@ CLINIC_CASES = [
          template="/api/v1/enrollments/{enrollment_id}/discharge", setup=_clinic_setup),
 ]
 
+# Clinical notes (issue 15, docs/notes.md): the session's facilitating counselors write them;
+# the clinic's admin reads them (403 on writes) and exports billing; nobody else learns of them.
+_NOTE_READS = {"client": 404, "counselor": 200, "peer_supporter": 404, "admin": 200}
+_NOTE_WRITES = {"client": 404, "counselor": 200, "peer_supporter": 404, "admin": 403}
+_OTHER_NOTE_READS = {**_NOTE_READS, "counselor": 404}
+_OTHER_NOTE_WRITES = {**_NOTE_WRITES, "counselor": 404}
+_N = "/api/v1/notes/{note_id}"
+NOTE_CASES = [
+    Case("GET", "/api/v1/sessions/{session}/notes", _NOTE_READS, _OTHER_NOTE_READS,
+         template="/api/v1/sessions/{session_id}/notes", setup=matrix_notes),
+    Case("GET", "/api/v1/sessions/{session}/notes/prefill", _NOTE_WRITES, _OTHER_NOTE_WRITES,
+         template="/api/v1/sessions/{session_id}/notes/prefill", setup=matrix_notes),
+    Case("POST", "/api/v1/sessions/{session}/notes", {**_NOTE_WRITES, "counselor": 201},
+         _OTHER_NOTE_WRITES, template="/api/v1/sessions/{session_id}/notes",
+         setup=matrix_notes,
+         body={"id": "{uuid}", "format": "dap", "shared": sections(), "participants": [
+             {"client_id": "{client}", "attendance": "present", "minutes": 120,
+              "modality": "video", "sections": sections()}]}),
+    Case("GET", "/api/v1/notes/{note}", _NOTE_READS, _OTHER_NOTE_READS, template=_N,
+         setup=matrix_notes),
+    Case("PATCH", "/api/v1/notes/{note}", _NOTE_WRITES, _OTHER_NOTE_WRITES, template=_N,
+         setup=matrix_notes, body={"shared": sections()}),
+    Case("POST", "/api/v1/notes/{note}/sign", _NOTE_WRITES, _OTHER_NOTE_WRITES,
+         template=f"{_N}/sign", setup=matrix_notes),
+    Case("POST", "/api/v1/notes/{signed_note}/addenda", {**_NOTE_WRITES, "counselor": 201},
+         _OTHER_NOTE_WRITES, template=f"{_N}/addenda", setup=matrix_notes,
+         body={"id": "{uuid}", "text": "Called after group: safe."}),
+    # A client's chart: the counselors treating them (here, the group's), hidden from others.
+    Case("GET", "/api/v1/clients/{client}/notes", only(200, {"counselor"}, 404), everyone(404),
+         template="/api/v1/clients/{client_id}/notes", setup=matrix_notes),
+    *[
+        Case("GET", f"{path}?program_id={{program}}&from=2026-11-16&to=2026-11-22",
+             only(200, {"admin"}), template=path, setup=matrix_notes)
+        for path in ("/api/v1/billing/days", "/api/v1/billing/days.csv")
+    ],
+    Case("GET", "/api/v1/programs/{program}/note-settings", only(200, {"admin"}),
+         template="/api/v1/programs/{program_id}/note-settings", setup=matrix_notes),
+    Case("PUT", "/api/v1/programs/{program}/note-settings", only(200, {"admin"}),
+         template="/api/v1/programs/{program_id}/note-settings", setup=matrix_notes,
+         body={"note_format": "dap"}),
+]
+
 
 CASES = [
     Case("GET", "/api/v1/me", everyone(200)),
@@ -357,6 +400,7 @@ CASES = [
     *CARE_TEAM_CASES,
     *CARE_CASES,
     *CLINIC_CASES,
+    *NOTE_CASES,
 ]
 
 
@@ -413,6 +457,11 @@ def _body(case: Case, role: str, values: dict[str, Any]) -> Any:
     import uuid
 
     def fill(v: Any) -> Any:
+        # Nested placeholders too (a note's participants name {client}).
+        if isinstance(v, dict):
+            return {k: fill(item) for k, item in v.items()}
+        if isinstance(v, list):
+            return [fill(item) for item in v]
         if not isinstance(v, str):
             return v
         key = v.strip("{}")
@@ -420,7 +469,7 @@ def _body(case: Case, role: str, values: dict[str, Any]) -> Any:
             return values[key]
         return v.format(unique=f"{role}-{uuid.uuid4().hex[:6]}", uuid=uuid.uuid4())
 
-    return {k: fill(v) for k, v in case.body.items()}
+    return fill(case.body)
 
 
 def test_counselor_caseload_holds_only_their_clients(people, make_auth):

@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
 
 from companion.accounts.models import Role
 from companion.core.spec import registry
-from tests import care_factories, selfcare_factories
+from tests import care_factories, note_factories, selfcare_factories
 from tests.meeting_factories import _source
 
 # CI's budget; FUZZ_MAX_EXAMPLES=200 for a deeper local run (FUZZ_RANDOM=1: a new seed each run).
@@ -74,12 +74,16 @@ class Seeded:
         consent = care_factories.consent(client)
         assignment = care_factories.assignment(client, counselor)
         source_id, meeting_id = _source(client.clinic_id)
+        note = note_factories.stored_note(session, counselor, [client])
         # Path parameters by name: a third of the generated cases use these records.
         self.ids: dict[str, Any] = {
             "alert_id": alert.id, "client_id": client.id, "meeting_id": meeting_id,
             "consent_id": consent.id, "entry_id": checkin.id, "source_id": source_id,
             "program_id": world.program.id, "assignment_id": assignment.id,
             "session_id": session.id, "code": "what_is_sud", "category": "enrollment",
+            "note_id": note.id,
+            # Required query days (the billing days' range), for tests that vary one of them.
+            "from": "2026-11-16", "to": "2026-11-22",
         }
         self.make_auth = make_auth
         self.auths = {role: make_auth(user) for role, user in self.people.items()}

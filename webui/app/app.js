@@ -48,6 +48,9 @@ const ROUTES = {
   '/programs': page('setup', 'programsView'),
   '/groups/': page('setup', 'groupView'),
   '/enrollments': page('setup', 'enrollmentsView'),
+  // clinical notes and the claims made from them (docs/notes.md)
+  '/session-notes/': page('notes', 'sessionNoteView'),
+  '/billing': page('billing', 'billingView'),
 };
 // Top-bar links per role: [path, label].
 const NAV = {
@@ -56,7 +59,8 @@ const NAV = {
   counselor: [['/home', 'Home'], ['/attendance', 'Attendance'], ['/meetings', 'Meetings']],
   peer_supporter: [['/home', 'Home']],
   admin: [['/home', 'Home'], ['/programs', 'Programs'], ['/enrollments', 'Admissions'],
-    ['/reports', 'Reports'], ['/meeting-sources', 'Meetings'], ['/program-rewards', 'Rewards']],
+    ['/reports', 'Reports'], ['/billing', 'Billing'], ['/meeting-sources', 'Meetings'],
+    ['/program-rewards', 'Rewards']],
   // a guest a client invited: education, what the client consented to share, and meetings
   // for families (Al-Anon, Nar-Anon)
   family: [['/home', 'Home'], ['/learn', 'Learn'], ['/meetings', 'Meetings']],

@@ -1,7 +1,7 @@
 // The counselor's attendance: the sessions they ran in a week, each client's minutes as the
-// server saw them, and their attestation (the clinical signature the program bills from);
-// then their clients' hours for the week against the target.
-import { get, post } from '../api.js';
+// server saw them, and each session's note (signing it attests the attendance, the clinical
+// signature the program bills from); then their clients' hours for the week against the target.
+import { get } from '../api.js';
 import { h, formatWhen } from '../dom.js';
 import { addDays, weekText } from '../days.js';
 import { hoursCard, weekForm } from './reports.js';
@@ -12,38 +12,27 @@ function attestedText(me, signed) {
   return `Attested by ${signed.attested_by.display_name}, ${formatWhen(signed.attested_at, me.timezone)}.`;
 }
 
-function sessionItem(me, session, attendance) {
+function sessionItem(me, session, attendance, note) {
   const when = formatWhen(session.starts_at, me.timezone);
-  const status = h('p', { role: 'status', tabindex: '-1' });
+  const status = h('p', { role: 'status' });
   const slot = h('div', { class: 'form-actions' }, status);
   if (attendance.attested_by) {
     status.className = 'success';
     status.textContent = attestedText(me, attendance);
+  } else if (session.state === 'cancelled') {
+    status.className = 'muted';
+    status.textContent = 'Cancelled: no note.';
   } else if (session.state !== 'ended') {
     status.className = 'muted';
-    status.textContent = 'You can attest once the session has ended.';
+    status.textContent = 'You can write the note once the session has ended.';
   } else {
-    let busy = false; // a second press while the first is on its way does nothing
-    const button = h('button', { type: 'button', 'aria-label': `Attest attendance of ${session.title}, ${when}` }, 'Attest attendance');
-    button.addEventListener('click', async () => {
-      if (busy) return;
-      busy = true;
-      status.className = '';
-      status.textContent = 'Attesting…';
-      try {
-        const signed = await post(`/api/v1/sessions/${session.id}/attest`);
-        button.remove();
-        status.className = 'success';
-        status.textContent = attestedText(me, signed);
-        status.focus(); // the button is gone: the keyboard stays on what replaced it
-      } catch (err) {
-        status.className = 'error';
-        status.textContent = `Not attested: ${err.message}`;
-      } finally {
-        busy = false;
-      }
-    });
-    slot.prepend(button);
+    status.className = 'muted';
+    status.textContent = note ? 'Note drafted, not signed yet: signing it attests the attendance.'
+      : 'No note yet: signing its note attests the attendance.';
+  }
+  if (session.state === 'ended' || note) {
+    const action = note ? 'Open the note' : 'Write the note';
+    slot.prepend(h('a', { class: 'btn', href: `/session-notes/${session.id}`, 'aria-label': `${action} of ${session.title}, ${when}` }, action));
   }
   const rows = attendance.items;
   return h('li', { dataset: { session: session.id } },
@@ -68,15 +57,18 @@ async function sessionsCard(me, week) {
     return card;
   }
   // A sheet the server refuses (no longer co-leading that group) is left out, not the page.
-  const sheets = await Promise.all(ran.map((s) => get(`/api/v1/sessions/${s.id}/attendance`).catch(() => null)));
+  const [sheets, notes] = await Promise.all([
+    Promise.all(ran.map((s) => get(`/api/v1/sessions/${s.id}/attendance`).catch(() => null))),
+    Promise.all(ran.map((s) => get(`/api/v1/sessions/${s.id}/notes`).then((r) => r.items[0] || null).catch(() => null))),
+  ]);
   card.append(h('ul', { class: 'list' },
-    ran.map((s, i) => (sheets[i] ? sessionItem(me, s, sheets[i]) : null))));
+    ran.map((s, i) => (sheets[i] ? sessionItem(me, s, sheets[i], notes[i]) : null))));
   return card;
 }
 
 export async function attendanceView(me) {
   const page = h('section', {}, h('h1', {}, 'Attendance'),
-    h('p', { class: 'muted' }, 'Attest each session you ran once it has ended: your signature makes its minutes the record the program bills from.'));
+    h('p', { class: 'muted' }, 'Write the note of each session you ran once it has ended: signing it attests the attendance, the record the program bills from.'));
   let programs;
   try { ({ items: programs } = await get('/api/v1/programs')); } catch (err) {
     page.append(h('p', { class: 'error', role: 'alert' }, err.message));
