@@ -235,6 +235,10 @@ def _human_name(loc: list[Any]) -> str:
     if not words:
         return FIELD_NAMES["body"]
     name = FIELD_NAMES.get(words[-1]) or words[-1].replace("_", " ").capitalize()
+    if len(words) > 1 and not words[-1][:1].isalpha():
+        # A key the request chose in an object ("0" in a note's parts) names no field.
+        parent = FIELD_NAMES.get(words[-2]) or words[-2].replace("_", " ")
+        return f"Entry \u201c{words[-1]}\u201d of {parent[0].lower()}{parent[1:]}"
     if loc and isinstance(loc[-1], int):  # an element of a list: "Item 2 of warning signs"
         return f"Item {loc[-1] + 1} of {name[0].lower()}{name[1:]}"
     return name
