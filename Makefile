@@ -36,11 +36,13 @@ lint: setup
 	$(BIN)/bandit --quiet --severity-level medium -r companion
 	$(BIN)/lint-imports --no-cache
 
-# Both cores: browser tests (one shared demo server, the staff's one-time codes) on one worker,
-# everything else spread over both (tests/conftest.py gives each worker its own database).
+# Everything but the browser tests on both cores (tests/conftest.py gives each worker its own
+# database); then the browser tests in one process: they share demo servers and the demo
+# staff's one-time codes.
 PYTEST_WORKERS ?= 2
 pytest: setup
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser"
+	$(BIN)/pytest -m browser
 
 # The realtime benchmark of issue 4 (docs/benchmarks.md): the real server under 600 clients in
 # 50 rooms, and the Node reference in the same run. C, R, RATE, DURATION, MODES, LOGIN,

@@ -46,8 +46,7 @@ _HASH_CACHE: dict[str, str] = {}
 
 # With pytest-xdist (`-n 2`, the Makefile's), each worker has its own PostgreSQL database and
 # Redis database number, so two workers never empty each other's tables or share media-room pins.
-# Browser tests all run on one worker (they share demo servers and the staff's one-time codes),
-# the rest spread over the others.
+# Browser tests run in one process of their own (the Makefile's second pytest).
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
@@ -59,12 +58,6 @@ def _per_worker_redis() -> None:
 
 
 _per_worker_redis()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def _pg_url() -> str | None:

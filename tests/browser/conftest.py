@@ -44,6 +44,9 @@ def fresh_database(tmp: Path, name: str) -> str:
     import psycopg
 
     base = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    # Named after the test database too: two runs on one server (two checkouts, a CI job
+    # beside a developer's) never drop each other's.
+    name = f"{base.rsplit('/', 1)[1]}_{name}"[:63]
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
