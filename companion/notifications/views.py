@@ -36,7 +36,7 @@ class SubscriptionBody(Strict):
 
     endpoint: str = Field(min_length=1, max_length=2048,
                           description="On a known push service (or a host the operator lists)")
-    expirationTime: float | None = Field(None, description="Ignored (the browser's own)")  # noqa: N815
+    expirationTime: float | None = Field(None, description="Ignored (the browser's own)")
     keys: PushKeys
 
 
