@@ -38,6 +38,8 @@ DOMAIN_ENTRY_POINTS = (
     "companion.meetings.calendar_feed_views",
     "companion.careteam.views",
     "companion.overview.views",
+    "companion.notifications.views",
+    "companion.notifications.subscribers",
 )
 
 

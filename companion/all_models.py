@@ -37,6 +37,12 @@ from companion.meetings.models import (
     MeetingSource,
 )
 from companion.notes.models import ClinicalNote, NoteAddendum, NoteParticipant
+from companion.notifications.models import (
+    Notification,
+    NotificationDelivery,
+    NotificationPreference,
+    PushSubscription,
+)
 from companion.rooms.models import (
     AttendanceAttestation,
     AttendanceInterval,
@@ -94,6 +100,10 @@ __all__ = [
     "Modality",
     "NoteAddendum",
     "NoteParticipant",
+    "Notification",
+    "NotificationDelivery",
+    "NotificationPreference",
+    "PushSubscription",
     "ParticipantState",
     "RoomEvent",
     "RoomParticipant",

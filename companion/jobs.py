@@ -1,6 +1,7 @@
 """Periodic work of a running server: escalating overdue alerts, erasing expired room chat,
 closing the media rooms of sessions that are over, checkpointing the audit log's head,
-making groups' sessions to eight weeks ahead, refreshing meeting feeds.
+making groups' sessions to eight weeks ahead, refreshing meeting feeds, sending reminders and
+alerts outside the app, raising missed check-in alerts.
 
 Started once per web process by ``companion serve``; each job is safe to run on several
 processes at once (the services claim their rows atomically).
@@ -44,6 +45,13 @@ def _make_occurrences() -> None:
     occurrences.generate_all(clock.now())  # safe on every process: one row per slot
 
 
+def _raise_missed_checkins() -> None:
+    from companion.core import clock
+    from companion.selfcare import missed_checkins
+
+    missed_checkins.raise_due(clock.now())
+
+
 def _checkpoint_audit() -> None:
     from companion.core import audit
 
@@ -53,7 +61,12 @@ def _checkpoint_audit() -> None:
 # (every N seconds, job)
 JOBS: list[tuple[float, Callable[[], None]]] = [
     (30.0, _escalate), (600.0, _purge_chat), (60.0, _close_ended_media_rooms),
-    (600.0, _checkpoint_audit), (3600.0, _make_occurrences)]
+    (600.0, _checkpoint_audit), (3600.0, _make_occurrences), (600.0, _raise_missed_checkins)]
+
+# Notifications' own task: their sends wait on push services and the mail server, and alert
+# escalation must not wait behind them. Every 30 s, so that a risk alert reaches a counselor
+# with no live socket within a minute.
+NOTIFY_EVERY = 30.0
 
 
 def start(app: Flask) -> None:
@@ -63,6 +76,27 @@ def start(app: Flask) -> None:
     minutes = int(app.config.get("MEETING_REFRESH_CHECK_MINUTES", 15))
     if minutes > 0:
         socketio.start_background_task(_meeting_feed_loop, app, minutes)
+    socketio.start_background_task(_notification_loop, app)
+
+
+def send_notifications(app: Flask) -> None:
+    """One pass: make the notifications due, send the deliveries due (docs/notifications.md).
+    Claimed in the database, so safe on every process; no transaction is held while sending."""
+    from companion.notifications import dispatch
+
+    with app.app_context():
+        try:
+            dispatch.run_pass()
+        except Exception as error:  # a failed pass must not stop later ones
+            log.error("notification pass failed: %s", type(error).__name__)
+        finally:
+            db.session.remove()
+
+
+def _notification_loop(app: Flask) -> None:
+    while True:
+        socketio.sleep(NOTIFY_EVERY)
+        send_notifications(app)
 
 
 def refresh_meeting_feeds(app: Flask) -> None:

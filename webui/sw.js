@@ -56,3 +56,35 @@ self.addEventListener('fetch', (event) => {
     }),
   );
 });
+
+// Web push (docs/notifications.md): the server sends {title, body, url} with generic words only
+// ("Companion: a reminder"); a push that cannot be read still shows the generic reminder, since
+// a push must always show something.
+const GENERIC = { title: 'Companion: a reminder', body: 'Open Companion to see it.', url: '/home' };
+// Only a page of this app opens from a notification.
+const ownPath = (url) => (typeof url === 'string' && url.startsWith('/') && !url.startsWith('//') ? url : '/home');
+
+self.addEventListener('push', (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (err) { data = {}; }
+  const title = typeof data.title === 'string' && data.title ? data.title : GENERIC.title;
+  const body = typeof data.body === 'string' ? data.body : GENERIC.body;
+  event.waitUntil(self.registration.showNotification(title, {
+    body, icon: '/app/icons/icon-192.png', badge: '/app/icons/icon-192.png',
+    data: { url: ownPath(data.url) }, tag: ownPath(data.url),
+  }));
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const url = new URL(ownPath(event.notification.data?.url), self.location.origin).href;
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    const open = windows.find((w) => new URL(w.url).origin === self.location.origin);
+    if (open) {
+      await open.focus();
+      return open.navigate(url).catch(() => self.clients.openWindow(url));
+    }
+    return self.clients.openWindow(url);
+  })());
+});

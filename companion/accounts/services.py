@@ -5,13 +5,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -20,7 +18,7 @@ from sqlalchemy import select
 
 from companion.accounts import mfa
 from companion.accounts.models import Invitation, LoginSession, Role, User
-from companion.core import audit, clock, inputs, signals
+from companion.core import audit, clock, inputs, mail, signals
 from companion.core.errors import ServiceError
 from companion.core.extensions import db
 
@@ -290,14 +288,7 @@ def _send_invitation(invitation: Invitation, url: str) -> bool:
 
 
 def _send(message: EmailMessage) -> None:
-    parts = urlsplit(current_app.config["MAIL_URL"])
-    smtp_cls = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
-    with smtp_cls(parts.hostname or "localhost", parts.port or 25, timeout=10) as smtp:
-        if parts.scheme == "smtp+starttls":
-            smtp.starttls()
-        if parts.username:
-            smtp.login(parts.username, parts.password or "")
-        smtp.send_message(message)
+    mail.send(message, current_app.config["MAIL_URL"])
 
 
 def invited_email(token: str) -> str:

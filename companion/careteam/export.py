@@ -107,6 +107,12 @@ NOT_CLIENT_RECORDS = {
     "clinical_note": "clinical notes: released by the program on request, not in the app",
     "note_participant": "clinical notes: released by the program on request, not in the app",
     "note_addendum": "clinical notes: released by the program on request, not in the app",
+    # Notifications (companion/notifications) stand above this domain; what they hold is no
+    # clinical record: generic texts, a person's channels and devices.
+    "notification": "generic reminders sent to the person (the Notifications page lists them)",
+    "notification_delivery": "how each generic reminder went out (push, email)",
+    "notification_preference": "the person's notification settings",
+    "push_subscription": "a device's push address and keys",
 }
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from companion.accounts.models import User
 from companion.clinic.models import ClosedDay, Group, Program, Session, SessionKind
-from companion.core import audit, clock
+from companion.core import audit, clock, signals
 from companion.core.errors import ServiceError
 from companion.core.extensions import db
 
@@ -137,6 +137,7 @@ def move(staff: User, session: Session, starts_at: datetime, minutes: int, now: 
     session.ends_at = starts_at + timedelta(minutes=minutes)
     audit.record(staff, "move", "session", session.id, subject_id=session.client_id, ip=ip)
     db.session.commit()
+    signals.session_moved.send(session.id)
     return session
 
 

@@ -6,7 +6,7 @@ import contextlib
 import os
 import secrets
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +61,12 @@ def instance_path_from_env(env: Mapping[str, str] | None = None) -> Path:
     return Path(env.get("COMPANION_INSTANCE_PATH", "instance")).resolve()
 
 
-def load_or_create_secret_file(path: Path) -> str:
-    """A secret kept in a file of the instance folder: generated the first time, readable by
-    its owner only, and the same for every process of this installation from then on."""
+def load_or_create_secret_file(path: Path,
+                               make: Callable[[], str] = lambda: secrets.token_urlsafe(48)
+                               ) -> str:
+    """A secret kept in a file of the instance folder: generated the first time (by ``make``),
+    readable by its owner only, and the same for every process of this installation from then
+    on."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written whole under a temporary name (mkstemp makes it 0600), then linked into
@@ -71,7 +74,7 @@ def load_or_create_secret_file(path: Path) -> str:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
             with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(48))
+                out.write(make())
             with contextlib.suppress(FileExistsError):  # another process was first: use theirs
                 os.link(tmp, path)
         finally:
@@ -184,6 +187,26 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MEETING_REFRESH_CHECK_MINUTES": int(
             env.get("COMPANION_MEETING_REFRESH_CHECK_MINUTES", "15")
         ),
+        # Web push (docs/notifications.md): endpoints only on the known push services and on
+        # these hosts (a loopback one listed here may use http: tests, a push service of one's
+        # own); any other endpoint is refused, so a subscription never picks the server's
+        # destination (SSRF).
+        "PUSH_ENDPOINT_HOSTS": [
+            h.strip().lower() for h in env.get("COMPANION_PUSH_ENDPOINT_HOSTS", "").split(",")
+            if h.strip()
+        ],
+        # The VAPID signing key (RFC 8292): a PEM P-256 private key, the same on every web
+        # process. When empty, one is generated into vapid_private_key.pem in the instance
+        # folder (shared by the processes of one host).
+        "VAPID_PRIVATE_KEY": env.get("COMPANION_VAPID_PRIVATE_KEY", ""),
+        # Who push services may contact about this server's pushes (mailto: or https:);
+        # mailto:MAIL_FROM when empty.
+        "VAPID_SUBJECT": env.get("COMPANION_VAPID_SUBJECT", ""),
+        # One push or mail delivery, connecting to the last byte (a slow service waits its
+        # turn again later, with backoff).
+        "NOTIFICATION_SEND_TIMEOUT": float(env.get("COMPANION_NOTIFICATION_SEND_TIMEOUT", "10")),
+        # A client with no check-in for this many whole days raises a missed_checkins alert.
+        "MISSED_CHECKIN_DAYS": int(env.get("COMPANION_MISSED_CHECKIN_DAYS", "3")),
     }
     config.update(overrides)
     config["DATABASE_URL"] = _normalise_database_url(config["DATABASE_URL"])

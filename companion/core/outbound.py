@@ -1,6 +1,6 @@
 """Fetching a URL someone else chose, safely: the server's one way out to the network.
 
-An admin types a meeting feed's address; later a browser will hand over a web-push endpoint.
+An admin types a meeting feed's address; a browser hands over a web-push endpoint.
 Fetched naively, such an address makes the server reach into its own network on the caller's
 behalf (SSRF): loopback services, the cloud's metadata address, the clinic's intranet, the media
 workers' control port. And a server that answers slowly must not hold anything of ours. So:
@@ -189,6 +189,46 @@ def fetch(url: str, *, timeout: float, max_bytes: int, allowed_hosts: Collection
         raise FetchFailed(f"more than {MAX_REDIRECTS} redirects")
     except (FetchFailed, OSError, http.client.HTTPException, ValueError) as error:
         if watchdog.fired or isinstance(error, TimeoutError):  # the deadline broke whatever broke
+            raise FetchFailed(f"no answer within {timeout:g} s") from None
+        if isinstance(error, FetchFailed):
+            raise
+        raise FetchFailed(f"could not read the answer ({type(error).__name__})") from None
+    finally:
+        watchdog.cancel()
+        if watchdog.sock is not None:
+            watchdog.sock.close()
+
+
+def post(url: str, body: bytes, *, timeout: float, headers: dict[str, str],
+         allowed_hosts: Collection[str] = ()) -> int:
+    """POST ``body`` to ``url`` (a web-push endpoint) and return the answer's status, within
+    ``timeout`` seconds in all; redirects are not followed (a push service never sends one).
+    The address connected to is checked as ``fetch`` checks it; FetchFailed when the request
+    could not be made or answered (the status of any answer is the caller's to judge)."""
+    watchdog = _Watchdog(time.monotonic() + timeout)
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https") or not parts.hostname:
+            raise FetchFailed(f"not an http(s) link ({scheme or 'relative'}:)")
+        tls = scheme == "https"
+        port = parts.port or (443 if tls else 80)
+        addresses = resolve(parts.hostname, port, allowed_hosts)
+        sock = _connect(parts.hostname, port, tls, addresses, watchdog)
+        connection = _Connection(parts.hostname, port, sock, tls)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection.request("POST", path, body=body,
+                           headers={"Connection": "close", **headers,
+                                    "Content-Length": str(len(body))})
+        response = connection.getresponse()
+        try:
+            response.read(65536)  # an error's short explanation; never more
+            return response.status
+        finally:
+            response.close()
+            connection.close()
+    except (FetchFailed, OSError, http.client.HTTPException, ValueError) as error:
+        if watchdog.fired or isinstance(error, TimeoutError):
             raise FetchFailed(f"no answer within {timeout:g} s") from None
         if isinstance(error, FetchFailed):
             raise

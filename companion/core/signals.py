@@ -31,3 +31,8 @@ checkin_recorded = _signals.signal("checkin-recorded")
 # companion/notes). Sender: the session's id; ``counselor_id``, ``ip``.
 # Subscriber: careteam, which pays attendance rewards (once per client and session).
 session_attested = _signals.signal("session-attested")
+
+# Staff moved a session still to come to another time. Sender: the session's id.
+# Subscriber: notifications, which tells its clients (a schedule change, by push and email).
+# (Cancellations need no signal: notifications finds cancelled sessions itself.)
+session_moved = _signals.signal("session-moved")

@@ -346,7 +346,12 @@ def test_a_family_member_reaches_no_chart_room_or_record(app, world, make_auth, 
                ("GET", "/api/v1/triggers"), ("GET", "/api/v1/coping/exercises"),
                ("GET", "/api/v1/measures/forms"), ("GET", "/api/v1/meetings"),
                ("GET", "/api/v1/meetings/types"), ("GET", "/api/v1/meetings/{meeting_id}"),
-               ("GET", "/api/v1/meetings/{meeting_id}.ics")}
+               ("GET", "/api/v1/meetings/{meeting_id}.ics"),
+               # their own notifications: devices, preferences, the list (of their own only)
+               ("GET", "/api/v1/push/vapid-public-key"), ("POST", "/api/v1/push-subscriptions"),
+               ("GET", "/api/v1/me/notification-preferences"),
+               ("PUT", "/api/v1/me/notification-preferences"),
+               ("GET", "/api/v1/notifications")}
     opened = []
     for case in CASES:
         if case.method == "POST" and case.template == "/api/v1/auth/logout":

@@ -20,6 +20,7 @@ from tests.meeting_factories import (
     matrix_meetings,
 )
 from tests.note_factories import matrix_notes, sections
+from tests.notification_factories import SUBSCRIPTION_KEYS, matrix_notifications
 from tests.selfcare_factories import matrix_records
 
 ROLES = ["client", "counselor", "peer_supporter", "admin"]
@@ -373,6 +374,28 @@ NOTE_CASES = [
 ]
 
 
+# Notifications (issue 16): everyone's own devices, preferences and list; another's is a 404.
+_ONLY_THE_OWNER = {"client": 200, "counselor": 404, "peer_supporter": 404, "admin": 404}
+NOTIFICATION_CASES = [
+    Case("GET", "/api/v1/push/vapid-public-key", everyone(200)),
+    Case("POST", "/api/v1/push-subscriptions", everyone(201),
+         body={"endpoint": "https://fcm.googleapis.com/fcm/send/{unique}",
+               "keys": SUBSCRIPTION_KEYS}),
+    Case("DELETE", "/api/v1/push-subscriptions/{subscription}", {**_ONLY_THE_OWNER,
+                                                                 "client": 204},
+         everyone(404), template="/api/v1/push-subscriptions/{subscription_id}",
+         setup=matrix_notifications),
+    Case("GET", "/api/v1/me/notification-preferences", everyone(200)),
+    Case("PUT", "/api/v1/me/notification-preferences", everyone(200),
+         body={"channels": {"push": True, "email": False},
+               "quiet_hours": {"start": "22:00", "end": "07:00"}}),
+    Case("GET", "/api/v1/notifications", everyone(200)),
+    Case("PATCH", "/api/v1/notifications/{notification}", _ONLY_THE_OWNER, everyone(404),
+         body={"read": True}, template="/api/v1/notifications/{notification_id}",
+         setup=matrix_notifications),
+]
+
+
 CASES = [
     Case("GET", "/api/v1/me", everyone(200)),
     Case("POST", "/api/v1/auth/logout", everyone(204)),
@@ -401,6 +424,7 @@ CASES = [
     *CARE_CASES,
     *CLINIC_CASES,
     *NOTE_CASES,
+    *NOTIFICATION_CASES,
 ]
 
 

@@ -7,8 +7,9 @@ import {
 } from './offline.js';
 
 // me: the signed-in person; fromCache: the profile kept on the device (opened offline, so no
-// CSRF token yet and the login may have ended meanwhile).
-const state = { me: null, fromCache: false, notice: null };
+// CSRF token yet and the login may have ended meanwhile); next: the page asked for before
+// logging in (a notification's link), opened after it.
+const state = { me: null, fromCache: false, notice: null, next: null };
 
 // Pages: path -> view(me, params). Views are async functions returning an element.
 // A feature adds its page here and, if it belongs in the top bar, to NAV.
@@ -51,6 +52,8 @@ const ROUTES = {
   // clinical notes and the claims made from them (docs/notes.md)
   '/session-notes/': page('notes', 'sessionNoteView'),
   '/billing': page('billing', 'billingView'),
+  // reminders and alerts outside the app (issue 16): the list, preferences, this device's push
+  '/notifications': page('notifications', 'notificationsView'),
 };
 // Top-bar links per role: [path, label].
 const NAV = {
@@ -96,7 +99,9 @@ export async function signedIn(data) {
   state.fromCache = false;
   startOffline(state.me); // entries kept from before the login are sent now
   keepSafetyPlan();
-  navigate('/home', { replace: true });
+  const next = state.next;
+  state.next = null;
+  navigate(next || '/home', { replace: true });
 }
 
 async function loadMe() {
@@ -129,7 +134,7 @@ function drawNav() {
   const nav = document.getElementById('topnav');
   nav.replaceChildren();
   if (!state.me) return;
-  for (const [path, label] of [...(NAV[state.me.role] || []), ['/profile', 'Profile']]) {
+  for (const [path, label] of [...(NAV[state.me.role] || []), ['/notifications', 'Notifications'], ['/profile', 'Profile']]) {
     nav.append(h('a', { href: path, 'aria-current': location.pathname === path ? 'page' : null }, label));
   }
   nav.append(h('button', { type: 'button', onclick: logout }, 'Log out'));
@@ -145,6 +150,11 @@ async function logout() {
   if (waiting && !window.confirm(`${entries(waiting)} saved on this phone ${waiting === 1 ? 'has' : 'have'} not been sent yet and will be deleted. Log out anyway?`)) return;
   try { await post('/api/v1/auth/logout'); } catch (err) { /* already gone */ }
   await wipeOffline(); // the encrypted offline queue and cache (Clear-Site-Data does it too)
+  // This device's push subscription goes with the login (the server drops it too): a phone
+  // handed on receives nothing more of this person's.
+  localStorage.removeItem('companion-push-device');
+  navigator.serviceWorker?.getRegistration().then((r) => r?.pushManager?.getSubscription())
+    .then((s) => s?.unsubscribe()).catch(() => {});
   state.me = null;
   state.fromCache = false;
   setSession(null, null);
@@ -157,6 +167,7 @@ async function render() {
   window.dispatchEvent(new Event('companion:navigate'));
   const path = location.pathname;
   if (!state.me && !PUBLIC_ROUTES[path]) {
+    if (path !== '/') state.next = path + location.search;
     history.replaceState({}, '', '/login');
   } else if (state.me && (path === '/' || path === '/login')) {
     history.replaceState({}, '', '/home');

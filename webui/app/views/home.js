@@ -22,6 +22,9 @@ export async function homeView(me) {
   }[me.role];
   page.dataset.role = me.role;
   page.append(...await parts(me));
+  // Reminders outside the app: offered once per device, the browser's prompt only on a yes.
+  const offer = await import('./notifications.js').then((m) => m.pushOfferCard(me)).catch(() => null);
+  if (offer) page.append(offer);
   return page;
 }
 
