@@ -60,10 +60,11 @@ def raise_due(now: datetime) -> list[Alert]:
             continue
         try:
             with db.session.begin_nested():  # another process may raise it at the same moment
-                raised += alerts.raise_alerts(client_id, [AlertKind.MISSED_CHECKINS],
-                                              SOURCE_TYPE, source_id)
+                made = alerts.raise_alerts(client_id, [AlertKind.MISSED_CHECKINS],
+                                           SOURCE_TYPE, source_id)
+                alerts.publish(made)  # sent with the commit, dropped with the savepoint
         except IntegrityError:
             continue
+        raised += made
     db.session.commit()
-    alerts.publish(raised)
     return raised

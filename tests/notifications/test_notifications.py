@@ -630,9 +630,14 @@ def test_an_acknowledged_alert_is_not_sent(world, make_auth, outside):
     assert mail.messages == []
 
 
-def test_missed_checkins_raise_one_alert_per_run_of_days(app, world):
+def test_missed_checkins_raise_one_alert_per_run_of_days(app, world, monkeypatch):
     from companion.clinic.models import Enrollment
+    from companion.core import events
     from companion.selfcare import missed_checkins
+
+    live: list[tuple[list[str], str]] = []
+    monkeypatch.setattr(events, "_deliver", lambda rooms, event, payload: live.append(
+        (list(rooms), event)))
 
     app.config["MISSED_CHECKIN_DAYS"] = 3
     counselor, client, _ = _people(world)
@@ -650,6 +655,8 @@ def test_missed_checkins_raise_one_alert_per_run_of_days(app, world):
     assert [(a.client_id, a.kind) for a in raised] == [(client.id, AlertKind.MISSED_CHECKINS)]
     assert missed_checkins.raise_due(clock.now()) == []
     assert db.session.scalar(select(func.count()).select_from(Alert)) == 1
+    # Published live to the counselor with the commit, once.
+    assert live == [([events.user_room(counselor.id)], "alert")]
 
 
 def test_no_mail_server_logs_that_it_skipped_and_never_the_content(app, world, make_auth,

@@ -23,8 +23,9 @@ export async function homeView(me) {
   page.dataset.role = me.role;
   page.append(...await parts(me));
   // Reminders outside the app: offered once per device, the browser's prompt only on a yes.
-  const offer = await import('./notifications.js').then((m) => m.pushOfferCard(me)).catch(() => null);
-  if (offer) page.append(offer);
+  // Added when ready, not awaited: the page is drawn (and its cards listen) at once.
+  import('./notifications.js').then((m) => m.pushOfferCard(me))
+    .then((offer) => { if (offer) page.append(offer); }).catch(() => {});
   return page;
 }
 
