@@ -139,6 +139,12 @@ class _Watchdog:
     def cancel(self) -> None:
         self._timer.cancel()
 
+    def close(self) -> None:
+        """Stop the timer and close the socket it watched, if any."""
+        self.cancel()
+        if self.sock is not None:
+            self.sock.close()
+
 
 def _connect(host: str, port: int, tls: bool, addresses: list[Any],
              watchdog: _Watchdog) -> socket.socket:
@@ -188,15 +194,19 @@ def fetch(url: str, *, timeout: float, max_bytes: int, allowed_hosts: Collection
             url = location
         raise FetchFailed(f"more than {MAX_REDIRECTS} redirects")
     except (FetchFailed, OSError, http.client.HTTPException, ValueError) as error:
-        if watchdog.fired or isinstance(error, TimeoutError):  # the deadline broke whatever broke
-            raise FetchFailed(f"no answer within {timeout:g} s") from None
-        if isinstance(error, FetchFailed):
-            raise
-        raise FetchFailed(f"could not read the answer ({type(error).__name__})") from None
+        raise _failure(error, watchdog, timeout) from None
     finally:
-        watchdog.cancel()
-        if watchdog.sock is not None:
-            watchdog.sock.close()
+        watchdog.close()
+
+
+def _failure(error: BaseException, watchdog: _Watchdog, timeout: float) -> FetchFailed:
+    """What a failed request says: the deadline broke whatever broke, else the error's kind
+    (never its text, which may quote the answer)."""
+    if watchdog.fired or isinstance(error, TimeoutError):
+        return FetchFailed(f"no answer within {timeout:g} s")
+    if isinstance(error, FetchFailed):
+        return error
+    return FetchFailed(f"could not read the answer ({type(error).__name__})")
 
 
 def post(url: str, body: bytes, *, timeout: float, headers: dict[str, str],
@@ -228,15 +238,9 @@ def post(url: str, body: bytes, *, timeout: float, headers: dict[str, str],
             response.close()
             connection.close()
     except (FetchFailed, OSError, http.client.HTTPException, ValueError) as error:
-        if watchdog.fired or isinstance(error, TimeoutError):
-            raise FetchFailed(f"no answer within {timeout:g} s") from None
-        if isinstance(error, FetchFailed):
-            raise
-        raise FetchFailed(f"could not read the answer ({type(error).__name__})") from None
+        raise _failure(error, watchdog, timeout) from None
     finally:
-        watchdog.cancel()
-        if watchdog.sock is not None:
-            watchdog.sock.close()
+        watchdog.close()
 
 
 def _get(url: str, max_bytes: int, allowed_hosts: Collection[str], headers: dict[str, str],
