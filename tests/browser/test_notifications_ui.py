@@ -89,7 +89,17 @@ def test_the_service_worker_shows_a_pushed_reminder_with_the_generic_text(
         offer = page.locator("#push-offer")
         expect(offer.get_by_role("heading", name="Reminders on this phone?")).to_be_visible()
         expect(offer.get_by_role("button", name="Turn on reminders")).to_be_visible()
+        # Seen where the page starts, under its first card, not after a long list of sessions.
+        assert page.evaluate("document.querySelector('#push-offer').previousElementSibling"
+                             " === document.querySelector('section .card')")
         assert axe_violations(page) == []
+        # Headless Chromium has no push service, as some browsers do not: a yes is answered by a
+        # sentence about what happened, not the browser's "Registration failed - ...".
+        offer.get_by_role("button", name="Turn on reminders").click()
+        expect(offer.get_by_text(
+            "This browser could not set up reminders: its push service did not answer.",
+            exact=False)).to_be_visible()
+        expect(offer.get_by_text("Registration failed", exact=False)).to_have_count(0)
         offer.get_by_role("button", name="Not now").click()
         expect(offer).to_have_count(0)
         page.reload()
@@ -169,6 +179,7 @@ def test_preferences_are_saved_and_a_bad_time_is_shown_at_its_field(
         form.get_by_role("button", name="Save").click()
         # No end to the quiet hours: refused at that field, and nothing is saved.
         expect(form.get_by_label("Quiet until")).to_have_attribute("aria-invalid", "true")
+        expect(form.get_by_text('Choose when quiet hours end, or clear "Quiet from".')).to_be_visible()
         stored = _api(page, "GET", "/api/v1/me/notification-preferences")["body"]
         assert stored["kinds"]["measure_due"] is True and stored["checkin_reminder_at"] is None
         form.get_by_label("Quiet until").fill("07:00")

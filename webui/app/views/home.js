@@ -23,9 +23,13 @@ export async function homeView(me) {
   page.dataset.role = me.role;
   page.append(...await parts(me));
   // Reminders outside the app: offered once per device, the browser's prompt only on a yes.
-  // Added when ready, not awaited: the page is drawn (and its cards listen) at once.
+  // Added when ready, not awaited: the page is drawn (and its cards listen) at once. Below the
+  // first card, where it is seen (a client's list of sessions is long), not at the page's end.
   import('./notifications.js').then((m) => m.pushOfferCard(me))
-    .then((offer) => { if (offer) page.append(offer); }).catch(() => {});
+    .then((offer) => {
+      const first = page.querySelector('.card');
+      if (offer && first) first.after(offer); else if (offer) page.append(offer);
+    }).catch(() => {});
   return page;
 }
 

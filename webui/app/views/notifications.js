@@ -36,6 +36,11 @@ function keyBytes(b64url) {
   return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 }
 
+// What to tell the person when a step failed: the server's sentence, ours, or (a fetch that
+// never got an answer) their connection, never a browser's internal text.
+const failure = (err, what) => (err instanceof ApiError || !(err instanceof TypeError)
+  ? err.message : `${what}: check your connection and try again.`);
+
 const sameKey = (a, b) => a && a.byteLength === b.length && new Uint8Array(a).every((v, i) => v === b[i]);
 
 // Only after the person asked: the browser's permission prompt, then the subscription.
@@ -50,7 +55,12 @@ export async function turnOnPush(me) {
     await subscription.unsubscribe(); // made for another server's key: it would never arrive
     subscription = null;
   }
-  subscription ||= await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+  try {
+    subscription ||= await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+  } catch {
+    // The browser's own text ("Registration failed - ...") tells a person nothing they can do.
+    throw new Error('This browser could not set up reminders: its push service did not answer. Try again later; email reminders work meanwhile.');
+  }
   return remember(me, subscription);
 }
 
@@ -99,7 +109,7 @@ export async function pushOfferCard(me) {
       no.remove();
       yes.remove();
     } catch (err) {
-      say(yes, err.message, 'error');
+      say(yes, failure(err, 'Not turned on'), 'error');
       yes.disabled = false;
     }
   });
@@ -148,6 +158,15 @@ function preferencesForm(me, prefs) {
     const button = form.querySelector('button[type="submit"]');
     const value = (name) => form.elements[name]?.value || null;
     const [start, end] = [value('quiet_hours.start'), value('quiet_hours.end')];
+    if (Boolean(start) !== Boolean(end)) {
+      // Half a range is a slip, not a time in the wrong format: say which end is missing.
+      const missing = start ? 'quiet_hours.end' : 'quiet_hours.start';
+      showProblem(form, {
+        detail: 'Not saved: quiet hours need both times, or neither.',
+        errors: [{ field: missing, message: start ? 'Choose when quiet hours end, or clear "Quiet from".' : 'Choose when quiet hours start, or clear "Quiet until".' }],
+      });
+      return;
+    }
     const body = {
       channels: { push: form.elements['channels.push'].checked, email: form.elements['channels.email'].checked },
       quiet_hours: start || end ? { start: start || '', end: end || '' } : null,
@@ -189,7 +208,7 @@ async function deviceCard(me) {
       if (button.dataset.on) await turnOffPush(); else await turnOnPush(me);
       draw(!button.dataset.on);
     } catch (err) {
-      say(button, err.message, 'error');
+      say(button, failure(err, button.dataset.on ? 'Not turned off' : 'Not turned on'), 'error');
     } finally {
       button.disabled = false;
     }
@@ -222,7 +241,7 @@ function listItem(me, n) {
       const saved = await patch(`/api/v1/notifications/${n.id}`, { read: !n.read_at });
       item.replaceWith(listItem(me, saved));
     } catch (err) {
-      say(toggle, err.message, 'error');
+      say(toggle, failure(err, 'Not changed'), 'error');
       toggle.disabled = false;
     }
   });
