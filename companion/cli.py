@@ -40,6 +40,10 @@ def main(ctx: click.Context) -> None:
     # Commands that live in their domain (meetings' import) build the app through this, so no
     # domain imports the app factory above it.
     ctx.obj = _app
+    # Whatever a command changes is audited as done from the command line.
+    from companion.core import origin
+
+    ctx.with_resource(origin.acting_from(origin.CLI))
 
 
 def _app() -> Flask:
@@ -228,7 +232,7 @@ def mfa_reset(email: str) -> None:
                 raise click.ClickException(f"no account {email}")
             # A running server's enforcer drops the sockets of the logins this ends.
             issued = accounts.reset_second_factor(
-                None, user, app.config["PUBLIC_URL"] or "http://127.0.0.1:5000/", channel="cli"
+                None, user, app.config["PUBLIC_URL"] or "http://127.0.0.1:5000/"
             )
         except accounts.AccountError as error:
             raise click.ClickException(error.message) from None

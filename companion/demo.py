@@ -173,9 +173,8 @@ def _seed_meetings(clinic_id: int) -> None:
     feed = Path(__file__).resolve().parent / "content" / "demo-meetings.json"
     source = meetings.create_source(
         None, clinic_id, name="Demo meeting feed", kind="file", location=feed.name,
-        channel="cli",
     )
-    meetings.refresh_source(source, None, raw=feed.read_bytes(), channel="cli")
+    meetings.refresh_source(source, None, raw=feed.read_bytes())
 
 
 def logins_text(url: str) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from companion.core import origin
 from companion.core.extensions import db, socketio
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def send_notifications(app: Flask) -> None:
     Claimed in the database, so safe on every process; no transaction is held while sending."""
     from companion.notifications import dispatch
 
-    with app.app_context():
+    with app.app_context(), origin.acting_from(origin.JOB):
         try:
             dispatch.run_pass()
         except Exception as error:  # a failed pass must not stop later ones
@@ -104,7 +105,7 @@ def refresh_meeting_feeds(app: Flask) -> None:
     with no database connection held, so requests go on meanwhile."""
     from companion.meetings import sources as meetings
 
-    with app.app_context():
+    with app.app_context(), origin.acting_from(origin.JOB):
         try:
             meetings.refresh_due()
         except Exception as error:  # a failed pass must not stop later ones
@@ -127,7 +128,7 @@ def _loop(app: Flask) -> None:
             if time.monotonic() - last_run[job] < every:
                 continue
             last_run[job] = time.monotonic()
-            with app.app_context():
+            with app.app_context(), origin.acting_from(origin.JOB):
                 try:
                     job()
                 except Exception as error:  # a failed pass must not stop later ones

@@ -113,6 +113,7 @@ def _test_config(url: str, instance: Path) -> dict[str, Any]:
         "ASYNC_MODE": "threading",
         "REDIS_URL": None,
         "TESTING": True,
+        "CHECK_RESPONSES": True,  # every answer held to the OpenAPI document (core/spec.py)
         # Tests run the socket enforcer's passes themselves (enforcer.enforce_once).
         "REALTIME_ENFORCER": False,
     }

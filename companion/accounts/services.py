@@ -59,7 +59,7 @@ def check_display_name(name: str) -> None:
 
 
 def update_profile(user: User, *, display_name: str | None = None,
-                   timezone: str | None = None, ip: str | None = None) -> User:
+                   timezone: str | None = None) -> User:
     """A person changes what others call them or the zone their times are in (their own
     profile; nobody else's)."""
     if display_name is not None:
@@ -70,7 +70,7 @@ def update_profile(user: User, *, display_name: str | None = None,
         user.display_name = display_name
     if timezone is not None:
         user.timezone = timezone
-    audit.record(user, "update", "profile", user.id, subject_id=user.id, ip=ip)
+    audit.record(user, "update", "profile", user.id, subject_id=user.id)
     db.session.commit()
     return user
 
@@ -118,7 +118,7 @@ def authenticate(email: str, password: str) -> User | None:
 # --- login sessions -------------------------------------------------------------------------
 
 
-def start_login_session(user: User, ip: str | None) -> LoginSession:
+def start_login_session(user: User) -> LoginSession:
     """A fresh server-side session (a new id at every login)."""
     login = LoginSession(
         id=secrets.token_urlsafe(32),
@@ -128,7 +128,7 @@ def start_login_session(user: User, ip: str | None) -> LoginSession:
         last_seen_at=clock.now(),
     )
     db.session.add(login)
-    audit.record(user, "login", "user", user.id, subject_id=user.id, ip=ip)
+    audit.record(user, "login", "user", user.id, subject_id=user.id)
     db.session.commit()
     return login
 
@@ -188,7 +188,6 @@ def invite(
     display_name: str = "",
     program_id: int | None = None,
     adolescent: bool = False,
-    ip: str | None = None,
     sees_clinic_accounts: bool = False,
 ) -> IssuedInvitation:
     """Invite someone to the inviter's clinic; the link is mailed, or shown when no mail is set.
@@ -224,7 +223,7 @@ def invite(
     )
     db.session.add(invitation)
     db.session.flush()
-    audit.record(inviter, "create", "invitation", invitation.id, ip=ip)
+    audit.record(inviter, "create", "invitation", invitation.id)
     db.session.commit()
     # The token travels in the fragment, which browsers never send to a server or its logs.
     url = f"{base_url.rstrip('/')}/invite#token={token}"
@@ -314,14 +313,14 @@ Admit = Callable[[User, Invitation], None]
 
 
 def accept_invitation(
-    token: str, password: str, display_name: str, ip: str | None, otp: str | None = None,
+    token: str, password: str, display_name: str, otp: str | None = None,
     admit: Admit | None = None,
 ) -> User:
     """Create the invitee's account from a pending invitation (``admit`` adds what the clinic
     keeps of it); staff only once they type a code of the secret the invitation page showed."""
     invitation = find_invitation(token)
     if invitation.purpose == "mfa_reset":
-        return _enrol_again(invitation, password, otp, ip)
+        return _enrol_again(invitation, password, otp)
     if db.session.scalar(select(User.id).where(User.email == invitation.email)) is not None:
         # Invited while it had an account (the inviter was not told), or accepted twice.
         raise AccountError(
@@ -347,9 +346,9 @@ def accept_invitation(
         admit(user, invitation)
     invitation.accepted_at = clock.now()
     invitation.user_id = user.id
-    audit.record(user, "accept", "invitation", invitation.id, subject_id=user.id, ip=ip)
+    audit.record(user, "accept", "invitation", invitation.id, subject_id=user.id)
     if secret is not None:
-        _enrol(user, invitation, secret, step, ip)
+        _enrol(user, invitation, secret, step)
     db.session.commit()
     return user
 
@@ -390,15 +389,15 @@ def _enrolment_code(invitation: Invitation, otp: str | None) -> tuple[str | None
 
 
 def _enrol(
-    user: User, invitation: Invitation, secret: str, step: int | None, ip: str | None
+    user: User, invitation: Invitation, secret: str, step: int | None
 ) -> None:
     user.totp_secret = mfa.seal(secret)
     user.totp_last_step = step  # the code typed to enrol cannot log in as well
     invitation.totp_secret = None  # one sealed copy, the user's
-    audit.record(user, "mfa_enrol", "user", user.id, subject_id=user.id, ip=ip)
+    audit.record(user, "mfa_enrol", "user", user.id, subject_id=user.id)
 
 
-def _enrol_again(invitation: Invitation, password: str, otp: str | None, ip: str | None) -> User:
+def _enrol_again(invitation: Invitation, password: str, otp: str | None) -> User:
     """After an admin's reset: the staff member proves their password and enrols a new secret."""
     user = db.session.get(User, invitation.user_id)
     if user is None or not user.active:
@@ -410,13 +409,13 @@ def _enrol_again(invitation: Invitation, password: str, otp: str | None, ip: str
     secret, step = _enrolment_code(invitation, otp)
     assert secret is not None  # reset links are only issued to staff
     invitation.accepted_at = clock.now()
-    _enrol(user, invitation, secret, step, ip)
+    _enrol(user, invitation, secret, step)
     db.session.commit()
     return user
 
 
 def reset_second_factor(
-    admin: User | None, user: User, base_url: str, ip: str | None = None, channel: str = "http"
+    admin: User | None, user: User, base_url: str
 ) -> IssuedInvitation:
     """Forget a staff member's second factor, log them out everywhere and issue a link to
     enrol a new one."""
@@ -450,7 +449,7 @@ def reset_second_factor(
     )
     db.session.add(invitation)
     db.session.flush()
-    audit.record(admin, "mfa_reset", "user", user.id, subject_id=user.id, channel=channel, ip=ip)
+    audit.record(admin, "mfa_reset", "user", user.id, subject_id=user.id)
     db.session.commit()
     for login in live:
         signals.login_ended.send(login.id)

@@ -95,7 +95,7 @@ def login(body: LoginBody) -> tuple[dict[str, Any], int]:
         raise ApiProblem(401, "Login failed", BAD_LOGIN)
     if mfa.required_for(user.role):
         _second_factor(user, body.otp)
-    login_session = accounts.start_login_session(user, request.remote_addr)
+    login_session = accounts.start_login_session(user)
     session.clear()  # a new session at every login
     session["login"] = login_session.id
     session.permanent = False
@@ -137,7 +137,7 @@ def me() -> dict[str, Any]:
                 body=ProfileBody, responses={200: MeOut})
 def update_me(body: ProfileBody) -> dict[str, Any]:
     user = accounts.update_profile(current_user, display_name=body.display_name,
-                                   timezone=body.timezone, ip=request.remote_addr)
+                                   timezone=body.timezone)
     return me_json(user, g.login_session.csrf_token)
 
 

@@ -117,7 +117,7 @@ def alerts_for(staff: User, state: str = "open", client_id: int | None = None) -
     )
 
 
-def acknowledge(staff: User, alert: Alert, note: str | None, ip: str | None) -> Alert:
+def acknowledge(staff: User, alert: Alert, note: str | None) -> Alert:
     """Mark the alert handled. The first acknowledgement stands (also when two counselors press
     at once: the update only applies to an alert still open); a repeat changes nothing."""
     result = db.session.execute(
@@ -127,7 +127,7 @@ def acknowledge(staff: User, alert: Alert, note: str | None, ip: str | None) -> 
         .execution_options(synchronize_session=False)
     )
     action = "acknowledge" if getattr(result, "rowcount", 0) else "read"
-    audit.record(staff, action, "alert", alert.id, subject_id=alert.client_id, ip=ip)
+    audit.record(staff, action, "alert", alert.id, subject_id=alert.client_id)
     db.session.commit()
     db.session.refresh(alert)
     return alert

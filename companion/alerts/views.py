@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from flask import request
 from pydantic import BaseModel, Field
 
 from companion.accounts.models import Role
@@ -79,4 +78,4 @@ def ack_alert(alert_id: int, body: AckBody) -> dict[str, Any]:
     _staff_only()
     alert = client_record(Alert, alert_id, policy.Action.ACK_ALERT)
     note = body.note.strip() if body.note else None
-    return alerts.alert_json(alerts.acknowledge(me(), alert, note, request.remote_addr))
+    return alerts.alert_json(alerts.acknowledge(me(), alert, note))

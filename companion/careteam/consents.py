@@ -62,24 +62,23 @@ class ConsentError(ServiceError):
 
 
 def invite_family(client: User, email: str, display_name: str, relationship: str,
-                  base_url: str, ip: str | None) -> tuple[FamilyLink, accounts.IssuedInvitation]:
-    issued = accounts.invite(client, email, Role.FAMILY, base_url, display_name=display_name,
-                             ip=ip)
+                  base_url: str) -> tuple[FamilyLink, accounts.IssuedInvitation]:
+    issued = accounts.invite(client, email, Role.FAMILY, base_url, display_name=display_name)
     link = FamilyLink(client_id=client.id, invitation_id=issued.invitation.id,
                       relationship=relationship.strip(), created_at=clock.now())
     db.session.add(link)
     db.session.flush()
-    audit.record(client, "create", "family_link", link.id, subject_id=client.id, ip=ip)
+    audit.record(client, "create", "family_link", link.id, subject_id=client.id)
     db.session.commit()
     return link, issued
 
 
-def end_family_link(client: User, link: FamilyLink, ip: str | None) -> FamilyLink:
+def end_family_link(client: User, link: FamilyLink) -> FamilyLink:
     """The client ends a family link: the person keeps their account but no longer joins the
     client's family sessions, nor sees anything the link let them see."""
     if link.ended_at is None:
         link.ended_at = clock.now()
-        audit.record(client, "end", "family_link", link.id, subject_id=client.id, ip=ip)
+        audit.record(client, "end", "family_link", link.id, subject_id=client.id)
         db.session.commit()
     guest_id = linked_user_id(link)
     if guest_id is not None:
@@ -116,7 +115,7 @@ def link_json(link: FamilyLink, invitation: Invitation) -> dict[str, Any]:
 # --- consents -----------------------------------------------------------------------------
 
 
-def create_consent(client: User, body: Any, ip: str | None) -> Consent:
+def create_consent(client: User, body: Any) -> Consent:
     now = clock.now()
     program = treatment.client_program(client.id)
     if program is None:
@@ -153,15 +152,15 @@ def create_consent(client: User, body: Any, ip: str | None) -> Consent:
     )
     db.session.add(consent)
     db.session.flush()
-    audit.record(client, "create", "consent", consent.id, subject_id=client.id, ip=ip)
+    audit.record(client, "create", "consent", consent.id, subject_id=client.id)
     db.session.commit()
     return consent
 
 
-def revoke(client: User, consent: Consent, ip: str | None) -> Consent:
+def revoke(client: User, consent: Consent) -> Consent:
     if consent.revoked_at is None:
         consent.revoked_at = clock.now()
-        audit.record(client, "revoke", "consent", consent.id, subject_id=client.id, ip=ip)
+        audit.record(client, "revoke", "consent", consent.id, subject_id=client.id)
         db.session.commit()
     if consent.recipient_user_id is not None:
         # A family member in a family session on this consent leaves the room now.

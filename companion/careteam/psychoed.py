@@ -41,8 +41,8 @@ def assignment_json(a: PsychoedAssignment) -> dict[str, Any]:
     }
 
 
-def assign(counselor: User, client_id: int, code: str, note: str,
-           ip: str | None) -> tuple[PsychoedAssignment, bool]:
+def assign(counselor: User, client_id: int, code: str,
+           note: str) -> tuple[PsychoedAssignment, bool]:
     """Assign a module (assigning it again answers with the assignment already made)."""
     existing = _find(client_id, code)
     if existing is not None:
@@ -52,8 +52,7 @@ def assign(counselor: User, client_id: int, code: str, note: str,
     try:
         db.session.add(made)
         db.session.flush()
-        audit.record(counselor, "create", "psychoed_assignment", made.id, subject_id=client_id,
-                     ip=ip)
+        audit.record(counselor, "create", "psychoed_assignment", made.id, subject_id=client_id)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -69,12 +68,12 @@ def _find(client_id: int, code: str) -> PsychoedAssignment | None:
         PsychoedAssignment.client_id == client_id, PsychoedAssignment.module == code))
 
 
-def complete(client: User, assignment: PsychoedAssignment, ip: str | None) -> PsychoedAssignment:
+def complete(client: User, assignment: PsychoedAssignment) -> PsychoedAssignment:
     """Mark done (once: the first time stands)."""
     if assignment.completed_at is None:
         assignment.completed_at = clock.now()
         audit.record(client, "complete", "psychoed_assignment", assignment.id,
-                     subject_id=client.id, ip=ip)
+                     subject_id=client.id)
         db.session.commit()
     return assignment
 

@@ -85,8 +85,7 @@ def settings_for(program: Program) -> RewardSettings:
     )
 
 
-def save_settings(admin: User, program: Program, values: dict[str, Any],
-                  ip: str | None) -> RewardSettings:
+def save_settings(admin: User, program: Program, values: dict[str, Any]) -> RewardSettings:
     bowl = values.get("bowl")
     if bowl is not None and sum(bowl.values()) <= 0:
         raise RewardError(422, "bowl", "The bowl needs at least one slip.")
@@ -101,7 +100,7 @@ def save_settings(admin: User, program: Program, values: dict[str, Any],
     settings.updated_at = clock.now()
     settings.updated_by_id = admin.id
     db.session.flush()
-    audit.record(admin, "update", "reward_settings", program.id, ip=ip)
+    audit.record(admin, "update", "reward_settings", program.id)
     db.session.commit()
     return settings
 
@@ -148,7 +147,7 @@ def _previous(client_id: int, behaviour: str, occurred_on: date) -> RewardEntry 
 
 
 def credit(client_id: int, behaviour: str, occurrence: str, occurred_on: date, success: bool,
-           actor: User | None, ip: str | None = None,
+           actor: User | None,
            rng: random.Random | None = None) -> RewardEntry | None:
     """Write the ledger line for one occurrence (or find the one already written) and commit.
 
@@ -175,7 +174,7 @@ def credit(client_id: int, behaviour: str, occurrence: str, occurred_on: date, s
     try:
         db.session.add(entry)
         db.session.flush()  # the unique key decides a race between two requests
-        audit.record(actor, "create", "reward_entry", entry.id, subject_id=client_id, ip=ip)
+        audit.record(actor, "create", "reward_entry", entry.id, subject_id=client_id)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -187,27 +186,27 @@ def credit(client_id: int, behaviour: str, occurrence: str, occurred_on: date, s
 
 
 @signals.checkin_recorded.connect
-def _checkin_recorded(checkin_id: int, ip: str | None) -> None:
+def _checkin_recorded(checkin_id: int) -> None:
     checkin = db.session.get(CheckIn, checkin_id)
     if checkin is not None:
         client = db.session.get(User, checkin.client_id)
         if client is not None:
-            credit_checkin(client, checkin, ip)
+            credit_checkin(client, checkin)
 
 
 @signals.session_attested.connect
-def _session_attested(session_id: int, counselor_id: int, ip: str | None) -> None:
+def _session_attested(session_id: int, counselor_id: int) -> None:
     session = db.session.get(Session, session_id)
     counselor = db.session.get(User, counselor_id)
     if session is not None and counselor is not None:
-        credit_session(session, counselor, ip)
+        credit_session(session, counselor)
 
 
-def credit_checkin(client: User, checkin: CheckIn, ip: str | None) -> RewardEntry | None:
+def credit_checkin(client: User, checkin: CheckIn) -> RewardEntry | None:
     """After a check-in is committed (also on its retries: the ledger pays once a day)."""
     try:
         return credit(client.id, BEHAVIOUR_CHECKIN, checkin.local_date.isoformat(),
-                      checkin.local_date, True, client, ip)
+                      checkin.local_date, True, client)
     except Exception as error:  # the check-in is stored; its retry pays the reward
         db.session.rollback()
         # The type only: a database error's message quotes the values it was given.
@@ -215,7 +214,7 @@ def credit_checkin(client: User, checkin: CheckIn, ip: str | None) -> RewardEntr
         return None
 
 
-def credit_session(session: Session, counselor: User, ip: str | None) -> list[RewardEntry]:
+def credit_session(session: Session, counselor: User) -> list[RewardEntry]:
     """When the counselor attests a session: present long enough pays, absent lapses."""
     program = db.session.get(Program, session.program_id)
     if program is None:
@@ -230,7 +229,7 @@ def credit_session(session: Session, counselor: User, ip: str | None) -> list[Re
     for client_id in sorted(set(treatment.session_clients(session)) | set(minutes)):
         present = minutes.get(client_id, 0) >= settings.attendance_min_minutes
         entry = credit(client_id, BEHAVIOUR_ATTENDANCE, f"session:{session.id}", day, present,
-                       counselor, ip)
+                       counselor)
         if entry is not None:
             written.append(entry)
     return written
@@ -253,7 +252,7 @@ class StoredTest:
 
 
 def record_test(staff: User, client: User, test_id: str, collected_at: datetime, result: str,
-                note: str, digest: str, ip: str | None) -> StoredTest:
+                note: str, digest: str) -> StoredTest:
     """Store a test result once (idempotent by id) and credit the negative-test behaviour."""
     existing = db.session.get(TestResult, test_id)
     if existing is not None:
@@ -269,16 +268,16 @@ def record_test(staff: User, client: User, test_id: str, collected_at: datetime,
         try:
             db.session.add(test)
             db.session.flush()
-            audit.record(staff, "create", "test_result", test.id, subject_id=client.id, ip=ip)
+            audit.record(staff, "create", "test_result", test.id, subject_id=client.id)
             db.session.commit()
             created = True
         except IntegrityError:
             db.session.rollback()
-            return record_test(staff, client, test_id, collected_at, result, note, digest, ip)
+            return record_test(staff, client, test_id, collected_at, result, note, digest)
     program = treatment.client_program(client.id)
     day = test.collected_at.astimezone(_zone(program) if program else ZoneInfo("UTC")).date()
     credit(client.id, BEHAVIOUR_NEGATIVE_TEST, day.isoformat(), day, test.result == "negative",
-           staff, ip)
+           staff)
     return StoredTest(test, created)
 
 

@@ -156,7 +156,7 @@ def put_reward_settings(program_id: int, body: RewardSettingsBody) -> dict[str, 
     authorize(policy.Action.MANAGE_REWARDS, program)
     values = body.model_dump()
     values["behaviours"] = sorted(set(body.behaviours))
-    saved = rewards.save_settings(me(), program, values, request.remote_addr)
+    saved = rewards.save_settings(me(), program, values)
     return rewards.settings_json(saved)
 
 
@@ -215,7 +215,7 @@ def create_test_result(body: TestResultBody) -> tuple[dict[str, Any], int]:
     authorize(policy.Action.ENTER_TEST_RESULT, body.client_id, hide=True)
     client = _client(body.client_id)
     stored = rewards.record_test(me(), client, str(body.id), body.collected_at, body.result,
-                                 body.note, body_hash(body), request.remote_addr)
+                                 body.note, body_hash(body))
     return rewards.result_json(stored.test), 201 if stored.created else 200
 
 
@@ -276,7 +276,7 @@ def invite_family(body: FamilyInviteBody) -> tuple[dict[str, Any], int]:
     client = writer()
     base_url = current_app.config["PUBLIC_URL"] or request.host_url
     link, issued = consents.invite_family(client, str(body.email), body.display_name,
-                                          body.relationship, base_url, request.remote_addr)
+                                          body.relationship, base_url)
     return {**consents.link_json(link, issued.invitation),
             "url": None if issued.emailed else issued.url, "emailed": issued.emailed}, 201
 
@@ -299,7 +299,7 @@ def list_family(query: ClientPageQuery) -> dict[str, Any]:
                 responses={200: FamilyMemberOut, 404: Problem})
 def end_family_link(link_id: int) -> dict[str, Any]:
     link = client_record(FamilyLink, link_id, policy.Action.WRITE_CLIENT_RECORD)
-    consents.end_family_link(me(), link, request.remote_addr)
+    consents.end_family_link(me(), link)
     invitation = db.session.get(Invitation, link.invitation_id)
     assert invitation is not None
     return consents.link_json(link, invitation)
@@ -348,7 +348,7 @@ class ConsentPage(BaseModel):
                 summary="Sign a consent to disclose (42 CFR §2.31 elements)",
                 responses={201: ConsentOut, 403: Problem, 409: Problem})
 def create_consent(body: ConsentBody) -> tuple[dict[str, Any], int]:
-    consent = consents.create_consent(writer(), body, request.remote_addr)
+    consent = consents.create_consent(writer(), body)
     return consents.consent_json(consent), 201
 
 
@@ -371,7 +371,7 @@ def list_consents(query: ClientPageQuery) -> dict[str, Any]:
                 responses={200: ConsentOut, 404: Problem})
 def revoke_consent(consent_id: int) -> dict[str, Any]:
     consent = client_record(Consent, consent_id, policy.Action.WRITE_CLIENT_RECORD)
-    revoked = consents.consent_json(consents.revoke(me(), consent, request.remote_addr))
+    revoked = consents.consent_json(consents.revoke(me(), consent))
     return revoked
 
 
@@ -509,7 +509,7 @@ def assign_module(body: AssignBody) -> tuple[dict[str, Any], int]:
     if psychoed.module(body.module) is None:
         raise ApiProblem(422, "Invalid request", "No such module.",
                          [{"field": "module", "message": "no such module"}])
-    made, created = psychoed.assign(me(), client.id, body.module, body.note, request.remote_addr)
+    made, created = psychoed.assign(me(), client.id, body.module, body.note)
     return psychoed.assignment_json(made), 201 if created else 200
 
 
@@ -529,7 +529,7 @@ def list_assignments(query: ClientPageQuery) -> dict[str, Any]:
                 responses={200: AssignmentOut, 404: Problem})
 def complete_assignment(assignment_id: int) -> dict[str, Any]:
     assignment = client_record(PsychoedAssignment, assignment_id, policy.Action.WRITE_CLIENT_RECORD)
-    return psychoed.assignment_json(psychoed.complete(me(), assignment, request.remote_addr))
+    return psychoed.assignment_json(psychoed.complete(me(), assignment))
 
 
 # --- the client's own record --------------------------------------------------------------

@@ -21,7 +21,7 @@ from companion.core.extensions import db
 
 
 def invite(inviter: User, email: str, role: Role, base_url: str, display_name: str = "",
-           program_id: int | None = None, adolescent: bool = False, ip: str | None = None,
+           program_id: int | None = None, adolescent: bool = False,
            sees_clinic_accounts: bool = False) -> accounts.IssuedInvitation:
     """Invite someone to the inviter's clinic, a client into one of its programs."""
     if program_id is not None:
@@ -29,14 +29,14 @@ def invite(inviter: User, email: str, role: Role, base_url: str, display_name: s
         if program is None or program.clinic_id != inviter.clinic_id:
             raise accounts.AccountError(422, "program_id", "No such program in your clinic.")
     return accounts.invite(inviter, email, role, base_url, display_name=display_name,
-                           program_id=program_id, adolescent=adolescent, ip=ip,
+                           program_id=program_id, adolescent=adolescent,
                            sees_clinic_accounts=sees_clinic_accounts)
 
 
-def accept(token: str, password: str, display_name: str, ip: str | None,
+def accept(token: str, password: str, display_name: str,
            otp: str | None = None) -> User:
     """The invitee's account, admitted to the program the invitation named."""
-    return accounts.accept_invitation(token, password, display_name, ip, otp=otp, admit=_admit)
+    return accounts.accept_invitation(token, password, display_name, otp=otp, admit=_admit)
 
 
 def _admit(user: User, invitation: Invitation) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from pydantic import Field
 from sqlalchemy import select
 
@@ -93,7 +92,7 @@ def create_enrollment(body: EnrollmentBody) -> tuple[dict[str, Any], int]:
     authorize(policy.Action.MANAGE_PROGRAM, program)
     enrollment = service.enroll(
         me(), program, client_id=body.client_id, primary_counselor_id=body.primary_counselor_id,
-        start_date=body.start_date, phase_id=body.phase_id, ip=request.remote_addr)
+        start_date=body.start_date, phase_id=body.phase_id)
     return enrollment_json(enrollment), 201
 
 
@@ -104,7 +103,7 @@ def update_enrollment(enrollment_id: int, body: EnrollmentPatch) -> dict[str, An
     enrollment = _changeable(enrollment_id)
     authorize(policy.Action.MANAGE_PROGRAM, enrollment.program)
     return enrollment_json(service.set_primary_counselor(
-        me(), enrollment, body.primary_counselor_id, ip=request.remote_addr))
+        me(), enrollment, body.primary_counselor_id))
 
 
 @registry.route(api, "/enrollments/<int:enrollment_id>/phase", "POST", tag="enrollments",
@@ -112,8 +111,7 @@ def update_enrollment(enrollment_id: int, body: EnrollmentPatch) -> dict[str, An
                 responses={200: EnrollmentOut, 404: Problem, 409: Problem})
 def change_phase(enrollment_id: int, body: PhaseChangeBody) -> dict[str, Any]:
     return enrollment_json(service.change_phase(
-        me(), _changeable(enrollment_id), body.phase_id, body.effective_on,
-        ip=request.remote_addr))
+        me(), _changeable(enrollment_id), body.phase_id, body.effective_on))
 
 
 @registry.route(api, "/enrollments/<int:enrollment_id>/discharge", "POST", tag="enrollments",
@@ -123,4 +121,4 @@ def change_phase(enrollment_id: int, body: PhaseChangeBody) -> dict[str, Any]:
 def discharge(enrollment_id: int, body: DischargeBody) -> dict[str, Any]:
     return enrollment_json(service.discharge(
         me(), _changeable(enrollment_id), discharged_on=body.discharged_on, reason=body.reason,
-        summary=body.summary, ip=request.remote_addr))
+        summary=body.summary))

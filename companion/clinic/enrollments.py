@@ -38,8 +38,7 @@ def enrollment_of_clinic(admin: User, enrollment_id: int) -> Enrollment:
 
 
 def enroll(admin: User, program: Program, *, client_id: int, primary_counselor_id: int,
-           start_date: date, phase_id: int | None = None,
-           ip: str | None = None) -> Enrollment:
+           start_date: date, phase_id: int | None = None) -> Enrollment:
     """Admit a client to a program. A client already enrolled there keeps that enrollment
     (409): a second admission is a discharge and a new one."""
     client = db.session.get(User, client_id)
@@ -69,23 +68,22 @@ def enroll(admin: User, program: Program, *, client_id: int, primary_counselor_i
                                    effective_on=start_date, weekly_hours_target=target,
                                    changed_by_id=admin.id))
     client.timezone = program.timezone
-    audit.record(admin, "create", "enrollment", enrollment.id, subject_id=client.id, ip=ip)
+    audit.record(admin, "create", "enrollment", enrollment.id, subject_id=client.id)
     db.session.commit()
     return enrollment
 
 
-def set_primary_counselor(admin: User, enrollment: Enrollment, counselor_id: int,
-                          ip: str | None = None) -> Enrollment:
+def set_primary_counselor(admin: User, enrollment: Enrollment, counselor_id: int) -> Enrollment:
     _open(enrollment)
     enrollment.primary_counselor_id = _counselor(admin, counselor_id).id
     audit.record(admin, "update", "enrollment", enrollment.id,
-                 subject_id=enrollment.client_id, ip=ip)
+                 subject_id=enrollment.client_id)
     db.session.commit()
     return enrollment
 
 
-def change_phase(actor: User, enrollment: Enrollment, phase_id: int, effective_on: date,
-                 ip: str | None = None) -> Enrollment:
+def change_phase(actor: User, enrollment: Enrollment, phase_id: int,
+                 effective_on: date) -> Enrollment:
     """Step-down or step-up, dated: the weekly hours target follows the phase."""
     _open(enrollment)
     phase = _phase(enrollment.program, phase_id)
@@ -104,14 +102,14 @@ def change_phase(actor: User, enrollment: Enrollment, phase_id: int, effective_o
                                weekly_hours_target=phase.weekly_hours_target,
                                changed_by_id=actor.id))
     audit.record(actor, "update", "enrollment", enrollment.id,
-                 subject_id=enrollment.client_id, ip=ip)
+                 subject_id=enrollment.client_id)
     db.session.commit()
     db.session.expire(enrollment, ["phase_changes"])
     return enrollment
 
 
 def discharge(admin: User, enrollment: Enrollment, *, discharged_on: date,
-              reason: DischargeReason, summary: str, ip: str | None = None) -> Enrollment:
+              reason: DischargeReason, summary: str) -> Enrollment:
     """Dated, with a TEDS reason and a summary for the chart. From then the client is in no
     group of the program and no room (live sockets leave at once), their 1:1s still to come are
     cancelled, and they are off the caseload; their own self-care, safety plan, meetings,
@@ -145,7 +143,7 @@ def discharge(admin: User, enrollment: Enrollment, *, discharged_on: date,
             Session.cancelled_at.is_(None))):
         session.cancelled_at = now
         session.cancel_reason = "The client was discharged from the program."
-    audit.record(admin, "discharge", "enrollment", enrollment.id, subject_id=client_id, ip=ip)
+    audit.record(admin, "discharge", "enrollment", enrollment.id, subject_id=client_id)
     db.session.commit()
     signals.room_access_changed.send(client_id)
     return enrollment

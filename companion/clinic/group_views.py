@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import time
 from typing import Any
 
-from flask import request
 from pydantic import Field
 from sqlalchemy import func, or_, select
 
@@ -108,8 +107,7 @@ def create_group(body: GroupBody) -> tuple[dict[str, Any], int]:
     group = service.create_group(
         me(), program, name=body.name, kind=body.kind, counselor_id=body.counselor_id,
         co_facilitator_ids=body.co_facilitator_ids, peer_supporter_ids=body.peer_supporter_ids,
-        schedule=_slots(body.schedule), starts_on=body.starts_on, ends_on=body.ends_on,
-        ip=request.remote_addr)
+        schedule=_slots(body.schedule), starts_on=body.starts_on, ends_on=body.ends_on)
     return group_json(group), 201
 
 
@@ -132,9 +130,9 @@ def update_group(group_id: int, body: GroupPatch) -> dict[str, Any]:
             peer_supporter_ids=body.peer_supporter_ids,
             schedule=_slots(body.schedule) if body.schedule is not None else None,
             starts_on=body.starts_on, ends_on=body.ends_on,
-            clear_ends_on="ends_on" in given and body.ends_on is None, ip=request.remote_addr)
+            clear_ends_on="ends_on" in given and body.ends_on is None)
     if body.archived:
-        service.archive_group(me(), group, ip=request.remote_addr)
+        service.archive_group(me(), group)
     return group_json(group)
 
 
@@ -143,7 +141,7 @@ def update_group(group_id: int, body: GroupPatch) -> dict[str, Any]:
                 responses={201: GroupOut, 403: Problem, 404: Problem, 409: Problem})
 def add_member(group_id: int, body: MemberBody) -> tuple[dict[str, Any], int]:
     group = _managed(group_id)
-    service.add_member(me(), group, body.user_id, ip=request.remote_addr)
+    service.add_member(me(), group, body.user_id)
     db.session.expire(group, ["members"])
     return group_json(group), 201
 
@@ -152,5 +150,5 @@ def add_member(group_id: int, body: MemberBody) -> tuple[dict[str, Any], int]:
                 summary="Take someone out of a group (admin): out of its rooms at once",
                 responses={204: None, 403: Problem, 404: Problem})
 def remove_member(group_id: int, user_id: int) -> tuple[str, int]:
-    service.remove_member(me(), _managed(group_id), user_id, ip=request.remote_addr)
+    service.remove_member(me(), _managed(group_id), user_id)
     return "", 204

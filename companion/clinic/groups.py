@@ -55,8 +55,7 @@ def group_of_clinic(admin: User, group_id: int) -> Group:
 
 def create_group(admin: User, program: Program, *, name: str, kind: GroupKind,
                  counselor_id: int, co_facilitator_ids: list[int], peer_supporter_ids: list[int],
-                 schedule: list[Slot], starts_on: date, ends_on: date | None,
-                 ip: str | None = None) -> Group:
+                 schedule: list[Slot], starts_on: date, ends_on: date | None) -> Group:
     lead = _staff(admin, counselor_id, Role.COUNSELOR, "counselor_id")
     group = Group(program_id=program.id, name=_name(name), kind=kind, counselor_id=lead.id)
     _set_dates(group, starts_on, ends_on)
@@ -64,7 +63,7 @@ def create_group(admin: User, program: Program, *, name: str, kind: GroupKind,
     db.session.flush()
     _set_facilitators(admin, group, co_facilitator_ids, peer_supporter_ids)
     _set_schedule(group, schedule)
-    audit.record(admin, "create", "group", group.id, ip=ip)
+    audit.record(admin, "create", "group", group.id)
     db.session.flush()
     db.session.refresh(group)
     occurrences.generate(group, clock.now())
@@ -77,8 +76,7 @@ def update_group(admin: User, group: Group, *, name: str | None = None,
                  co_facilitator_ids: list[int] | None = None,
                  peer_supporter_ids: list[int] | None = None,
                  schedule: list[Slot] | None = None, starts_on: date | None = None,
-                 ends_on: date | None = None, clear_ends_on: bool = False,
-                 ip: str | None = None) -> Group:
+                 ends_on: date | None = None, clear_ends_on: bool = False) -> Group:
     """Only what is given changes. A new schedule, lead or dates replan future occurrences."""
     if group.archived_at is not None:
         raise GroupError(409, "group_id", "That group is archived; it no longer changes.")
@@ -99,7 +97,7 @@ def update_group(admin: User, group: Group, *, name: str | None = None,
     if schedule is not None:
         _set_schedule(group, schedule)
         replan = True
-    audit.record(admin, "update", "group", group.id, ip=ip)
+    audit.record(admin, "update", "group", group.id)
     db.session.flush()
     if replan:
         occurrences.replan(group, clock.now())
@@ -107,7 +105,7 @@ def update_group(admin: User, group: Group, *, name: str | None = None,
     return group
 
 
-def archive_group(admin: User, group: Group, ip: str | None = None) -> Group:
+def archive_group(admin: User, group: Group) -> Group:
     """The group ends: its sessions still to come are cancelled (members see why); the past
     stays in the record."""
     if group.archived_at is not None:
@@ -119,12 +117,12 @@ def archive_group(admin: User, group: Group, ip: str | None = None) -> Group:
             Session.cancelled_at.is_(None))):
         session.cancelled_at = now
         session.cancel_reason = "This group has ended."
-    audit.record(admin, "archive", "group", group.id, ip=ip)
+    audit.record(admin, "archive", "group", group.id)
     db.session.commit()
     return group
 
 
-def add_member(admin: User, group: Group, user_id: int, ip: str | None = None) -> GroupMember:
+def add_member(admin: User, group: Group, user_id: int) -> GroupMember:
     """A client (enrolled in the group's program), a peer supporter or a co-facilitating
     counselor of the clinic joins the group; adding someone already in it changes nothing."""
     if group.archived_at is not None:
@@ -147,12 +145,12 @@ def add_member(admin: User, group: Group, user_id: int, ip: str | None = None) -
         db.session.add(member)
         db.session.flush()
         audit.record(admin, "create", "group_member", member.id,
-                     subject_id=person.id if person.role == Role.CLIENT else None, ip=ip)
+                     subject_id=person.id if person.role == Role.CLIENT else None)
         db.session.commit()
     return member
 
 
-def remove_member(admin: User, group: Group, user_id: int, ip: str | None = None) -> None:
+def remove_member(admin: User, group: Group, user_id: int) -> None:
     """Out of the group from now: out of its rooms at once, off its future sessions."""
     member = db.session.scalar(select(GroupMember).where(
         GroupMember.group_id == group.id, GroupMember.user_id == user_id))
@@ -161,7 +159,7 @@ def remove_member(admin: User, group: Group, user_id: int, ip: str | None = None
     client = member.role == GroupRole.CLIENT
     db.session.delete(member)
     audit.record(admin, "delete", "group_member", member.id,
-                 subject_id=user_id if client else None, ip=ip)
+                 subject_id=user_id if client else None)
     db.session.commit()
     signals.room_access_changed.send(user_id)
 

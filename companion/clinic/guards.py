@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from flask import request
 from flask_login import current_user
 
 from companion.accounts.models import Role, User
@@ -43,8 +42,7 @@ def audit_access(
     action: str, record_type: str, record_id: object = None, subject_id: int | None = None
 ) -> None:
     """Add an audit row for this request to the current transaction."""
-    audit.record(me(), action, record_type, record_id, subject_id=subject_id,
-                 ip=request.remote_addr)
+    audit.record(me(), action, record_type, record_id, subject_id=subject_id)
 
 
 def subject(client_id: int | None) -> User:

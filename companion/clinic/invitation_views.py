@@ -69,7 +69,7 @@ def create_invitation(body: InvitationBody) -> tuple[dict[str, Any], int]:
     issued = admissions.invite(
         me(), str(body.email), Role(body.role), base_url,
         display_name=body.display_name, program_id=body.program_id,
-        adolescent=body.adolescent, ip=request.remote_addr,
+        adolescent=body.adolescent,
         # An admin lists their clinic's accounts anyway; other clinics' stay unknown.
         sees_clinic_accounts=policy.can(me(), policy.Action.MANAGE_USERS),
     )
@@ -143,12 +143,12 @@ def _invited_email() -> str:
 def accept_invitation(body: AcceptBody) -> tuple[dict[str, Any], int]:
     try:
         user = admissions.accept(
-            body.token, body.password, body.display_name, request.remote_addr, otp=body.otp
+            body.token, body.password, body.display_name, otp=body.otp
         )
     except accounts.WrongPassword:
         g.password_failed = True  # a guess: it counts with the login's failures
         raise
-    login_session = accounts.start_login_session(user, request.remote_addr)
+    login_session = accounts.start_login_session(user)
     session.clear()
     session["login"] = login_session.id
     return login_json(user, login_session.csrf_token), 201
@@ -167,7 +167,7 @@ def reset_second_factor(user_id: int) -> tuple[dict[str, Any], int]:
     if target is None or target.clinic_id != me().clinic_id:
         raise ApiProblem(404, "Not found", "No such person in your clinic.")
     base_url = request.host_url if not _public_url() else _public_url()
-    issued = accounts.reset_second_factor(me(), target, base_url, request.remote_addr)
+    issued = accounts.reset_second_factor(me(), target, base_url)
     return {
         **invitation_json(issued.invitation), "url": issued.url, "emailed": issued.emailed,
     }, 201

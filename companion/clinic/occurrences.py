@@ -108,8 +108,7 @@ def replan(group: Group, now: datetime) -> None:
     generate(group, now)
 
 
-def cancel(staff: User, session: Session, reason: str, now: datetime,
-           ip: str | None = None) -> Session:
+def cancel(staff: User, session: Session, reason: str, now: datetime) -> Session:
     """Staff cancel one occurrence; members see it cancelled, with the reason."""
     reason = reason.strip()
     if not reason:
@@ -121,13 +120,13 @@ def cancel(staff: User, session: Session, reason: str, now: datetime,
                               "session still to come can be cancelled.")
     session.cancelled_at = now
     session.cancel_reason = reason
-    audit.record(staff, "cancel", "session", session.id, subject_id=session.client_id, ip=ip)
+    audit.record(staff, "cancel", "session", session.id, subject_id=session.client_id)
     db.session.commit()
     return session
 
 
-def move(staff: User, session: Session, starts_at: datetime, minutes: int, now: datetime,
-         ip: str | None = None) -> Session:
+def move(staff: User, session: Session, starts_at: datetime, minutes: int,
+         now: datetime) -> Session:
     """Staff move one occurrence to another time; the weekly slot it came from stays filled."""
     if session.cancelled_at is not None or session.state(now) not in ("scheduled", "open"):
         raise OccurrenceError(409, "session_id", "Only a session still to come can be moved.")
@@ -135,7 +134,7 @@ def move(staff: User, session: Session, starts_at: datetime, minutes: int, now: 
         raise OccurrenceError(422, "starts_at", "That time is already past.")
     session.starts_at = starts_at
     session.ends_at = starts_at + timedelta(minutes=minutes)
-    audit.record(staff, "move", "session", session.id, subject_id=session.client_id, ip=ip)
+    audit.record(staff, "move", "session", session.id, subject_id=session.client_id)
     db.session.commit()
     signals.session_moved.send(session.id)
     return session

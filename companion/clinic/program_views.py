@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from flask import request
 from pydantic import BeforeValidator, Field
 from sqlalchemy import select
 
@@ -59,7 +58,7 @@ def create_program(body: ProgramBody) -> tuple[dict[str, Any], int]:
     authorize(policy.Action.MANAGE_PROGRAM, Program(clinic_id=me().clinic_id))
     program = service.create_program(
         me(), name=body.name, timezone=body.timezone, level_of_care=body.level_of_care,
-        adolescent=body.adolescent, phases=_phases(body), ip=request.remote_addr)
+        adolescent=body.adolescent, phases=_phases(body))
     return program_json(program), 201
 
 
@@ -75,8 +74,7 @@ def get_program(program_id: int) -> dict[str, Any]:
 def update_program(program_id: int, body: ProgramPatch) -> dict[str, Any]:
     program = service.update_program(
         me(), _managed(program_id), name=body.name, timezone=body.timezone,
-        level_of_care=body.level_of_care, adolescent=body.adolescent, phases=_phases(body),
-        ip=request.remote_addr)
+        level_of_care=body.level_of_care, adolescent=body.adolescent, phases=_phases(body))
     return program_json(program)
 
 
@@ -85,8 +83,7 @@ def update_program(program_id: int, body: ProgramPatch) -> dict[str, Any]:
                 tag="programs", body=ClosedDayBody,
                 responses={201: ClosedDayOut, 403: Problem, 404: Problem})
 def add_closed_day(program_id: int, body: ClosedDayBody) -> tuple[dict[str, Any], int]:
-    closed = service.add_closed_day(me(), _managed(program_id), body.day, body.reason,
-                                    ip=request.remote_addr)
+    closed = service.add_closed_day(me(), _managed(program_id), body.day, body.reason)
     return ClosedDayOut.model_validate(closed).model_dump(mode="json"), 201
 
 

@@ -54,22 +54,21 @@ def program_of_clinic(admin: User, program_id: int) -> Program:
 
 
 def create_program(admin: User, *, name: str, timezone: str, level_of_care: LevelOfCare,
-                   adolescent: bool = False, phases: list[PhasePlan] | None = None,
-                   ip: str | None = None) -> Program:
+                   adolescent: bool = False, phases: list[PhasePlan] | None = None) -> Program:
     program = Program(clinic_id=admin.clinic_id, name=_name(name), timezone=timezone,
                       level_of_care=level_of_care, adolescent=adolescent)
     db.session.add(program)
     db.session.flush()
     _set_phases(program, phases or [PhasePlan("Intensive outpatient")])
-    audit.record(admin, "create", "program", program.id, ip=ip)
+    audit.record(admin, "create", "program", program.id)
     db.session.commit()
     return program
 
 
 def update_program(admin: User, program: Program, *, name: str | None = None,
                    timezone: str | None = None, level_of_care: LevelOfCare | None = None,
-                   adolescent: bool | None = None, phases: list[PhasePlan] | None = None,
-                   ip: str | None = None) -> Program:
+                   adolescent: bool | None = None,
+                   phases: list[PhasePlan] | None = None) -> Program:
     """Changes apply from now: a new zone moves future occurrences to the same local times."""
     if name is not None:
         program.name = _name(name)
@@ -82,7 +81,7 @@ def update_program(admin: User, program: Program, *, name: str | None = None,
     rezoned = timezone is not None and timezone != program.timezone
     if timezone is not None:
         program.timezone = timezone
-    audit.record(admin, "update", "program", program.id, ip=ip)
+    audit.record(admin, "update", "program", program.id)
     db.session.flush()
     if rezoned:
         for group in program_groups(program):
@@ -140,8 +139,7 @@ def _phase_in_use(phase: Phase) -> bool:
         select(PhaseChange.id).where(PhaseChange.phase_id == phase.id).limit(1)) is not None
 
 
-def add_closed_day(admin: User, program: Program, day: date, reason: str,
-                   ip: str | None = None) -> ClosedDay:
+def add_closed_day(admin: User, program: Program, day: date, reason: str) -> ClosedDay:
     """The program is closed that day: its occurrences are cancelled with the reason, and
     none is made for it later."""
     reason = reason.strip()
@@ -157,7 +155,7 @@ def add_closed_day(admin: User, program: Program, day: date, reason: str,
     else:
         closed.reason = reason
     db.session.flush()
-    audit.record(admin, "create", "closed_day", closed.id, ip=ip)
+    audit.record(admin, "create", "closed_day", closed.id)
     occurrences.cancel_closed_day(program, closed)
     db.session.commit()
     return closed

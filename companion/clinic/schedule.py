@@ -113,8 +113,7 @@ class ScheduleError(ServiceError):
 
 
 def schedule_session(counselor: User, *, client: User | None, group: Group | None, title: str,
-                     starts_at: datetime, minutes: int, family: bool,
-                     ip: str | None) -> Session:
+                     starts_at: datetime, minutes: int, family: bool) -> Session:
     """A counselor schedules one session: a 1:1 with a client or one of a group's (the caller
     has checked SCHEDULE_SESSION). ``family`` opens it to the clients' family members."""
     from companion.core import audit
@@ -141,7 +140,7 @@ def schedule_session(counselor: User, *, client: User | None, group: Group | Non
     db.session.add(session)
     db.session.flush()
     audit.record(counselor, "create", "session", session.id,
-                 subject_id=client.id if client is not None else None, ip=ip)
+                 subject_id=client.id if client is not None else None)
     db.session.commit()
     return session
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import request
 from pydantic import AwareDatetime, Field, StrictBool
 
 from companion.accounts.models import Role, User
@@ -134,7 +133,7 @@ def create_session(body: SessionBody) -> tuple[dict[str, Any], int]:
                              [{"field": "client_id", "message": "not a client you treat"}])
     session = schedule.schedule_session(
         me(), client=client, group=group, title=body.title, starts_at=starts_at,
-        minutes=body.duration_minutes, family=body.family, ip=request.remote_addr)
+        minutes=body.duration_minutes, family=body.family)
     return _session_json(session, "staff", now), 201
 
 
@@ -160,8 +159,7 @@ def _reschedulable(session_id: int) -> Session:
                 responses={200: SessionOut, 404: Problem, 409: Problem})
 def cancel_session(session_id: int, body: CancelBody) -> dict[str, Any]:
     now = clock.now()
-    session = occurrences.cancel(me(), _reschedulable(session_id), body.reason, now,
-                                 ip=request.remote_addr)
+    session = occurrences.cancel(me(), _reschedulable(session_id), body.reason, now)
     return _session_json(session, "staff", now)
 
 
@@ -175,5 +173,5 @@ def move_session(session_id: int, body: MoveBody) -> dict[str, Any]:
     if starts_at > now + SCHEDULE_AHEAD:
         raise field_problem("starts_at", "At most a year ahead.")
     session = occurrences.move(me(), _reschedulable(session_id), starts_at,
-                               body.duration_minutes, now, ip=request.remote_addr)
+                               body.duration_minutes, now)
     return _session_json(session, "staff", now)

@@ -29,7 +29,7 @@ from flask import current_app
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import aliased
 
-from companion.core import clock
+from companion.core import clock, origin
 from companion.core.extensions import db
 from companion.core.models import AuditEvent
 
@@ -70,10 +70,10 @@ def record(
     record_type: str,
     record_id: object = None,
     subject_id: int | None = None,
-    channel: str = "http",
-    ip: str | None = None,
 ) -> AuditEvent:
-    """Append one row to the chain, inside the caller's transaction (committed with it)."""
+    """Append one row to the chain, inside the caller's transaction (committed with it).
+    Where it came from (channel, address) is the acting origin: companion/core/origin.py."""
+    came_from = origin.current()
     session = db.session
     if session.get_bind().dialect.name == "postgresql":
         # Appends are serialised so each row links to the one before it.
@@ -87,8 +87,8 @@ def record(
         record_type=record_type,
         record_id=None if record_id is None else str(record_id),
         subject_id=subject_id,
-        channel=channel,
-        ip=ip,
+        channel=came_from.channel,
+        ip=came_from.ip,
         prev_hash=prev or GENESIS_HASH,
     )
     event.hash = _row_mac(_key(b"companion audit chain"), event.prev_hash, event)

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from companion.core.errors import ServiceError
 from companion.core.extensions import db
 from companion.core.problems import ApiProblem, problem_response
-from companion.core.spec import registry
+from companion.core.spec import UndocumentedAnswer, registry
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,8 @@ def handle_app_errors(error: Exception) -> Response | HTTPException:
             return error
         raise error
     db.session.rollback()
+    if isinstance(error, UndocumentedAnswer):
+        raise error  # a test's failure, not a user's problem: loud, never a polite 500
     if isinstance(error, ApiProblem):
         return _api_problem(error)
     if isinstance(error, ServiceError):

@@ -23,12 +23,12 @@ login_ended = _signals.signal("login-ended")
 room_access_changed = _signals.signal("room-access-changed")
 
 # A client's check-in was stored (first time or a retry of the same entry). Sender: the
-# check-in's id; ``ip``: where it came from. Subscriber: careteam, which pays the day's reward
+# check-in's id. Subscriber: careteam, which pays the day's reward
 # (once a day whatever the retries).
 checkin_recorded = _signals.signal("checkin-recorded")
 
 # A counselor attested a session's attendance (or signed its clinical note, which attests it:
-# companion/notes). Sender: the session's id; ``counselor_id``, ``ip``.
+# companion/notes). Sender: the session's id; ``counselor_id``.
 # Subscriber: careteam, which pays attendance rewards (once per client and session).
 session_attested = _signals.signal("session-attested")
 

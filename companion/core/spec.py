@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, g, request
+from flask import Blueprint, current_app, g, request
 from flask_login import current_user
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
@@ -102,7 +102,10 @@ class Registry:
                     kwargs["body"] = _parse_body(body)
                 if query is not None:
                     kwargs["query"] = _parse_query(query)
-                return view(**kwargs)
+                result = view(**kwargs)
+                if current_app.config.get("CHECK_RESPONSES"):
+                    _check_documented(view.__name__, result, all_responses)
+                return result
 
             # A route open to anyone (login, invitation acceptance) needs no CSRF token: it
             # starts a new session rather than riding on one, and takes JSON only.
@@ -229,6 +232,58 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
         raise ApiProblem(422, "Invalid request", summary(errors), errors) from None
     g.api_body = parsed
     return parsed
+
+
+class UndocumentedAnswer(AssertionError):
+    """A view answered what its route does not document (raised under test only)."""
+
+
+def _check_documented(name: str, result: Any, responses: dict[int, type[BaseModel] | None]) -> None:
+    """What the view returned is what the document says for that status: its model validates
+    it and it has no key the model does not name. On under test (``CHECK_RESPONSES``), so every
+    response any test gets is held to the OpenAPI document, not only the fuzzer's."""
+    data, status = (result if isinstance(result, tuple) else (result, 200))[:2]
+    if not isinstance(data, dict):
+        return  # a Response the view built itself (CSV, a file, 204)
+    model = responses.get(int(status))
+    if model is None:
+        raise UndocumentedAnswer(f"{name} answered {status}, which it does not document")
+    try:
+        model.model_validate(data)
+    except ValidationError as error:
+        raise UndocumentedAnswer(f"{name}'s {status} answer is not its {model.__name__}: "
+                             f"{error}") from None
+    undocumented = _undocumented_keys(model, data, "")
+    if undocumented:
+        raise UndocumentedAnswer(f"{name}'s {status} answer has keys {model.__name__} does not "
+                             f"document: {', '.join(undocumented)}")
+
+
+def _undocumented_keys(model: type[BaseModel], data: Any, at: str) -> list[str]:
+    if not isinstance(data, dict) or model.model_config.get("extra") == "allow":
+        return []
+    fields = {(info.alias or name): info for name, info in model.model_fields.items()}
+    out: list[str] = []
+    for key, value in data.items():
+        field_info = fields.get(key)
+        if field_info is None:
+            out.append(f"{at}{key}")
+            continue
+        if getattr(field_info.annotation, "__origin__", None) is dict:
+            continue  # keys of its own choosing (kinds by name, counts by day)
+        for inner in _models_in(field_info.annotation):
+            values = value if isinstance(value, list) else [value]
+            for item in values:
+                if isinstance(item, dict):
+                    out += _undocumented_keys(inner, item, f"{at}{key}.")
+    return out
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation names (``X``, ``list[X]``, ``X | None``, a Literal: none)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) for m in _models_in(arg)]
 
 
 def _refuse_nul(data: Any) -> None:

@@ -129,7 +129,7 @@ class Stored:
     created: bool
 
 
-def record(client: User, body: Any, ip: str | None) -> Stored:
+def record(client: User, body: Any) -> Stored:
     """Score and store a completed measure once per id (a retry returns the stored one; a
     different body under the same id is refused)."""
     score = SCORERS[body.kind](body.answers)
@@ -153,7 +153,7 @@ def record(client: User, body: Any, ip: str | None) -> Stored:
         raised = alerts.raise_alerts(
             client.id, [AlertKind.PHQ9_ITEM9] if score.crisis else [], "measure", measure.id)
         _advance_schedule(client.id, body.kind, completed)
-        audit.record(client, "create", "measure", measure.id, subject_id=client.id, ip=ip)
+        audit.record(client, "create", "measure", measure.id, subject_id=client.id)
         alerts.publish(raised)  # sent with the commit
         db.session.commit()
     except IntegrityError:

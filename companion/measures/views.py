@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from flask import request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -93,7 +92,7 @@ class MeasureForms(BaseModel):
                 summary="Submit a completed PHQ-9, GAD-7 or BAM (idempotent by id)",
                 responses={201: MeasureOut, 200: MeasureOut, 403: Problem, 409: Problem})
 def submit_measure(body: MeasureBody) -> tuple[dict[str, Any], int]:
-    stored = measures.record(writer(), body, request.remote_addr)
+    stored = measures.record(writer(), body)
     return measures.measure_json(stored.measure), 201 if stored.created else 200
 
 

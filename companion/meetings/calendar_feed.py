@@ -22,7 +22,7 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_calendar_token(actor: User, client_id: int, ip: str | None) -> str:
+def issue_calendar_token(actor: User, client_id: int) -> str:
     """A new private calendar-feed token; any earlier one stops working."""
     token = secrets.token_urlsafe(32)
     calendar = db.session.scalar(
@@ -35,17 +35,17 @@ def issue_calendar_token(actor: User, client_id: int, ip: str | None) -> str:
         calendar.token_hash = _token_hash(token)
         calendar.created_at = clock.now()
     db.session.flush()
-    audit.record(actor, "create", "meeting_calendar", calendar.id, subject_id=client_id, ip=ip)
+    audit.record(actor, "create", "meeting_calendar", calendar.id, subject_id=client_id)
     db.session.commit()
     return token
 
 
-def revoke_calendar_token(actor: User, client_id: int, ip: str | None) -> bool:
+def revoke_calendar_token(actor: User, client_id: int) -> bool:
     calendar = db.session.scalar(
         select(MeetingCalendar).where(MeetingCalendar.client_id == client_id))
     if calendar is None:
         return False
-    audit.record(actor, "delete", "meeting_calendar", calendar.id, subject_id=client_id, ip=ip)
+    audit.record(actor, "delete", "meeting_calendar", calendar.id, subject_id=client_id)
     db.session.delete(calendar)
     db.session.commit()
     return True
@@ -63,14 +63,10 @@ def calendar_owner(token: str) -> User | None:
     return user if user is not None and user.is_active else None
 
 
-def calendar_meetings(owner: User, ip: str | None) -> list[Meeting]:
+def calendar_meetings(owner: User) -> list[Meeting]:
     rows = db.session.scalars(
         select(Meeting).join(MeetingFavourite, MeetingFavourite.meeting_id == Meeting.id)
         .where(MeetingFavourite.client_id == owner.id, Meeting.removed_at.is_(None))
         .order_by(Meeting.name, Meeting.id)
     )
-    meetings = list(rows)
-    audit.record(owner, "read", "meeting_calendar", None, subject_id=owner.id,
-                 channel="calendar", ip=ip)
-    db.session.commit()
-    return meetings
+    return list(rows)

@@ -11,8 +11,8 @@ from flask import Response, current_app, request
 
 from companion.clinic import policy
 from companion.clinic.guards import me
-from companion.core import clock
-from companion.core.extensions import limiter
+from companion.core import audit, clock, origin
+from companion.core.extensions import db, limiter
 from companion.core.http import api
 from companion.core.problems import ApiProblem, Problem
 from companion.core.spec import registry
@@ -27,7 +27,7 @@ from companion.meetings.schemas import MeetingCalendarOut
                 tag="meetings", responses={201: MeetingCalendarOut, 403: Problem, 404: Problem})
 def issue_meeting_calendar(client_id: int) -> tuple[dict[str, Any], int]:
     authorize_client_record(client_id, policy.Action.WRITE_CLIENT_RECORD)
-    token = calendar_feed.issue_calendar_token(me(), client_id, request.remote_addr)
+    token = calendar_feed.issue_calendar_token(me(), client_id)
     base = (current_app.config.get("PUBLIC_URL") or request.host_url).rstrip("/")
     return {"url": f"{base}/api/v1/meeting-calendar/{token}.ics"}, 201
 
@@ -37,7 +37,7 @@ def issue_meeting_calendar(client_id: int) -> tuple[dict[str, Any], int]:
                 responses={204: None, 403: Problem, 404: Problem})
 def revoke_meeting_calendar(client_id: int) -> tuple[str, int]:
     authorize_client_record(client_id, policy.Action.WRITE_CLIENT_RECORD)
-    if not calendar_feed.revoke_calendar_token(me(), client_id, request.remote_addr):
+    if not calendar_feed.revoke_calendar_token(me(), client_id):
         raise ApiProblem(404, "Not found", "There is no calendar feed to turn off.")
     return "", 204
 
@@ -53,7 +53,11 @@ def meeting_calendar_feed(token: str) -> Response:
     if owner is None:
         raise ApiProblem(404, "Not found", "No such calendar.")
     now = clock.now()
-    meetings = calendar_feed.calendar_meetings(owner, request.remote_addr)
+    meetings = calendar_feed.calendar_meetings(owner)
+    # Read by the owner's calendar app with the owner's token: audited as theirs, by that channel.
+    with origin.acting_from(origin.by_channel("calendar")):
+        audit.record(owner, "read", "meeting_calendar", None, subject_id=owner.id)
+    db.session.commit()
     events = [(m, soonest(m, now)[1]) for m in meetings]
     text = icalendar.calendar(events, now, request.host, "Meetings (Companion)")
     return Response(text, mimetype="text/calendar")

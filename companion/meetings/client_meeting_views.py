@@ -9,11 +9,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import request
-
 from companion.accounts.models import User
 from companion.clinic import policy
-from companion.clinic.guards import me
+from companion.clinic.guards import audit_access, me
 from companion.core import clock
 from companion.core.extensions import db
 from companion.core.http import api
@@ -66,7 +64,9 @@ def _client(client_id: int) -> User:
 def list_meeting_favourites(client_id: int, query: PageQuery) -> dict[str, Any]:
     authorize_client_record(client_id, policy.Action.READ_CLIENT_RECORD)
     zone = ZoneInfo(_client(client_id).timezone)
-    rows = client_meetings.favourites(me(), client_id, request.remote_addr)
+    rows = client_meetings.favourites(client_id)
+    audit_access("read", "meeting_favourite", None, subject_id=client_id)
+    db.session.commit()
     now = clock.now()
     return page_of_list(rows, query, lambda f: _favourite_json(f, zone, now))
 
@@ -79,7 +79,7 @@ def save_meeting_favourite(client_id: int, meeting_id: int) -> tuple[dict[str, A
     authorize_client_record(client_id, policy.Action.WRITE_CLIENT_RECORD)
     meeting = listed_or_404(meeting_id)
     favourite, created = client_meetings.save_favourite(
-        me(), client_id, meeting, request.remote_addr)
+        me(), client_id, meeting)
     return _favourite_json(favourite, ZoneInfo(me().timezone), clock.now()), 201 if created else 200
 
 
@@ -88,7 +88,7 @@ def save_meeting_favourite(client_id: int, meeting_id: int) -> tuple[dict[str, A
                 responses={204: None, 403: Problem, 404: Problem})
 def delete_meeting_favourite(client_id: int, meeting_id: int) -> tuple[str, int]:
     authorize_client_record(client_id, policy.Action.WRITE_CLIENT_RECORD)
-    if not client_meetings.remove_favourite(me(), client_id, meeting_id, request.remote_addr):
+    if not client_meetings.remove_favourite(me(), client_id, meeting_id):
         raise ApiProblem(404, "Not found", "That meeting is not saved.")
     return "", 204
 
@@ -99,7 +99,9 @@ def delete_meeting_favourite(client_id: int, meeting_id: int) -> tuple[str, int]
                 responses={200: MeetingAttendancePage, 404: Problem})
 def list_meeting_attendance(client_id: int, query: PageQuery) -> dict[str, Any]:
     authorize_client_record(client_id, policy.Action.READ_CLIENT_RECORD)
-    rows = client_meetings.attendance(me(), client_id, request.remote_addr)
+    rows = client_meetings.attendance(client_id)
+    audit_access("read", "meeting_attendance", None, subject_id=client_id)
+    db.session.commit()
     return page_of_list(rows, query, _attendance_json)
 
 
@@ -121,8 +123,7 @@ def record_meeting_attendance(
     meeting = listed_or_404(body.meeting_id)
     zone, now = ZoneInfo(me().timezone), clock.now()
     row, created = client_meetings.record_attendance(
-        me(), client_id, meeting, body.attended_on or now.astimezone(zone).date(), zone, now,
-        request.remote_addr)
+        me(), client_id, meeting, body.attended_on or now.astimezone(zone).date(), zone, now)
     return _attendance_json(row), 201 if created else 200
 
 
@@ -131,7 +132,9 @@ def record_meeting_attendance(
                 query=PageQuery, responses={200: MeetingRecommendationPage, 404: Problem})
 def list_meeting_recommendations(client_id: int, query: PageQuery) -> dict[str, Any]:
     authorize_client_record(client_id, policy.Action.READ_CLIENT_RECORD)
-    rows = client_meetings.recommendations(me(), client_id, request.remote_addr)
+    rows = client_meetings.recommendations(client_id)
+    audit_access("read", "meeting_recommendation", None, subject_id=client_id)
+    db.session.commit()
     return page_of_list(rows, query, _recommendation_json)
 
 
@@ -151,5 +154,5 @@ def recommend_meeting(
 ) -> tuple[dict[str, Any], int]:
     authorize_client_record(client_id, policy.Action.RECOMMEND_MEETING)
     meeting = listed_or_404(body.meeting_id)
-    row = client_meetings.recommend(me(), client_id, meeting, body.note, request.remote_addr)
+    row = client_meetings.recommend(me(), client_id, meeting, body.note)
     return _recommendation_json(row), 201

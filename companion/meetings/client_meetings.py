@@ -31,18 +31,15 @@ class ClientMeetingError(ServiceError):
     """Refused by this domain (companion.core.errors.ServiceError)."""
 
 
-def favourites(actor: User, client_id: int, ip: str | None) -> list[MeetingFavourite]:
+def favourites(client_id: int) -> list[MeetingFavourite]:
     rows = list(db.session.scalars(
         select(MeetingFavourite).where(MeetingFavourite.client_id == client_id)
         .order_by(MeetingFavourite.created_at, MeetingFavourite.id)
     ))
-    audit.record(actor, "read", "meeting_favourite", None, subject_id=client_id, ip=ip)
-    db.session.commit()
     return rows
 
 
-def save_favourite(actor: User, client_id: int, meeting: Meeting,
-                   ip: str | None) -> tuple[MeetingFavourite, bool]:
+def save_favourite(actor: User, client_id: int, meeting: Meeting) -> tuple[MeetingFavourite, bool]:
     """Save (idempotent); returns (favourite, created)."""
     existing = db.session.scalar(select(MeetingFavourite).where(
         MeetingFavourite.client_id == client_id, MeetingFavourite.meeting_id == meeting.id))
@@ -59,35 +56,32 @@ def save_favourite(actor: User, client_id: int, meeting: Meeting,
             MeetingFavourite.client_id == client_id, MeetingFavourite.meeting_id == meeting.id))
         assert again is not None
         return again, False
-    audit.record(actor, "create", "meeting_favourite", favourite.id, subject_id=client_id, ip=ip)
+    audit.record(actor, "create", "meeting_favourite", favourite.id, subject_id=client_id)
     db.session.commit()
     return favourite, True
 
 
-def remove_favourite(actor: User, client_id: int, meeting_id: int, ip: str | None) -> bool:
+def remove_favourite(actor: User, client_id: int, meeting_id: int) -> bool:
     favourite = db.session.scalar(select(MeetingFavourite).where(
         MeetingFavourite.client_id == client_id, MeetingFavourite.meeting_id == meeting_id))
     if favourite is None:
         return False
-    audit.record(actor, "delete", "meeting_favourite", favourite.id, subject_id=client_id, ip=ip)
+    audit.record(actor, "delete", "meeting_favourite", favourite.id, subject_id=client_id)
     db.session.delete(favourite)
     db.session.commit()
     return True
 
 
-def attendance(actor: User, client_id: int, ip: str | None) -> list[MeetingAttendance]:
+def attendance(client_id: int) -> list[MeetingAttendance]:
     rows = list(db.session.scalars(
         select(MeetingAttendance).where(MeetingAttendance.client_id == client_id)
         .order_by(MeetingAttendance.attended_on.desc(), MeetingAttendance.id.desc())
     ))
-    audit.record(actor, "read", "meeting_attendance", None, subject_id=client_id, ip=ip)
-    db.session.commit()
     return rows
 
 
 def record_attendance(actor: User, client_id: int, meeting: Meeting, attended_on: date,
-                      zone: ZoneInfo, now: datetime,
-                      ip: str | None) -> tuple[MeetingAttendance, bool]:
+                      zone: ZoneInfo, now: datetime) -> tuple[MeetingAttendance, bool]:
     """A client says they went (once per meeting and day; a retry returns the same row).
 
     Only on a day the meeting is held, in the client's zone, and today only once it began.
@@ -113,27 +107,24 @@ def record_attendance(actor: User, client_id: int, meeting: Meeting, attended_on
                             created_at=clock.now())
     db.session.add(row)
     db.session.flush()
-    audit.record(actor, "create", "meeting_attendance", row.id, subject_id=client_id, ip=ip)
+    audit.record(actor, "create", "meeting_attendance", row.id, subject_id=client_id)
     db.session.commit()
     return row, True
 
 
-def recommendations(actor: User, client_id: int, ip: str | None) -> list[MeetingRecommendation]:
+def recommendations(client_id: int) -> list[MeetingRecommendation]:
     rows = list(db.session.scalars(
         select(MeetingRecommendation).where(MeetingRecommendation.client_id == client_id)
         .order_by(MeetingRecommendation.created_at.desc(), MeetingRecommendation.id.desc())
     ))
-    audit.record(actor, "read", "meeting_recommendation", None, subject_id=client_id, ip=ip)
-    db.session.commit()
     return rows
 
 
-def recommend(actor: User, client_id: int, meeting: Meeting, note: str,
-              ip: str | None) -> MeetingRecommendation:
+def recommend(actor: User, client_id: int, meeting: Meeting, note: str) -> MeetingRecommendation:
     row = MeetingRecommendation(client_id=client_id, meeting_id=meeting.id,
                                 counselor_id=actor.id, note=note.strip(), created_at=clock.now())
     db.session.add(row)
     db.session.flush()
-    audit.record(actor, "create", "meeting_recommendation", row.id, subject_id=client_id, ip=ip)
+    audit.record(actor, "create", "meeting_recommendation", row.id, subject_id=client_id)
     db.session.commit()
     return row

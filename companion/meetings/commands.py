@@ -71,13 +71,12 @@ def import_meetings(source: str, zone: str | None, fellowship: str, name: str | 
                 found = meetings.create_source(
                     None, clinic.id, name=name or (location if kind == SOURCE_URL else path.name),
                     kind=kind, location=location, fellowship=fellowship, timezone=zone,
-                    channel="cli",
                 )
             else:
                 found.timezone = zone or found.timezone
                 found.fellowship = fellowship or found.fellowship
                 found.name = name or found.name
-            report = meetings.refresh_source(found, None, raw=raw, channel="cli")
+            report = meetings.refresh_source(found, None, raw=raw)
             for row in report.skipped_rows:
                 click.echo(f"skipped row {row['row']}{_slug(row)}: {row['message']}")
             for row in report.notes:
@@ -114,9 +113,9 @@ def refresh_meetings(everything: bool) -> None:
             if everything:
                 sources = list(db.session.scalars(
                     select(MeetingSource).where(MeetingSource.kind == SOURCE_URL)))
-                results = [(s, meetings.refresh_source(s, None, channel="cli")) for s in sources]
+                results = [(s, meetings.refresh_source(s, None)) for s in sources]
             else:
-                results = meetings.refresh_due(channel="cli")
+                results = meetings.refresh_due()
             for source, report in results:
                 if report.error:
                     failed = True

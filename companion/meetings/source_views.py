@@ -74,9 +74,9 @@ def create_meeting_source(body: MeetingSourceBody) -> tuple[dict[str, Any], int]
     source = sources.create_source(
         me(), me().clinic_id, name=body.name.strip(), kind=kind,
         location=body.url or body.file_name, fellowship=body.fellowship.strip(),
-        timezone=body.timezone, refresh_hours=body.refresh_hours, ip=request.remote_addr,
+        timezone=body.timezone, refresh_hours=body.refresh_hours,
     )
-    sources.refresh_source(source, me(), raw=body.feed, ip=request.remote_addr)
+    sources.refresh_source(source, me(), raw=body.feed)
     return source_json(source), 201
 
 
@@ -95,7 +95,7 @@ def refresh_meeting_source(source_id: int, body: MeetingRefreshBody) -> dict[str
         raise field_problem("feed", "Upload the file again to refresh a file source.")
     if source.kind == SOURCE_URL and body.feed is not None:
         raise field_problem("feed", "This source is fetched from its URL.")
-    sources.refresh_source(source, me(), raw=body.feed, ip=request.remote_addr)
+    sources.refresh_source(source, me(), raw=body.feed)
     return source_json(source)
 
 
@@ -107,5 +107,5 @@ def create_meeting(body: ManualMeetingBody) -> tuple[dict[str, Any], int]:
     row = body.model_dump()
     if not row.get("end_time"):
         row.pop("end_time", None)
-    meeting = sources.add_manual_meeting(me(), row, ip=request.remote_addr)
+    meeting = sources.add_manual_meeting(me(), row)
     return detail_json(meeting, viewer_zone(None), clock.now()), 201

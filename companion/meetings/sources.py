@@ -77,8 +77,6 @@ def create_source(
     fellowship: str = "",
     timezone: str | None = None,
     refresh_hours: int = 24,
-    channel: str = "http",
-    ip: str | None = None,
 ) -> MeetingSource:
     """Add a source (not yet imported)."""
     source = MeetingSource(
@@ -88,7 +86,7 @@ def create_source(
     )
     db.session.add(source)
     db.session.flush()
-    audit.record(actor, "create", "meeting_source", source.id, channel=channel, ip=ip)
+    audit.record(actor, "create", "meeting_source", source.id)
     # Committed now, so no transaction (on SQLite: no write lock) is held while a feed downloads.
     db.session.commit()
     return source
@@ -128,8 +126,6 @@ def refresh_source(
     actor: User | None = None,
     *,
     raw: bytes | str | None = None,
-    channel: str = "http",
-    ip: str | None = None,
 ) -> ImportReport:
     """Import the source's feed (fetched for a URL source, ``raw`` for a file) and commit.
 
@@ -186,7 +182,7 @@ def refresh_source(
         if kind == SOURCE_URL:
             source.next_refresh_at = now + timedelta(hours=source.refresh_hours)
     source.last_report = report.as_dict()
-    audit.record(actor, "import", "meeting_source", source_id, channel=channel, ip=ip)
+    audit.record(actor, "import", "meeting_source", source_id)
     db.session.commit()
     return report
 
@@ -240,7 +236,7 @@ def _set_fields(meeting: Meeting, fields: dict[str, Any], digest: str, now: date
     meeting.updated_at = now
 
 
-def manual_source(actor: User, ip: str | None = None) -> MeetingSource:
+def manual_source(actor: User) -> MeetingSource:
     """The clinic's own source for meetings added by hand (created on first use)."""
     source = db.session.scalar(
         select(MeetingSource).where(
@@ -248,14 +244,13 @@ def manual_source(actor: User, ip: str | None = None) -> MeetingSource:
         )
     )
     if source is None:
-        source = create_source(actor, actor.clinic_id, name="Added by hand", kind=SOURCE_MANUAL,
-                               ip=ip)
+        source = create_source(actor, actor.clinic_id, name="Added by hand", kind=SOURCE_MANUAL)
     return source
 
 
-def add_manual_meeting(actor: User, row: dict[str, Any], ip: str | None = None) -> Meeting:
+def add_manual_meeting(actor: User, row: dict[str, Any]) -> Meeting:
     """One meeting typed in by an admin, read by the same rules as a feed row."""
-    source = manual_source(actor, ip)
+    source = manual_source(actor)
     row = {k: v for k, v in row.items() if v is not None}
     row["slug"] = f"manual-{secrets.token_hex(6)}"
     parsed = parse_feed_rows([row], source.timezone, row.get("fellowship") or "")
@@ -269,7 +264,7 @@ def add_manual_meeting(actor: User, row: dict[str, Any], ip: str | None = None) 
     _set_fields(meeting, item.fields, item.content_hash, now)
     db.session.add(meeting)
     db.session.flush()
-    audit.record(actor, "create", "meeting", meeting.id, ip=ip)
+    audit.record(actor, "create", "meeting", meeting.id)
     db.session.commit()
     return meeting
 
@@ -278,12 +273,12 @@ def parse_feed_rows(rows: list[dict[str, Any]], zone: str, fellowship: str) -> P
     return parse_feed(json.dumps(rows), zone, fellowship)
 
 
-def remove_manual_meeting(actor: User, meeting: Meeting, ip: str | None = None) -> None:
+def remove_manual_meeting(actor: User, meeting: Meeting) -> None:
     if meeting.source.kind != SOURCE_MANUAL:
         raise SourceError(409, "meeting_id",
                           "This meeting comes from a feed; it leaves when its feed drops it.")
     meeting.removed_at = clock.now()
-    audit.record(actor, "delete", "meeting", meeting.id, ip=ip)
+    audit.record(actor, "delete", "meeting", meeting.id)
     db.session.commit()
 
 
@@ -309,11 +304,11 @@ def _claim(source_id: int, now: datetime) -> MeetingSource | None:
     return db.session.get(MeetingSource, source_id) if getattr(taken, "rowcount", 0) == 1 else None
 
 
-def refresh_due(channel: str = "scheduler") -> list[tuple[MeetingSource, ImportReport]]:
+def refresh_due() -> list[tuple[MeetingSource, ImportReport]]:
     """Refresh every URL source whose time has come (the schedule and `refresh-meetings`)."""
     out = []
     for source_id in [s.id for s in due_sources(clock.now())]:
         source = _claim(source_id, clock.now())
         if source is not None:
-            out.append((source, refresh_source(source, None, channel=channel)))
+            out.append((source, refresh_source(source, None)))
     return out

@@ -229,13 +229,13 @@ def days_csv(days: Days) -> str:
 
 
 def update_settings(admin: User, program: Program, note_format: str | None,
-                    payer: PayerSettings | None, ip: str | None) -> Program:
+                    payer: PayerSettings | None) -> Program:
     """Set the program's note format (for notes started from now on) and payer settings."""
     if note_format is not None:
         program.note_format = note_format
     if payer is not None:
         program.payer_settings = payer.model_dump()
-    audit.record(admin, "update", "note_settings", program.id, ip=ip)
+    audit.record(admin, "update", "note_settings", program.id)
     db.session.commit()
     return program
 

@@ -264,7 +264,7 @@ class Stored:
     created: bool
 
 
-def create(counselor: User, session: Session, body: NoteBody, ip: str | None) -> Stored:
+def create(counselor: User, session: Session, body: NoteBody) -> Stored:
     """Start the session's note (a draft), once per id: a retry answers the stored note."""
     digest = body_hash(body)
     existing = db.session.get(ClinicalNote, str(body.id))
@@ -287,7 +287,7 @@ def create(counselor: User, session: Session, body: NoteBody, ip: str | None) ->
     try:
         db.session.add(note)
         db.session.flush()
-        audit.record(counselor, "create", "clinical_note", note.id, ip=ip)
+        audit.record(counselor, "create", "clinical_note", note.id)
         db.session.commit()
     except IntegrityError:
         # The same id from a retry racing this one, or another note of the session.
@@ -306,7 +306,7 @@ def _replay(session: Session, existing: ClinicalNote, digest: str) -> Stored:
     return Stored(existing, False)
 
 
-def update(counselor: User, note: ClinicalNote, body: NotePatch, ip: str | None
+def update(counselor: User, note: ClinicalNote, body: NotePatch
            ) -> ClinicalNote:
     """Replace a draft's format, shared part or participants (those given); a signed note is
     final (409)."""
@@ -329,7 +329,7 @@ def update(counselor: User, note: ClinicalNote, body: NotePatch, ip: str | None
         db.session.flush()  # the old rows go before the new ones take their (note, client)
         note.participants.extend(_participant_rows(body.participants))
     note.updated_at = clock.now()
-    audit.record(counselor, "update", "clinical_note", note.id, ip=ip)
+    audit.record(counselor, "update", "clinical_note", note.id)
     db.session.commit()
     return note
 
@@ -350,7 +350,7 @@ def _session(note: ClinicalNote) -> Session:
     return session
 
 
-def sign(counselor: User, note: ClinicalNote, ip: str | None) -> ClinicalNote:
+def sign(counselor: User, note: ClinicalNote) -> ClinicalNote:
     """Sign the note: it is final from now on, and the session's attendance is attested (the
     signature the program bills from). Signing a signed note again changes nothing."""
     if note.signed_at is not None:
@@ -363,10 +363,10 @@ def sign(counselor: User, note: ClinicalNote, ip: str | None) -> ClinicalNote:
     note.signed_by_id = counselor.id
     note.late_entry = now - session_end(session) > LATE_AFTER
     note.updated_at = now
-    audit.record(counselor, "sign", "clinical_note", note.id, ip=ip)
-    attendance.record_attestation(session, counselor, ip)
+    audit.record(counselor, "sign", "clinical_note", note.id)
+    attendance.record_attestation(session, counselor)
     db.session.commit()
-    signals.session_attested.send(session.id, counselor_id=counselor.id, ip=ip)
+    signals.session_attested.send(session.id, counselor_id=counselor.id)
     return note
 
 
@@ -376,7 +376,7 @@ class StoredAddendum:
     created: bool
 
 
-def add_addendum(counselor: User, note: ClinicalNote, body: AddendumBody, ip: str | None
+def add_addendum(counselor: User, note: ClinicalNote, body: AddendumBody
                  ) -> StoredAddendum:
     """A dated addition to a signed note by its author (a draft is edited instead); once per
     id."""
@@ -392,7 +392,7 @@ def add_addendum(counselor: User, note: ClinicalNote, body: AddendumBody, ip: st
     try:
         db.session.add(addendum)
         db.session.flush()
-        audit.record(counselor, "create", "note_addendum", addendum.id, ip=ip)
+        audit.record(counselor, "create", "note_addendum", addendum.id)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

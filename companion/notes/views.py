@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from sqlalchemy import select
 
 from companion.clinic import policy
@@ -104,7 +104,7 @@ def note_prefill(session_id: int) -> dict[str, Any]:
                            409: Problem})
 def create_note(session_id: int, body: NoteBody) -> tuple[dict[str, Any], int]:
     session = _writable_session(session_id)
-    stored = notes.create(me(), session, body, request.remote_addr)
+    stored = notes.create(me(), session, body)
     return notes.note_json(stored.note), 201 if stored.created else 200
 
 
@@ -119,7 +119,7 @@ def get_note(note_id: str) -> dict[str, Any]:
                 summary="Change a draft (a signed note is final: 409)",
                 responses={200: NoteOut, 403: Problem, 404: Problem, 409: Problem})
 def patch_note(note_id: str, body: NotePatch) -> dict[str, Any]:
-    note = notes.update(me(), _note(note_id, write=True), body, request.remote_addr)
+    note = notes.update(me(), _note(note_id, write=True), body)
     return notes.note_json(note)
 
 
@@ -128,7 +128,7 @@ def patch_note(note_id: str, body: NotePatch) -> dict[str, Any]:
                         "attested",
                 responses={200: NoteOut, 403: Problem, 404: Problem, 409: Problem})
 def sign_note(note_id: str) -> dict[str, Any]:
-    note = notes.sign(me(), _note(note_id, write=True), request.remote_addr)
+    note = notes.sign(me(), _note(note_id, write=True))
     return notes.note_json(note)
 
 
@@ -138,7 +138,7 @@ def sign_note(note_id: str) -> dict[str, Any]:
                            409: Problem})
 def add_addendum(note_id: str, body: AddendumBody) -> tuple[dict[str, Any], int]:
     note = _note(note_id, write=True)
-    stored = notes.add_addendum(me(), note, body, request.remote_addr)
+    stored = notes.add_addendum(me(), note, body)
     return notes.note_json(note), 201 if stored.created else 200
 
 
@@ -216,6 +216,5 @@ def note_settings(program_id: int) -> dict[str, Any]:
                 summary="Set a program's note format and payer settings (the clinic's admin)",
                 responses={200: NoteSettings, 403: Problem, 404: Problem})
 def put_note_settings(program_id: int, body: NoteSettingsBody) -> dict[str, Any]:
-    program = billing.update_settings(me(), _program(program_id), body.note_format, body.payer,
-                                      request.remote_addr)
+    program = billing.update_settings(me(), _program(program_id), body.note_format, body.payer)
     return billing.settings_json(program)

@@ -53,7 +53,7 @@ def _time(text: str | None) -> time | None:
     return time.fromisoformat(text) if text else None
 
 
-def update(user: User, body: Any, ip: str | None) -> NotificationPreference:
+def update(user: User, body: Any) -> NotificationPreference:
     """Replace the person's preferences with ``body`` (validated whole before: a bad field
     stores nothing)."""
     quiet = body.quiet_hours
@@ -71,7 +71,7 @@ def update(user: User, body: Any, ip: str | None) -> NotificationPreference:
     prefs.checkin_reminder_at = _time(body.checkin_reminder_at)
     prefs.kinds = body.kinds.model_dump()
     prefs.updated_at = clock.now()
-    audit.record(user, "update", "notification_preference", user.id, subject_id=user.id, ip=ip)
+    audit.record(user, "update", "notification_preference", user.id, subject_id=user.id)
     db.session.commit()
     return prefs
 

@@ -45,8 +45,8 @@ def check(endpoint: str, p256dh: str, auth: str) -> None:
                                 "as the browser gives it.") from None
 
 
-def register(user: User, endpoint: str, p256dh: str, auth: str, login_id: str | None,
-             ip: str | None) -> PushSubscription:
+def register(user: User, endpoint: str, p256dh: str, auth: str,
+             login_id: str | None) -> PushSubscription:
     """Store the browser's subscription for this person. The same endpoint again (the browser
     resubscribed, or someone else now signs in on it) is updated and becomes theirs."""
     check(endpoint, p256dh, auth)
@@ -64,18 +64,17 @@ def register(user: User, endpoint: str, p256dh: str, auth: str, login_id: str | 
     found.login_session_id = login_id
     found.created_at = clock.now()
     db.session.flush()
-    audit.record(user, "create", "push_subscription", found.id, subject_id=user.id, ip=ip)
+    audit.record(user, "create", "push_subscription", found.id, subject_id=user.id)
     db.session.commit()
     return found
 
 
-def remove(user: User, subscription_id: int, ip: str | None) -> None:
+def remove(user: User, subscription_id: int) -> None:
     found = db.session.get(PushSubscription, subscription_id)
     if found is None or found.user_id != user.id:
         raise SubscriptionError(404, "subscription_id", NOT_FOUND)
     db.session.delete(found)
-    audit.record(user, "delete", "push_subscription", subscription_id, subject_id=user.id,
-                 ip=ip)
+    audit.record(user, "delete", "push_subscription", subscription_id, subject_id=user.id)
     db.session.commit()
 
 

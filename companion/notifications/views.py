@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from flask import g, request
+from flask import g
 from pydantic import BaseModel, Field, StrictBool
 
 from companion.clinic.guards import me
@@ -129,7 +129,7 @@ def vapid_public_key() -> dict[str, Any]:
 def add_push_subscription(body: SubscriptionBody) -> tuple[dict[str, Any], int]:
     login = getattr(g, "login_session", None)
     made = subscriptions.register(me(), body.endpoint, body.keys.p256dh, body.keys.auth,
-                                  login.id if login is not None else None, request.remote_addr)
+                                  login.id if login is not None else None)
     return subscriptions.subscription_json(made), 201
 
 
@@ -137,7 +137,7 @@ def add_push_subscription(body: SubscriptionBody) -> tuple[dict[str, Any], int]:
                 tag="notifications", summary="Stop web push on that device",
                 responses={204: None, 404: Problem})
 def remove_push_subscription(subscription_id: int) -> tuple[str, int]:
-    subscriptions.remove(me(), subscription_id, request.remote_addr)
+    subscriptions.remove(me(), subscription_id)
     return "", 204
 
 
@@ -151,7 +151,7 @@ def get_notification_preferences() -> dict[str, Any]:
                 summary="Set my notification preferences (channels, quiet hours, kinds)",
                 body=PreferencesBody, responses={200: PreferencesOut})
 def put_notification_preferences(body: PreferencesBody) -> dict[str, Any]:
-    return preferences.preferences_json(preferences.update(me(), body, request.remote_addr))
+    return preferences.preferences_json(preferences.update(me(), body))
 
 
 @registry.route(api, "/notifications", "GET", tag="notifications",

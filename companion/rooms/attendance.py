@@ -118,7 +118,7 @@ def attestation(session: Session) -> AttendanceAttestation | None:
         select(AttendanceAttestation).where(AttendanceAttestation.session_id == session.id))
 
 
-def record_attestation(session: Session, counselor: User, ip: str | None
+def record_attestation(session: Session, counselor: User
                        ) -> AttendanceAttestation:
     """The attestation row and its audit row, in the caller's transaction (the first signature
     stands); the caller commits, then sends ``signals.session_attested``. Signing a session's
@@ -128,16 +128,16 @@ def record_attestation(session: Session, counselor: User, ip: str | None
         signed = AttendanceAttestation(session_id=session.id, counselor_id=counselor.id,
                                        attested_at=clock.now())
         db.session.add(signed)
-    audit.record(counselor, "attest", "attendance", session.id, ip=ip)
+    audit.record(counselor, "attest", "attendance", session.id)
     return signed
 
 
-def attest(session: Session, counselor: User, ip: str | None) -> AttendanceAttestation:
+def attest(session: Session, counselor: User) -> AttendanceAttestation:
     """The counselor signs the session's attendance (once; the first signature stands), then
     the domains that follow attendance hear of it (rewards), after the commit."""
-    signed = record_attestation(session, counselor, ip)
+    signed = record_attestation(session, counselor)
     db.session.commit()
-    signals.session_attested.send(session.id, counselor_id=counselor.id, ip=ip)
+    signals.session_attested.send(session.id, counselor_id=counselor.id)
     return signed
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from pydantic import BaseModel, Field
 
 from companion.accounts.models import Role, User
@@ -115,7 +115,7 @@ def session_attendance(session_id: int) -> dict[str, Any]:
 def attest_session(session_id: int) -> dict[str, Any]:
     session = _session(session_id)
     authorize(policy.Action.ATTEST_ATTENDANCE, session, hide=True)
-    attendance.attest(session, me(), request.remote_addr)
+    attendance.attest(session, me())
     return _session_json(session)
 
 

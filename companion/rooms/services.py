@@ -483,7 +483,7 @@ def drop_participant(session: Session, user_id: int, reason: str) -> RoomEvent |
     member.state = ParticipantState.REMOVED
     close_intervals(session.id, user_id=user_id)
     event = _append(session, "removed", None, {"user_id": user_id, "reason": reason})
-    audit.record(None, "remove", "room", session.id, subject_id=user_id, channel="socket")
+    audit.record(None, "remove", "room", session.id, subject_id=user_id)
     db.session.commit()
     return event
 
@@ -501,4 +501,4 @@ def _member(session: Session, user_id: int, allow_waiting: bool = False) -> Room
 
 def _audit(actor: User, action: str, session: Session, subject_id: int | None,
            record_type: str = "room") -> None:
-    audit.record(actor, action, record_type, session.id, subject_id=subject_id, channel="socket")
+    audit.record(actor, action, record_type, session.id, subject_id=subject_id)

@@ -77,7 +77,7 @@ def local_moment(entry: CheckIn | Craving | CopingCompletion) -> datetime:
 # --- writes -------------------------------------------------------------------------------
 
 
-def record_checkin(client: User, body: Any, ip: str | None) -> Stored:
+def record_checkin(client: User, body: Any) -> Stored:
     fields = {
         "mood": body.mood,
         "craving": body.craving,
@@ -99,13 +99,13 @@ def record_checkin(client: User, body: Any, ip: str | None) -> Stored:
             kinds.append(AlertKind.USE_REPORTED)
         return kinds
 
-    stored = _store(client, CheckIn, body, fields, signals, ip)
+    stored = _store(client, CheckIn, body, fields, signals)
     # After the commit, on retries too: the reward ledger pays a day's check-in once.
-    checkin_recorded.send(stored.entry.id, ip=ip)
+    checkin_recorded.send(stored.entry.id)
     return stored
 
 
-def record_craving(client: User, body: Any, ip: str | None) -> Stored:
+def record_craving(client: User, body: Any) -> Stored:
     fields = {
         "intensity": body.intensity,
         "triggers": list(body.triggers),
@@ -126,7 +126,7 @@ def record_craving(client: User, body: Any, ip: str | None) -> Stored:
             kinds.append(AlertKind.USE_REPORTED)
         return kinds
 
-    return _store(client, Craving, body, fields, signals, ip)
+    return _store(client, Craving, body, fields, signals)
 
 
 def check_responses(exercise_code: str, responses: dict[str, Any]) -> None:
@@ -150,7 +150,7 @@ def check_responses(exercise_code: str, responses: dict[str, Any]) -> None:
             raise SelfCareError(422, where, "must be text")
 
 
-def record_completion(client: User, body: Any, ip: str | None) -> Stored:
+def record_completion(client: User, body: Any) -> Stored:
     check_responses(body.exercise, body.responses)
     fields = {
         "exercise": body.exercise,
@@ -169,17 +169,17 @@ def record_completion(client: User, body: Any, ip: str | None) -> Stored:
             return [AlertKind.CRAVING_HIGH]
         return []
 
-    return _store(client, CopingCompletion, body, fields, signals, ip)
+    return _store(client, CopingCompletion, body, fields, signals)
 
 
 def _store(client: User, model: type[Entry], body: Any, fields: dict[str, Any],
-           signals: Any, ip: str | None) -> Stored:
+           signals: Any) -> Stored:
     entry_id = str(body.id)
     digest = body_hash(body)
     record_type = RECORD_TYPES[model]
     existing = db.session.get(model, entry_id)
     if existing is not None:
-        return _replay(client, existing, digest, record_type, ip)
+        return _replay(client, existing, digest, record_type)
     occurred_at, offset, local_date = _device_time(body.occurred_at)
     entry = model(
         id=entry_id, client_id=client.id, occurred_at=occurred_at, utc_offset_minutes=offset,
@@ -189,7 +189,7 @@ def _store(client: User, model: type[Entry], body: Any, fields: dict[str, Any],
         db.session.add(entry)
         db.session.flush()  # the primary key decides a race between concurrent retries
         raised = alerts.raise_alerts(client.id, signals(entry), record_type, entry_id)
-        audit.record(client, "create", record_type, entry_id, subject_id=client.id, ip=ip)
+        audit.record(client, "create", record_type, entry_id, subject_id=client.id)
         alerts.publish(raised)  # sent with the commit
         db.session.commit()
     except IntegrityError:
@@ -197,12 +197,11 @@ def _store(client: User, model: type[Entry], body: Any, fields: dict[str, Any],
         winner = db.session.get(model, entry_id)
         if winner is None:
             raise
-        return _replay(client, winner, digest, record_type, ip)
+        return _replay(client, winner, digest, record_type)
     return Stored(entry, True)
 
 
-def _replay(client: User, existing: Any, digest: str, record_type: str,
-            ip: str | None) -> Stored:
+def _replay(client: User, existing: Any, digest: str, record_type: str) -> Stored:
     if existing.client_id != client.id:
         # Never say whose it is: a UUID collision or a guess is simply refused.
         raise SelfCareError(409, "id", "This id is already used by another entry.")
@@ -210,7 +209,7 @@ def _replay(client: User, existing: Any, digest: str, record_type: str,
         raise SelfCareError(
             409, "id", "An entry with this id was already stored with different content."
         )
-    audit.record(client, "replay", record_type, existing.id, subject_id=client.id, ip=ip)
+    audit.record(client, "replay", record_type, existing.id, subject_id=client.id)
     db.session.commit()
     return Stored(existing, False)
 
@@ -392,7 +391,7 @@ def counselor_of(client: User) -> User | None:
     return None
 
 
-def save_safety_plan(actor: User, client: User, body: Any, ip: str | None) -> SafetyPlan:
+def save_safety_plan(actor: User, client: User, body: Any) -> SafetyPlan:
     """Write the whole plan (PUT). With ``version``, refuse if someone saved in between."""
     data = body.model_dump(mode="json")
     plan = safety_plan(client)
@@ -412,7 +411,7 @@ def save_safety_plan(actor: User, client: User, body: Any, ip: str | None) -> Sa
     try:
         db.session.flush()
         audit.record(actor, "create" if created else "update", "safety_plan", plan.id,
-                     subject_id=client.id, ip=ip)
+                     subject_id=client.id)
         db.session.commit()
     except IntegrityError:
         # Two first saves at once: the other one won; this one is stale.

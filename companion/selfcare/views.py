@@ -9,8 +9,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import request
-
 from companion.accounts.models import Role, User
 from companion.clinic import policy
 from companion.clinic.guards import audit_access, authorize, me, subject, writer
@@ -159,7 +157,7 @@ _WRITE_RESPONSES: dict[int, Any] = {200: None, 403: Problem, 409: Problem, 413: 
                 tag=TAG, body=CheckInBody,
                 responses={**_WRITE_RESPONSES, 200: CheckInOut, 201: CheckInOut})
 def create_checkin(body: CheckInBody) -> tuple[dict[str, Any], int]:
-    result = selfcare.record_checkin(writer(), body, request.remote_addr)
+    result = selfcare.record_checkin(writer(), body)
     return _stored(result, checkin_json)
 
 
@@ -198,7 +196,7 @@ def today(query: ClientQuery) -> dict[str, Any]:
                 body=CravingBody,
                 responses={**_WRITE_RESPONSES, 200: CravingOut, 201: CravingOut})
 def create_craving(body: CravingBody) -> tuple[dict[str, Any], int]:
-    result = selfcare.record_craving(writer(), body, request.remote_addr)
+    result = selfcare.record_craving(writer(), body)
     return _stored(result, craving_json)
 
 
@@ -236,7 +234,7 @@ def list_exercises() -> dict[str, Any]:
                 body=CompletionBody,
                 responses={**_WRITE_RESPONSES, 200: CompletionOut, 201: CompletionOut})
 def create_completion(body: CompletionBody) -> tuple[dict[str, Any], int]:
-    result = selfcare.record_completion(writer(), body, request.remote_addr)
+    result = selfcare.record_completion(writer(), body)
     return _stored(result, completion_json)
 
 
@@ -272,7 +270,7 @@ def put_safety_plan(query: ClientQuery, body: SafetyPlanBody) -> dict[str, Any]:
     client = db.session.get(User, client_id)
     if client is None or client.role != Role.CLIENT:
         raise ApiProblem(404, "Not found", "No such client.")
-    plan = selfcare.save_safety_plan(me(), client, body, request.remote_addr)
+    plan = selfcare.save_safety_plan(me(), client, body)
     return plan_json(client, plan)
 
 

@@ -179,7 +179,8 @@ def test_preferences_are_saved_and_a_bad_time_is_shown_at_its_field(
         form.get_by_role("button", name="Save").click()
         # No end to the quiet hours: refused at that field, and nothing is saved.
         expect(form.get_by_label("Quiet until")).to_have_attribute("aria-invalid", "true")
-        expect(form.get_by_text('Choose when quiet hours end, or clear "Quiet from".')).to_be_visible()
+        expect(form.get_by_text(
+            'Choose when quiet hours end, or clear "Quiet from".')).to_be_visible()
         stored = _api(page, "GET", "/api/v1/me/notification-preferences")["body"]
         assert stored["kinds"]["measure_due"] is True and stored["checkin_reminder_at"] is None
         form.get_by_label("Quiet until").fill("07:00")

@@ -221,9 +221,10 @@ def test_the_access_log_shows_other_people_in_words_not_my_own_visits(world, mak
     assert staff.get(f"/api/v1/checkins?client_id={client.id}").status_code == 200
     assert staff.get(f"/api/v1/safety-plan?client_id={client.id}").status_code == 200
     # The app itself acting (a room's enforcer removing someone) is not a person looking.
-    from companion.core import audit
+    from companion.core import audit, origin
 
-    audit.record(None, "remove", "room", 1, subject_id=client.id, channel="socket")
+    with origin.acting_from(origin.Origin("socket")):
+        audit.record(None, "remove", "room", 1, subject_id=client.id)
     db.session.commit()
 
     items = auth.get("/api/v1/me/access-log").get_json()["items"]
