@@ -12,7 +12,6 @@ from companion.alerts import services as alerts
 from companion.alerts.models import Alert
 from companion.clinic import policy
 from companion.clinic.guards import audit_access, authorize, client_record, me
-from companion.core.extensions import db
 from companion.core.http import api
 from companion.core.pagination import PageQuery, page
 from companion.core.problems import ApiProblem, Problem
@@ -67,7 +66,6 @@ def list_alerts(query: AlertQuery) -> dict[str, Any]:
         authorize(policy.Action.READ_CLIENT_RECORD, query.client_id)
     stmt = alerts.alerts_for(me(), query.state, query.client_id)
     audit_access("read", "alert_list", None, subject_id=query.client_id)
-    db.session.commit()
     return page(stmt, query, alerts.alert_json)
 
 

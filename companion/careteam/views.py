@@ -166,7 +166,6 @@ def put_reward_settings(program_id: int, body: RewardSettingsBody) -> dict[str, 
 def reward_summary(query: ClientQuery) -> dict[str, Any]:
     client = subject(query.client_id)
     audit_access("read", "reward_summary", None, subject_id=client.id)
-    db.session.commit()
     return rewards.summary(client)
 
 
@@ -176,7 +175,6 @@ def reward_summary(query: ClientQuery) -> dict[str, Any]:
 def reward_ledger(query: ClientPageQuery) -> dict[str, Any]:
     client = subject(query.client_id)
     audit_access("read", "reward_ledger", None, subject_id=client.id)
-    db.session.commit()
     return page(rewards.ledger(client.id), query, rewards.entry_json)
 
 
@@ -229,7 +227,6 @@ def list_test_results(query: ClientPageQuery) -> dict[str, Any]:
 
     client = subject(query.client_id)
     audit_access("read", "test_result_list", None, subject_id=client.id)
-    db.session.commit()
     stmt = select(TestResult).where(TestResult.client_id == client.id).order_by(
         TestResult.collected_at.desc(), TestResult.id)
     return page(stmt, query, rewards.result_json)
@@ -289,7 +286,6 @@ def list_family(query: ClientPageQuery) -> dict[str, Any]:
 
     client = subject(query.client_id)
     audit_access("read", "family_link_list", None, subject_id=client.id)
-    db.session.commit()
     return page_of_list(consents.family_of(client.id), query,
                         lambda pair: consents.link_json(*pair))
 
@@ -360,7 +356,6 @@ def list_consents(query: ClientPageQuery) -> dict[str, Any]:
 
     client = subject(query.client_id)
     audit_access("read", "consent_list", None, subject_id=client.id)
-    db.session.commit()
     stmt = select(Consent).where(Consent.client_id == client.id).order_by(Consent.id.desc())
     return {**page(stmt, query, consents.consent_json), "categories": CONSENT_CATEGORIES,
             "notice": consents.REDISCLOSURE_NOTICE}
@@ -433,7 +428,6 @@ def family_disclosure(client_id: int, category: str) -> dict[str, Any]:
     assert consent is not None
     data = disclosure.disclose(client, category)
     audit_access("disclose", category, consent.id, subject_id=client.id)
-    db.session.commit()
     return {"client": {"id": client.id, "display_name": client.display_name},
             "category": category, "data": data, "consent_id": consent.id,
             "consent_expires_at": consent.expires_at.isoformat(),
@@ -520,7 +514,6 @@ def assign_module(body: AssignBody) -> tuple[dict[str, Any], int]:
 def list_assignments(query: ClientPageQuery) -> dict[str, Any]:
     client = subject(query.client_id)
     audit_access("read", "psychoed_assignment_list", None, subject_id=client.id)
-    db.session.commit()
     return page(psychoed.assignments(client.id), query, psychoed.assignment_json)
 
 
@@ -572,7 +565,6 @@ def export_record(query: ExportQuery) -> Response:
     client = me()
     record = export.build(client)
     audit_access("export", "client_record", None, subject_id=client.id)
-    db.session.commit()
     stamp = record["generated_at"][:10]
     if query.format == "html":
         response = Response(export.render_html(record), mimetype="text/html")
@@ -592,5 +584,4 @@ def access_log(query: PageQuery) -> dict[str, Any]:
     authorize(policy.Action.EXPORT_OWN_RECORD, me().id)
     result = page(export.access_log(me().id, others_only=True), query, export.access_json)
     audit_access("read", "access_log", None, subject_id=me().id)
-    db.session.commit()
     return result

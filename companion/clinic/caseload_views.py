@@ -43,7 +43,6 @@ def caseload(query: PageQuery) -> dict[str, Any]:
         )
     }
     audit_access("read", "caseload", me().id)
-    db.session.commit()
 
     def render(client: User) -> dict[str, Any]:
         enrollment = enrollments.get(client.id)

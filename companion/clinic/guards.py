@@ -41,8 +41,11 @@ def client_record(model: type[Record], record_id: int, action: policy.Action) ->
 def audit_access(
     action: str, record_type: str, record_id: object = None, subject_id: int | None = None
 ) -> None:
-    """Add an audit row for this request to the current transaction."""
+    """Audit what this request reads (or discloses, or exports), committed at once: a read is
+    declared in its view, next to the route, and is on record even if the answer then fails
+    on its way out. (Writes are audited by their service, in the write's transaction.)"""
     audit.record(me(), action, record_type, record_id, subject_id=subject_id)
+    db.session.commit()
 
 
 def subject(client_id: int | None) -> User:

@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from companion.accounts.models import User
+from companion.accounts.models import Role, User
 from companion.clinic import occurrences
 from companion.clinic.models import (
     ADOLESCENT_WEEKLY_HOURS,
@@ -159,3 +159,16 @@ def add_closed_day(admin: User, program: Program, day: date, reason: str) -> Clo
     occurrences.cancel_closed_day(program, closed)
     db.session.commit()
     return closed
+
+
+def set_on_call(admin: User, program: Program, user_ids: list[int]) -> list[User]:
+    """Who receives the program's escalated alerts: counselors and admins of its clinic."""
+    staff = list(db.session.scalars(select(User).where(
+        User.id.in_(user_ids), User.clinic_id == admin.clinic_id,
+        User.role.in_([Role.COUNSELOR, Role.ADMIN]))))
+    if len(staff) != len(set(user_ids)):
+        raise ProgramError(422, "user_ids", "Only counselors and admins of this clinic.")
+    program.on_call_ids = sorted({u.id for u in staff})
+    audit.record(admin, "update", "program_on_call", program.id)
+    db.session.commit()
+    return staff

@@ -105,7 +105,6 @@ def list_measures(query: MeasureQuery) -> dict[str, Any]:
     if query.kind:
         stmt = stmt.where(Measure.kind == query.kind)
     audit_access("read", "measure_list", None, subject_id=client.id)
-    db.session.commit()
     return page(stmt.order_by(Measure.completed_at.desc(), Measure.id), query,
                 measures.measure_json)
 
@@ -142,5 +141,4 @@ def list_schedules(query: ClientOnlyQuery) -> dict[str, Any]:
     stmt = select(MeasureSchedule).where(MeasureSchedule.client_id == client.id).order_by(
         MeasureSchedule.next_due)
     audit_access("read", "measure_schedule", None, subject_id=client.id)
-    db.session.commit()
     return page(stmt, query, _schedule_json)

@@ -66,7 +66,6 @@ def list_meeting_favourites(client_id: int, query: PageQuery) -> dict[str, Any]:
     zone = ZoneInfo(_client(client_id).timezone)
     rows = client_meetings.favourites(client_id)
     audit_access("read", "meeting_favourite", None, subject_id=client_id)
-    db.session.commit()
     now = clock.now()
     return page_of_list(rows, query, lambda f: _favourite_json(f, zone, now))
 
@@ -101,7 +100,6 @@ def list_meeting_attendance(client_id: int, query: PageQuery) -> dict[str, Any]:
     authorize_client_record(client_id, policy.Action.READ_CLIENT_RECORD)
     rows = client_meetings.attendance(client_id)
     audit_access("read", "meeting_attendance", None, subject_id=client_id)
-    db.session.commit()
     return page_of_list(rows, query, _attendance_json)
 
 
@@ -134,7 +132,6 @@ def list_meeting_recommendations(client_id: int, query: PageQuery) -> dict[str, 
     authorize_client_record(client_id, policy.Action.READ_CLIENT_RECORD)
     rows = client_meetings.recommendations(client_id)
     audit_access("read", "meeting_recommendation", None, subject_id=client_id)
-    db.session.commit()
     return page_of_list(rows, query, _recommendation_json)
 
 

@@ -70,7 +70,6 @@ def _note(note_id: str, *, write: bool = False) -> ClinicalNote:
 
 def _read(note: ClinicalNote) -> dict[str, Any]:
     audit_access("read", "clinical_note", note.id)
-    db.session.commit()
     return notes.note_json(note)
 
 
@@ -93,7 +92,6 @@ def session_notes(session_id: int) -> dict[str, Any]:
 def note_prefill(session_id: int) -> dict[str, Any]:
     session = _writable_session(session_id)
     audit_access("read", "attendance", session.id)
-    db.session.commit()
     return notes.prefill_json(session)
 
 
@@ -155,7 +153,6 @@ def client_notes(client_id: int, query: ClientNotesQuery) -> dict[str, Any]:
     if query.signed_only:
         stmt = stmt.where(ClinicalNote.signed_at.is_not(None))
     audit_access("read", "clinical_note_list", None, subject_id=client_id)
-    db.session.commit()
     facilitated: dict[int, bool] = {}
 
     def render(participant: NoteParticipant) -> dict[str, Any]:
@@ -182,7 +179,6 @@ def _days(query: BillingQuery) -> billing.Days:
     days = billing.billing_days(program, query.from_, query.to)
     audit_access("read", "billing_days",
                  f"{program.id}:{query.from_.isoformat()}:{query.to.isoformat()}")
-    db.session.commit()
     return days
 
 

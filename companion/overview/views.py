@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from companion.accounts.models import Role, User
-from companion.clinic import policy
+from companion.accounts.models import Role
+from companion.clinic import policy, programs
 from companion.clinic.guards import audit_access, authorize, me
 from companion.clinic.models import Program
 from companion.core.extensions import db
@@ -73,7 +73,6 @@ def caseload_dashboard(query: PageQuery) -> dict[str, Any]:
         raise ApiProblem(403, "Not allowed", "Only counselors have a caseload.")
     rows = dashboard.caseload_rows(me())
     audit_access("read", "dashboard", me().id)
-    db.session.commit()
     return page_of_list(rows, query, dashboard.row_json)
 
 
@@ -92,7 +91,6 @@ def program_report(query: ReportQuery) -> dict[str, Any]:
     authorize(policy.Action.MANAGE_USERS)
     program = _program(query.program_id)
     audit_access("read", "program_report", program.id)
-    db.session.commit()
     return reports.program_report(program, query.week)
 
 
@@ -102,15 +100,7 @@ def program_report(query: ReportQuery) -> dict[str, Any]:
 def set_on_call(program_id: int, body: OnCallBody) -> dict[str, Any]:
     authorize(policy.Action.MANAGE_USERS)
     program = _program(program_id)
-    staff = list(db.session.query(User).filter(
-        User.id.in_(body.user_ids), User.clinic_id == me().clinic_id,
-        User.role.in_([Role.COUNSELOR, Role.ADMIN])))
-    if len(staff) != len(set(body.user_ids)):
-        raise ApiProblem(422, "Invalid request", "Only counselors and admins of this clinic.",
-                         [{"field": "user_ids", "message": "not staff of this clinic"}])
-    program.on_call_ids = sorted({u.id for u in staff})
-    audit_access("update", "program_on_call", program.id)
-    db.session.commit()
+    staff = programs.set_on_call(me(), program, body.user_ids)
     return {"program_id": program.id,
             "on_call": [{"id": u.id, "display_name": u.display_name} for u in staff]}
 

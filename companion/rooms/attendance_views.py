@@ -105,7 +105,6 @@ def session_attendance(session_id: int) -> dict[str, Any]:
     session = _session(session_id)
     authorize(policy.Action.VIEW_ATTENDANCE, session, hide=True)
     audit_access("read", "attendance", session.id)
-    db.session.commit()
     return _session_json(session)
 
 
@@ -132,7 +131,6 @@ def _week(query: WeekQuery) -> tuple[Program, date, list[attendance.ClientWeek]]
     monday = attendance.monday_of(query.week)
     report = attendance.week_report(program, monday, clients)
     audit_access("read", "attendance_week", f"{program.id}:{monday.isoformat()}")
-    db.session.commit()
     return program, monday, report
 
 

@@ -136,7 +136,6 @@ def _one(model: Any, entry_id: str, record_type: str) -> Any:
         raise ApiProblem(404, "Not found", "No such record, or not yours to see.")
     authorize(policy.Action.READ_CLIENT_RECORD, entry.client_id, hide=True)
     audit_access("read", record_type, entry.id, subject_id=entry.client_id)
-    db.session.commit()
     return entry
 
 
@@ -144,7 +143,6 @@ def _list(model: Any, query: EntryListQuery, record_type: str, render: Any) -> d
     client = subject(query.client_id)
     stmt = selfcare.list_entries(model, client, query.from_, query.to)
     audit_access("read", f"{record_type}_list", None, subject_id=client.id)
-    db.session.commit()
     return page(stmt, query, render)
 
 
@@ -180,7 +178,6 @@ def today(query: ClientQuery) -> dict[str, Any]:
     client = subject(query.client_id)
     day, latest = selfcare.today(client)
     audit_access("read", "checkin_today", None, subject_id=client.id)
-    db.session.commit()
     return {
         "date": day.isoformat(),
         "timezone": client.timezone,
@@ -255,7 +252,6 @@ def get_safety_plan(query: ClientQuery) -> dict[str, Any]:
     client = subject(query.client_id)
     plan = selfcare.safety_plan(client)
     audit_access("read", "safety_plan", plan.id if plan else None, subject_id=client.id)
-    db.session.commit()
     return plan_json(client, plan)
 
 
@@ -284,6 +280,5 @@ def get_trends(query: TrendsQuery) -> dict[str, Any]:
     client = subject(query.client_id)
     data = selfcare.trends(client, query.days)
     audit_access("read", "trends", None, subject_id=client.id)
-    db.session.commit()
     return TrendsOut.model_validate(data).model_dump(mode="json")
 
