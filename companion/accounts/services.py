@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -50,6 +51,16 @@ class WrongPassword(AccountError):
 
     def __init__(self) -> None:
         super().__init__(422, "password", "That is not the password of this account.")
+
+
+def user_json(user: User) -> dict[str, Any]:
+    """A person as other screens name them (core/schemas.py's UserOut)."""
+    return {
+        "id": user.id,
+        "email": user.email,
+        "display_name": user.display_name,
+        "role": user.role.value,
+    }
 
 
 def check_display_name(name: str) -> None:

@@ -29,15 +29,6 @@ MFA_ENROLMENT_REQUIRED = (
 )
 
 
-def user_json(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "display_name": user.display_name,
-        "role": user.role.value,
-    }
-
-
 def _login_email() -> str:
     data = request.get_json(silent=True) or {}
     email = data.get("email") if isinstance(data, dict) else None
@@ -143,7 +134,7 @@ def update_me(body: ProfileBody) -> dict[str, Any]:
 
 def me_json(user: User, csrf_token: str) -> dict[str, Any]:
     return {
-        **user_json(user),
+        **accounts.user_json(user),
         "timezone": user.timezone,
         "clinic": _clinic_name(user),
         "idle_timeout_minutes": current_app.config["IDLE_TIMEOUT_MINUTES"],
@@ -154,7 +145,8 @@ def me_json(user: User, csrf_token: str) -> dict[str, Any]:
 def login_json(user: User, csrf_token: str) -> dict[str, Any]:
     """What a fresh login answers: the user, the CSRF token, and the full profile (so the
     client needs no second round trip before drawing the home page)."""
-    return {"user": user_json(user), "csrf_token": csrf_token, "me": me_json(user, csrf_token)}
+    return {"user": accounts.user_json(user), "csrf_token": csrf_token,
+            "me": me_json(user, csrf_token)}
 
 
 def _clinic_name(user: User) -> str:

@@ -21,8 +21,15 @@ from companion.accounts.models import (
 from companion.careteam import consents, disclosure, export, psychoed, rewards
 from companion.careteam.models import BEHAVIOURS, DEFAULT_BOWL, PsychoedAssignment
 from companion.clinic import policy, treatment
-from companion.clinic.guards import audit_access, authorize, client_record, me, subject, writer
-from companion.clinic.invitation_views import per_inviter_limit
+from companion.clinic.guards import (
+    audit_access,
+    authorize,
+    client_record,
+    me,
+    per_inviter_limit,
+    subject,
+    writer,
+)
 from companion.clinic.models import Program
 from companion.core.extensions import db
 from companion.core.http import api

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from flask import current_app, request
 from flask_login import current_user
 
 from companion.accounts.models import Role, User
 from companion.clinic import policy
 from companion.core import audit
-from companion.core.extensions import db
+from companion.core.extensions import db, limiter
 from companion.core.problems import ApiProblem, field_problem
 
 Record = TypeVar("Record")
@@ -67,3 +68,16 @@ def subject(client_id: int | None) -> User:
 def writer() -> User:
     authorize(policy.Action.WRITE_CLIENT_RECORD, me().id)
     return me()
+
+
+def _inviter_key() -> str:
+    return f"invite|{current_user.id}" if current_user.is_authenticated else (
+        request.remote_addr or "")
+
+
+# Each invitation sends a mail from the clinic's server: counted per inviter, from any address,
+# and only when one was issued (a refused form costs nothing).
+per_inviter_limit = limiter.limit(
+    lambda: current_app.config["INVITATION_LIMITS"], key_func=_inviter_key,
+    deduct_when=lambda response: response.status_code == 201,
+)

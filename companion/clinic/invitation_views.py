@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, g, request, session
-from flask_login import current_user
 from sqlalchemy import select
 
 from companion.accounts import services as accounts
 from companion.accounts.models import Clinic, Invitation, Role, User
 from companion.accounts.views import login_json, password_attempts
 from companion.clinic import admissions, policy
-from companion.clinic.guards import authorize, me
+from companion.clinic.guards import authorize, me, per_inviter_limit
 from companion.core import clock
 from companion.core.extensions import db, limiter
 from companion.core.http import api
@@ -44,19 +43,6 @@ def invitation_json(invitation: Invitation) -> dict[str, Any]:
     }
 
 
-def _inviter_key() -> str:
-    return f"invite|{current_user.id}" if current_user.is_authenticated else (
-        request.remote_addr or "")
-
-
-# Each invitation sends a mail from the clinic's server: counted per inviter, from any address,
-# and only when one was issued (a refused form costs nothing).
-per_inviter_limit = limiter.limit(
-    lambda: current_app.config["INVITATION_LIMITS"], key_func=_inviter_key,
-    deduct_when=lambda response: response.status_code == 201,
-)
-
-
 @registry.route(
     api, "/invitations", "POST", summary="Invite someone by email (admin)", tag="invitations",
     body=InvitationBody,
@@ -79,7 +65,6 @@ def create_invitation(body: InvitationBody) -> tuple[dict[str, Any], int]:
 
 
 def _public_url() -> str:
-    from flask import current_app
 
     return str(current_app.config["PUBLIC_URL"])
 

@@ -9,7 +9,7 @@ from pydantic import BeforeValidator, Field
 from sqlalchemy import select
 
 from companion.accounts.models import Role, User
-from companion.accounts.views import user_json
+from companion.accounts.services import user_json
 from companion.clinic import policy
 from companion.clinic import programs as service
 from companion.clinic.guards import authorize, me
