@@ -22,8 +22,10 @@ from companion.core.errors import ServiceError
 from companion.core.extensions import db
 
 UTC = ZoneInfo("UTC")
-# Members see at least the coming eight weeks; a day's margin covers the job's period.
-HORIZON = timedelta(weeks=8, days=1)
+# Members see at least the coming eight weeks whatever the weekday today: a ninth week makes
+# sure a weekly group's next meeting after the eight-week mark is already there, and a day's
+# margin covers the hourly job's period.
+HORIZON = timedelta(weeks=9, days=1)
 CLOSED = "The program is closed that day: {reason}"
 
 
