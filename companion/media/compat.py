@@ -126,6 +126,22 @@ def keep_codecs(transceiver: Any, codecs: list[RTCRtpCodecParameters]) -> None:
     transceiver._codecs = codecs
 
 
+def intercept_payload_type(receiver: Any, payload_type: int,
+                           handle: Callable[[bytes, int], None]) -> None:
+    """Hand ``receiver``'s RTP packets of ``payload_type`` to ``handle(payload, timestamp)``
+    instead of its decoder: aiortc has no decoder for telephone events (RFC 4733), and one it
+    looked up for them would stop the receiver. Other packets go on as before."""
+    original = receiver._handle_rtp_packet
+
+    async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
+        if packet.payload_type == payload_type:
+            handle(packet.payload, packet.timestamp)
+            return
+        await original(packet, arrival_time_ms=arrival_time_ms)
+
+    receiver._handle_rtp_packet = handle_rtp_packet
+
+
 def vp8_packetize(frame: bytes, picture_id: int) -> list[bytes]:
     """RTP payloads (with VP8 payload descriptors) for one encoded VP8 frame."""
     return vpx.Vp8Encoder._packetize(frame, picture_id)
@@ -138,6 +154,15 @@ def media_directions(sdp: str) -> dict[str, str]:
     except Exception as exc:  # the parser raises whatever it trips on
         raise ValueError("unreadable SDP") from exc
     return {m.rtp.muxId or "": m.direction or "inactive" for m in parsed.media}
+
+
+def offered_codecs(sdp: str, kind: str) -> list[RTCRtpCodecParameters]:
+    """Every codec an SDP's first ``kind`` section lists, known to aiortc or not."""
+    parsed = aiortc_sdp.SessionDescription.parse(sdp)
+    for media in parsed.media:
+        if media.kind == kind:
+            return list(media.rtp.codecs)
+    return []
 
 
 # --- codec instance counts ------------------------------------------------------------------

@@ -1,0 +1,152 @@
+"""The clinic's dial-in line on Janus's SIP plugin: registered with the trunk (or the SIP proxy in
+front of Janus), it takes each incoming call on a free handle, answers its audio with a
+:class:`PhoneLeg` and hands a :class:`Call` to the engine.
+
+Janus's SIP plugin holds one call per handle: the registered one (the *master*) and *helpers*
+attached to it (its "multiple calls" feature), so the line keeps ``helpers`` of them and as many
+callers can be on the line at once, plus one. A call beyond that gets Janus's busy answer.
+
+The calling number arrives with the call; it is kept on the :class:`Call` for the PIN limits
+only (docs/dial-in.md) and never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from companion.dialin.dtmf import KEYS, key_of_info
+from companion.dialin.janus import JanusError, JanusSession
+from companion.dialin.phone_leg import PhoneLeg
+
+log = logging.getLogger("companion.dialin.line")
+
+SIP_PLUGIN = "janus.plugin.sip"
+
+
+@dataclass(frozen=True)
+class LineSettings:
+    janus_url: str  # Janus's HTTP API, on this machine
+    registrar: str  # "sip:trunk.example.net" (or the local SIP proxy)
+    user: str  # the line's SIP identity, "sip:companion@trunk.example.net"
+    secret: str
+    helpers: int = 8
+
+
+@dataclass
+class Call:
+    """One caller on the line. The engine reads ``keys`` and awaits ``ended``."""
+
+    handle: int
+    caller: str  # the calling party as the trunk gave it: for the PIN limits, never logged
+    leg: PhoneLeg
+    line: SipLine
+    keys: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def key(self, key: str) -> None:
+        if key in KEYS:
+            self.keys.put_nowait(key)
+
+    async def hang_up(self) -> None:
+        if not self.ended.is_set():
+            await self.line.hang_up(self)
+
+
+CallHandler = Callable[[Call], Awaitable[None]]
+
+
+class SipLine:
+    def __init__(self, settings: LineSettings, on_call: CallHandler) -> None:
+        self.settings = settings
+        self._on_call = on_call
+        self._janus: JanusSession | None = None
+        self._calls: dict[int, Call] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.registered = asyncio.Event()
+        self._master_id: int | None = None
+
+    async def __aenter__(self) -> SipLine:
+        self._janus = await JanusSession(self.settings.janus_url, self._on_event).__aenter__()
+        master = await self._janus.attach(SIP_PLUGIN)
+        await self._janus.request(master, {
+            "request": "register", "username": self.settings.user,
+            "secret": self.settings.secret, "proxy": self.settings.registrar})
+        await asyncio.wait_for(self.registered.wait(), timeout=15)
+        for _ in range(self.settings.helpers):
+            helper = await self._janus.attach(SIP_PLUGIN)
+            await self._janus.request(helper, {
+                "request": "register", "type": "helper", "username": self.settings.user,
+                "master_id": self._master_id})
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for call in list(self._calls.values()):
+            await self.hang_up(call)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._janus is not None:
+            await self._janus.__aexit__(*exc)
+
+    async def hang_up(self, call: Call) -> None:
+        assert self._janus is not None
+        try:
+            await self._janus.request(call.handle, {"request": "hangup"})
+        except (JanusError, TimeoutError) as exc:
+            log.info("hang-up of a call not confirmed by Janus (%s)", exc)
+        await self._forget(call)
+
+    async def _forget(self, call: Call) -> None:
+        if self._calls.pop(call.handle, None) is not None:
+            call.ended.set()
+            await call.leg.close()
+
+    # --- Janus's events, on its long poll ---------------------------------------------------
+
+    def _on_event(self, handle: int, event: dict[str, Any]) -> None:
+        result = event.get("plugindata", {}).get("data", {}).get("result", {})
+        kind = result.get("event")
+        if kind == "registered" and "master_id" in result:
+            self._master_id = int(result["master_id"])
+            self.registered.set()
+        elif kind == "registration_failed":
+            log.error("the dial-in line was not registered: %s %s", result.get("code"),
+                      result.get("reason"))
+        elif kind == "incomingcall" and "jsep" in event:
+            self._spawn(self._answer(handle, str(result.get("username", "")), event["jsep"]))
+        elif kind == "info" and handle in self._calls:
+            key = key_of_info(str(result.get("type", "")), str(result.get("content", "")))
+            if key is not None:
+                self._calls[handle].key(key)
+        elif kind == "dtmf" and handle in self._calls:  # Janus 1.2 reports RFC 2833 keys too
+            self._calls[handle].key(str(result.get("signal", "")))
+        elif kind == "hangup" and handle in self._calls:
+            self._spawn(self._forget(self._calls[handle]))
+        elif event.get("janus") == "hangup" and handle in self._calls:  # the WebRTC leg died
+            self._spawn(self.hang_up(self._calls[handle]))
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, handle: int, caller: str, jsep: dict[str, str]) -> None:
+        assert self._janus is not None
+        call = Call(handle, caller, PhoneLeg(on_key=lambda key: call.key(key)), self)
+        try:
+            answer = await call.leg.answer(jsep["sdp"])
+        except ValueError:
+            log.info("a call offered no G.711 audio: declined")
+            await self._janus.request(handle, {"request": "decline", "code": 488})
+            await call.leg.close()
+            return
+        self._calls[handle] = call
+        await self._janus.request(handle, {"request": "accept"},
+                                  jsep={"type": "answer", "sdp": answer})
+        try:
+            await self._on_call(call)
+        finally:
+            await call.hang_up()
