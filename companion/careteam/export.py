@@ -94,6 +94,7 @@ NOT_CLIENT_RECORDS = {
     "clinic": "the clinic, not a person",
     "program": "program settings",
     "phase": "program settings",
+    "phase_group": "program settings (the groups a phase names; membership is exported)",
     "program_closed_day": "program settings (the days it is closed)",
     "therapy_group": "the group (its membership is exported)",
     "group_schedule": "the group's timetable",

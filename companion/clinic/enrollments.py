@@ -5,6 +5,7 @@ dashboards follow from these rows at once (companion/clinic/treatment.py reads t
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 
@@ -69,6 +70,7 @@ def enroll(admin: User, program: Program, *, client_id: int, primary_counselor_i
                                    changed_by_id=admin.id))
     client.timezone = program.timezone
     audit.record(admin, "create", "enrollment", enrollment.id, subject_id=client.id)
+    move_phase_groups(admin, client.id, None, phase)
     db.session.commit()
     return enrollment
 
@@ -84,17 +86,24 @@ def set_primary_counselor(admin: User, enrollment: Enrollment, counselor_id: int
 
 def change_phase(actor: User, enrollment: Enrollment, phase_id: int,
                  effective_on: date) -> Enrollment:
-    """Step-down or step-up, dated: the weekly hours target follows the phase."""
+    """Step-down or step-up, dated: the weekly hours target follows the phase, and the client
+    leaves the groups only the old phase names and joins the new phase's, from now. A change
+    takes effect when it is recorded, so it is dated today or earlier: nothing here would
+    carry out a change dated ahead (record it on its day)."""
     _open(enrollment)
     phase = _phase(enrollment.program, phase_id)
     if effective_on < enrollment.start_date:
         raise EnrollmentError(422, "effective_on", "That day is before the client's admission.")
+    if effective_on > latest_today(enrollment.program):
+        raise EnrollmentError(422, "effective_on", "That day is still to come: record a phase "
+                              "change on or after its day, since it takes effect at once.")
     last = enrollment.phase_changes[-1] if enrollment.phase_changes else None
     if last is not None and effective_on < last.effective_on:
         raise EnrollmentError(422, "effective_on", "That day is before the client's last "
                               f"phase change ({last.effective_on.isoformat()}).")
     if enrollment.phase_id == phase.id:
         return enrollment  # already there: pressing twice changes nothing
+    left = move_phase_groups(actor, enrollment.client_id, enrollment.phase, phase)
     enrollment.phase_id = phase.id
     enrollment.weekly_hours_target = phase.weekly_hours_target
     db.session.add(PhaseChange(enrollment_id=enrollment.id, phase_id=phase.id,
@@ -105,7 +114,45 @@ def change_phase(actor: User, enrollment: Enrollment, phase_id: int,
                  subject_id=enrollment.client_id)
     db.session.commit()
     db.session.expire(enrollment, ["phase_changes"])
+    if left:
+        signals.room_access_changed.send(enrollment.client_id)
     return enrollment
+
+
+def latest_today(program: Program) -> date:
+    """The latest date that is today somewhere that matters: in the program's zone (where its
+    staff date things) or in UTC (the server's dates, as a discharge's check uses). A day after
+    this one is still to come for everybody."""
+    now = clock.now()
+    return max(now.date(), now.astimezone(ZoneInfo(program.timezone)).date())
+
+
+def move_phase_groups(actor: User, client_id: int, old: Phase | None,
+                      new: Phase | None) -> bool:
+    """The client leaves the groups the old phase names and the new one does not, and joins
+    the new phase's groups they are not in yet (archived ones name no phase). Groups they were
+    put in by hand, and groups both phases name, stay. Returns whether they left any, so the
+    caller tells the rooms after its commit. Audited, in the caller's transaction."""
+    keep = set(new.group_ids) if new is not None else set()
+    leaving = (set(old.group_ids) if old is not None else set()) - keep
+    left = False
+    if leaving:
+        for member in db.session.scalars(select(GroupMember).where(
+                GroupMember.user_id == client_id, GroupMember.role == GroupRole.CLIENT,
+                GroupMember.group_id.in_(leaving))):
+            db.session.delete(member)
+            audit.record(actor, "delete", "group_member", member.id, subject_id=client_id)
+            left = True
+    if keep:
+        already = set(db.session.scalars(select(GroupMember.group_id).where(
+            GroupMember.user_id == client_id, GroupMember.group_id.in_(keep))))
+        for group in db.session.scalars(select(Group).where(
+                Group.id.in_(keep - already), Group.archived_at.is_(None)).order_by(Group.id)):
+            member = GroupMember(group_id=group.id, user_id=client_id, role=GroupRole.CLIENT)
+            db.session.add(member)
+            db.session.flush()
+            audit.record(actor, "create", "group_member", member.id, subject_id=client_id)
+    return left
 
 
 def discharge(admin: User, enrollment: Enrollment, *, discharged_on: date,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, time
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from companion.accounts.models import Role, User
 from companion.clinic import occurrences
@@ -18,6 +18,7 @@ from companion.clinic.models import (
     GroupMember,
     GroupRole,
     GroupSchedule,
+    PhaseGroup,
     Program,
     Session,
 )
@@ -117,6 +118,9 @@ def archive_group(admin: User, group: Group) -> Group:
             Session.cancelled_at.is_(None))):
         session.cancelled_at = now
         session.cancel_reason = "This group has ended."
+    # No phase puts clients in it any more; its members stay until it is over.
+    db.session.execute(delete(PhaseGroup).where(PhaseGroup.group_id == group.id)
+                       .execution_options(synchronize_session=False))
     audit.record(admin, "archive", "group", group.id)
     db.session.commit()
     return group

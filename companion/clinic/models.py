@@ -217,6 +217,26 @@ class Phase(Base):
     weekly_hours_target: Mapped[int] = mapped_column(default=9, server_default="9")
 
     program: Mapped[Program] = relationship(back_populates="phases")
+    # The groups of its program a client in this phase attends: admission to the phase puts
+    # them in, a move to another phase takes them out (companion/clinic/enrollments.py).
+    group_links: Mapped[list[PhaseGroup]] = relationship(
+        back_populates="phase", cascade="all, delete-orphan", order_by="PhaseGroup.group_id")
+
+    @property
+    def group_ids(self) -> list[int]:
+        return [link.group_id for link in self.group_links]
+
+
+class PhaseGroup(Base):
+    """A group that a phase of the program names."""
+
+    __tablename__ = "phase_group"
+
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phase.id"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("therapy_group.id"), primary_key=True,
+                                          index=True)
+
+    phase: Mapped[Phase] = relationship(back_populates="group_links")
 
 
 # Enrollments

@@ -30,6 +30,11 @@ class PhaseIn(Strict):
         None, ge=1, le=40, description="Hours a week a client in this phase attends; default: "
         "9 for an adult IOP, 6 for an adolescent one, 2 for OP")
     description: str = Field("", max_length=500)
+    group_ids: list[RecordId] | None = Field(
+        None, max_length=20,
+        description="Groups of this program a client in this phase attends: enrolment in the "
+        "phase adds them, a move to another phase takes them out of these and into the new "
+        "phase's. Omitted: a phase kept by name keeps its groups; [] names none")
 
 
 class ProgramBody(Strict):
@@ -58,6 +63,8 @@ class PhaseOut(Out):
     position: int
     weekly_hours_target: int
     description: str
+    group_ids: list[int] = Field(description="The groups of the program this phase puts "
+                                 "its clients in")
 
 
 class ClosedDayOut(Out):
