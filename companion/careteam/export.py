@@ -103,6 +103,8 @@ NOT_CLIENT_RECORDS = {
     "meeting": "the clinic's meeting directory",
     "reward_settings": "program settings",
     "alembic_version": "schema version",
+    "clinic_retried_write": "staff's answers kept a few days for retried writes (the records "
+                            "they wrote are exported)",
     # Clinical notes are the counselor's record, not shown to clients in the app (issue 15,
     # docs/notes.md); a client asks the program for them, which releases them with its review.
     "clinical_note": "clinical notes: released by the program on request, not in the app",

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from companion.accounts.models import Role, User
 from companion.clinic import enrollments as service
-from companion.clinic import policy
+from companion.clinic import policy, retries
 from companion.clinic.guards import authorize, me
 from companion.clinic.models import Enrollment, Program
 from companion.clinic.programs import program_of_clinic
@@ -90,10 +90,10 @@ def list_enrollments(query: EnrollmentQuery) -> dict[str, Any]:
 def create_enrollment(body: EnrollmentBody) -> tuple[dict[str, Any], int]:
     program = program_of_clinic(me(), body.program_id)
     authorize(policy.Action.MANAGE_PROGRAM, program)
-    enrollment = service.enroll(
+    retry = retries.asked(me(), body, "enroll", 201, enrollment_json)
+    return retries.once(retry, lambda: service.enroll(
         me(), program, client_id=body.client_id, primary_counselor_id=body.primary_counselor_id,
-        start_date=body.start_date, phase_id=body.phase_id)
-    return enrollment_json(enrollment), 201
+        start_date=body.start_date, phase_id=body.phase_id, retry=retry))
 
 
 @registry.route(api, "/enrollments/<int:enrollment_id>", "PATCH", tag="enrollments",
@@ -109,16 +109,22 @@ def update_enrollment(enrollment_id: int, body: EnrollmentPatch) -> dict[str, An
 @registry.route(api, "/enrollments/<int:enrollment_id>/phase", "POST", tag="enrollments",
                 body=PhaseChangeBody, summary="Move a client to another phase, from a date",
                 responses={200: EnrollmentOut, 404: Problem, 409: Problem})
-def change_phase(enrollment_id: int, body: PhaseChangeBody) -> dict[str, Any]:
-    return enrollment_json(service.change_phase(
-        me(), _changeable(enrollment_id), body.phase_id, body.effective_on))
+def change_phase(enrollment_id: int, body: PhaseChangeBody) -> tuple[dict[str, Any], int]:
+    enrollment = _changeable(enrollment_id)
+    retry = retries.asked(me(), body, f"change the phase of enrollment {enrollment.id}", 200,
+                          enrollment_json)
+    return retries.once(retry, lambda: service.change_phase(
+        me(), enrollment, body.phase_id, body.effective_on, retry=retry))
 
 
 @registry.route(api, "/enrollments/<int:enrollment_id>/discharge", "POST", tag="enrollments",
                 body=DischargeBody,
                 summary="Discharge a client: dated, with a reason and a summary",
                 responses={200: EnrollmentOut, 404: Problem, 409: Problem})
-def discharge(enrollment_id: int, body: DischargeBody) -> dict[str, Any]:
-    return enrollment_json(service.discharge(
-        me(), _changeable(enrollment_id), discharged_on=body.discharged_on, reason=body.reason,
-        summary=body.summary))
+def discharge(enrollment_id: int, body: DischargeBody) -> tuple[dict[str, Any], int]:
+    enrollment = _changeable(enrollment_id)
+    retry = retries.asked(me(), body, f"discharge enrollment {enrollment.id}", 200,
+                          enrollment_json)
+    return retries.once(retry, lambda: service.discharge(
+        me(), enrollment, discharged_on=body.discharged_on, reason=body.reason,
+        summary=body.summary, retry=retry))

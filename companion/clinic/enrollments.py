@@ -22,6 +22,7 @@ from companion.clinic.models import (
     Session,
 )
 from companion.clinic.programs import default_weekly_hours
+from companion.clinic.retries import Retry, keep
 from companion.core import audit, clock, signals
 from companion.core.errors import ServiceError
 from companion.core.extensions import db
@@ -39,7 +40,8 @@ def enrollment_of_clinic(admin: User, enrollment_id: int) -> Enrollment:
 
 
 def enroll(admin: User, program: Program, *, client_id: int, primary_counselor_id: int,
-           start_date: date, phase_id: int | None = None) -> Enrollment:
+           start_date: date, phase_id: int | None = None,
+           retry: Retry | None = None) -> Enrollment:
     """Admit a client to a program. A client already enrolled there keeps that enrollment
     (409): a second admission is a discharge and a new one."""
     client = db.session.get(User, client_id)
@@ -71,6 +73,7 @@ def enroll(admin: User, program: Program, *, client_id: int, primary_counselor_i
     client.timezone = program.timezone
     audit.record(admin, "create", "enrollment", enrollment.id, subject_id=client.id)
     move_phase_groups(admin, client.id, None, phase)
+    keep(retry, enrollment, "enrollment", enrollment.id, subject_id=client.id)
     db.session.commit()
     return enrollment
 
@@ -85,7 +88,7 @@ def set_primary_counselor(admin: User, enrollment: Enrollment, counselor_id: int
 
 
 def change_phase(actor: User, enrollment: Enrollment, phase_id: int,
-                 effective_on: date) -> Enrollment:
+                 effective_on: date, retry: Retry | None = None) -> Enrollment:
     """Step-down or step-up, dated: the weekly hours target follows the phase, and the client
     leaves the groups only the old phase names and joins the new phase's, from now. A change
     takes effect when it is recorded, so it is dated today or earlier: nothing here would
@@ -112,6 +115,7 @@ def change_phase(actor: User, enrollment: Enrollment, phase_id: int,
                                changed_by_id=actor.id))
     audit.record(actor, "update", "enrollment", enrollment.id,
                  subject_id=enrollment.client_id)
+    keep(retry, enrollment, "enrollment", enrollment.id, subject_id=enrollment.client_id)
     db.session.commit()
     db.session.expire(enrollment, ["phase_changes"])
     if left:
@@ -156,7 +160,8 @@ def move_phase_groups(actor: User, client_id: int, old: Phase | None,
 
 
 def discharge(admin: User, enrollment: Enrollment, *, discharged_on: date,
-              reason: DischargeReason, summary: str) -> Enrollment:
+              reason: DischargeReason, summary: str,
+              retry: Retry | None = None) -> Enrollment:
     """Dated, with a TEDS reason and a summary for the chart. From then the client is in no
     group of the program and no room (live sockets leave at once), their 1:1s still to come are
     cancelled, and they are off the caseload; their own self-care, safety plan, meetings,
@@ -191,6 +196,7 @@ def discharge(admin: User, enrollment: Enrollment, *, discharged_on: date,
         session.cancelled_at = now
         session.cancel_reason = "The client was discharged from the program."
     audit.record(admin, "discharge", "enrollment", enrollment.id, subject_id=client_id)
+    keep(retry, enrollment, "enrollment", enrollment.id, subject_id=client_id)
     db.session.commit()
     signals.room_access_changed.send(client_id)
     return enrollment

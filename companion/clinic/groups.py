@@ -22,6 +22,7 @@ from companion.clinic.models import (
     Program,
     Session,
 )
+from companion.clinic.retries import Retry, keep
 from companion.core import audit, clock, signals
 from companion.core.errors import ServiceError
 from companion.core.extensions import db
@@ -126,9 +127,11 @@ def archive_group(admin: User, group: Group) -> Group:
     return group
 
 
-def add_member(admin: User, group: Group, user_id: int) -> GroupMember:
+def add_member(admin: User, group: Group, user_id: int,
+               retry: Retry | None = None) -> GroupMember:
     """A client (enrolled in the group's program), a peer supporter or a co-facilitating
-    counselor of the clinic joins the group; adding someone already in it changes nothing."""
+    counselor of the clinic joins the group; adding someone already in it changes nothing.
+    A retried request's answer is the group's (what the view returns)."""
     if group.archived_at is not None:
         raise GroupError(409, "group_id", "That group is archived; it takes no new members.")
     person = db.session.get(User, user_id)
@@ -148,8 +151,9 @@ def add_member(admin: User, group: Group, user_id: int) -> GroupMember:
         member = GroupMember(group_id=group.id, user_id=person.id, role=MEMBER_ROLES[person.role])
         db.session.add(member)
         db.session.flush()
-        audit.record(admin, "create", "group_member", member.id,
-                     subject_id=person.id if person.role == Role.CLIENT else None)
+        subject_id = person.id if person.role == Role.CLIENT else None
+        audit.record(admin, "create", "group_member", member.id, subject_id=subject_id)
+        keep(retry, group, "group_member", member.id, subject_id=subject_id)
         db.session.commit()
     return member
 

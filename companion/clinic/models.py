@@ -305,3 +305,23 @@ class PhaseChange(Base):
 
     enrollment: Mapped[Enrollment] = relationship(back_populates="phase_changes")
     phase: Mapped[Phase] = relationship()
+
+
+class RetriedWrite(Base):
+    """A write sent with a client-made id, and the answer it got: a retry of it (a phone or a
+    flaky link sending again) gets this answer instead of writing twice (clinic/retries.py).
+    Kept a few days only, since the answer may quote the client's record."""
+
+    __tablename__ = "clinic_retried_write"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the client-made UUID
+    actor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # What was asked (the action, its target, the body): a hash, so the body is not kept twice.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # The record the write made or changed, for the audit row of a replay.
+    record_type: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
+    status: Mapped[int] = mapped_column()
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

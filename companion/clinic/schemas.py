@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +15,11 @@ from companion.core.schemas import HHMM, Day, RecordId, Strict, TimeZoneName
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(min_length=1, max_length=300)]
+# A write a phone or a flaky link may send again (companion/clinic/retries.py).
+RetryId = Annotated[UUID | None, Field(
+    description="Made by the device, one per request: a retry with the same id and body gets "
+    "the first answer (status and JSON) and writes nothing; the same id with another body is "
+    "409")]
 
 
 class Out(BaseModel):
@@ -161,12 +167,14 @@ class GroupPage(BaseModel):
 
 
 class MemberBody(Strict):
+    id: RetryId = None
     user_id: RecordId
 
 
 # Enrollments --------------------------------------------------------------------------------
 
 class EnrollmentBody(Strict):
+    id: RetryId = None
     client_id: RecordId
     program_id: RecordId
     primary_counselor_id: RecordId
@@ -179,11 +187,13 @@ class EnrollmentPatch(Strict):
 
 
 class PhaseChangeBody(Strict):
+    id: RetryId = None
     phase_id: RecordId
     effective_on: Day
 
 
 class DischargeBody(Strict):
+    id: RetryId = None
     discharged_on: Day
     reason: DischargeReason = Field(description="TEDS: completed, left_against_advice, "
                                     "terminated_by_program, transferred, incarcerated, died, "
