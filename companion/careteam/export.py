@@ -177,6 +177,7 @@ RECORD_WORDS = {
     "clinical_note_list": "your session notes",
     # Disclosures to a family member, by consent category.
     "family_client_list": "that you share information with them",
+    "birth_date": "your date of birth", "group_member": "your groups",
     "enrollment": "your enrollment", "attendance": "your attendance (hours per week)",
     "checkins": "whether you did your check-ins", "rewards": "your rewards",
     "psychoeducation": "the education modules you completed",

@@ -40,10 +40,11 @@ def enrollment_of_clinic(admin: User, enrollment_id: int) -> Enrollment:
 
 
 def enroll(admin: User, program: Program, *, client_id: int, primary_counselor_id: int,
-           start_date: date, phase_id: int | None = None,
+           start_date: date, phase_id: int | None = None, birth_date: date | None = None,
            retry: Retry | None = None) -> Enrollment:
-    """Admit a client to a program. A client already enrolled there keeps that enrollment
-    (409): a second admission is a discharge and a new one."""
+    """Admit a client to a program, recording their date of birth if given. A client already
+    enrolled there keeps that enrollment (409): a second admission is a discharge and a new
+    one."""
     client = db.session.get(User, client_id)
     if client is None or client.clinic_id != admin.clinic_id or client.role != Role.CLIENT:
         raise EnrollmentError(422, "client_id", "No such client in your clinic.")
@@ -72,10 +73,30 @@ def enroll(admin: User, program: Program, *, client_id: int, primary_counselor_i
                                    changed_by_id=admin.id))
     client.timezone = program.timezone
     audit.record(admin, "create", "enrollment", enrollment.id, subject_id=client.id)
+    if birth_date is not None:
+        _record_birth_date(admin, client, birth_date)
     move_phase_groups(admin, client.id, None, phase)
     keep(retry, enrollment, "enrollment", enrollment.id, subject_id=client.id)
     db.session.commit()
     return enrollment
+
+
+def set_birth_date(actor: User, client: User, birth_date: date | None) -> User:
+    """The client's date of birth, as claims name it (companion/notes/billing.py); None
+    erases a wrong one. The views authorise (policy.SET_BIRTH_DATE)."""
+    _record_birth_date(actor, client, birth_date)
+    db.session.commit()
+    return client
+
+
+def _record_birth_date(actor: User, client: User, birth_date: date | None) -> None:
+    if birth_date is not None and birth_date > latest_today_anywhere():
+        raise EnrollmentError(422, "birth_date", "That date of birth is in the future: check "
+                              "the year.")
+    if client.birth_date == birth_date:
+        return  # sent again: nothing changes, nothing to audit
+    client.birth_date = birth_date
+    audit.record(actor, "update", "birth_date", client.id, subject_id=client.id)
 
 
 def set_primary_counselor(admin: User, enrollment: Enrollment, counselor_id: int) -> Enrollment:
@@ -121,6 +142,11 @@ def change_phase(actor: User, enrollment: Enrollment, phase_id: int,
     if left:
         signals.room_access_changed.send(enrollment.client_id)
     return enrollment
+
+
+def latest_today_anywhere() -> date:
+    """Today in the time zone furthest ahead (UTC+14): a later day is to come everywhere."""
+    return clock.now().astimezone(ZoneInfo("Pacific/Kiritimati")).date()
 
 
 def latest_today(program: Program) -> date:

@@ -180,6 +180,18 @@ class EnrollmentBody(Strict):
     primary_counselor_id: RecordId
     phase_id: RecordId | None = Field(None, description="Default: the program's first phase")
     start_date: Day
+    birth_date: Day | None = Field(None, description="The client's date of birth, if known "
+                                   "(claims name it); not in the future")
+
+
+class BirthDateBody(Strict):
+    birth_date: Day | None = Field(description="YYYY-MM-DD, not in the future; null erases a "
+                                   "wrong one")
+
+
+class BirthDateOut(BaseModel):
+    client_id: int
+    birth_date: date | None
 
 
 class EnrollmentPatch(Strict):
@@ -211,6 +223,7 @@ class PhaseChangeOut(Out):
 class EnrollmentOut(BaseModel):
     id: int
     client: PersonOut
+    birth_date: date | None = Field(description="The client's date of birth, if recorded")
     program_id: int
     primary_counselor: PersonOut | None
     phase: PhaseOut | None

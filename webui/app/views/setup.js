@@ -300,7 +300,7 @@ function dialog(title, form) {
 function enrollmentRow(e, programs, me, redraw, counselors) {
   const program = programs.find((p) => p.id === e.program_id);
   const li = h('li', {}, h('div', { class: 'row' }, h('strong', {}, e.client.display_name),
-    h('span', { class: 'muted' }, e.active ? `${e.phase ? e.phase.name : 'no phase'} · ${e.weekly_hours_target} h a week · ${e.primary_counselor?.display_name || 'no counselor'}`
+    h('span', { class: 'muted' }, e.active ? `${e.phase ? e.phase.name : 'no phase'} · ${e.weekly_hours_target} h a week · ${e.primary_counselor?.display_name || 'no counselor'} · ${e.birth_date ? `born ${e.birth_date}` : 'no date of birth'}`
       : `Discharged ${e.discharged_on}: ${REASONS[e.discharge_reason]}`)));
   if (!e.active) return li;
   const open = (title, build) => {
@@ -351,8 +351,23 @@ function enrollmentRow(e, programs, me, redraw, counselors) {
     });
     return form;
   }));
+  // Claims name the date of birth (the billing export): the admin or a treating counselor.
+  const birthButton = h('button', { type: 'button', class: 'secondary' }, 'Date of birth');
+  birthButton.addEventListener('click', () => open(`${e.client.display_name}: date of birth`, () => {
+    const form = h('form', { id: `birth-${e.id}`, novalidate: true },
+      field('Date of birth', { name: 'birth_date', id: `f-birth-${e.id}`, type: 'date', value: e.birth_date || '', max: todayIn(program?.timezone) }),
+      h('p', { class: 'muted' }, 'Billing claims name it. Leave it empty to erase a wrong one.'),
+      formActions(h('button', { type: 'submit' }, 'Save date of birth')));
+    onSubmit(form, async (button) => {
+      const saved = await api('PUT', `/api/v1/clients/${e.client.id}/birth-date`, { birth_date: form.birth_date.value || null });
+      say(button, saved.birth_date ? `${e.client.display_name}'s date of birth is recorded: ${saved.birth_date}.`
+        : `${e.client.display_name}'s date of birth is erased.`);
+      redraw();
+    });
+    return form;
+  }));
   li.append(h('div', { class: 'form-actions' }, phaseButton, dischargeButton,
-    me.role === 'admin' ? counselorButton : null));
+    me.role === 'admin' ? counselorButton : null, birthButton));
   return li;
 }
 
@@ -381,6 +396,7 @@ export async function enrollmentsView(me) {
       field('Program', { name: 'program_id', tag: 'select', options: programs.map((p) => [String(p.id), p.name]) }),
       field('Primary counselor', { name: 'primary_counselor_id', tag: 'select', options: counselors.map((u) => [String(u.id), u.display_name]) }),
       field('Start date', { name: 'start_date', type: 'date', value: todayIn(programs[0]?.timezone) }),
+      field('Date of birth (optional: billing claims name it)', { name: 'birth_date', type: 'date', max: todayIn(programs[0]?.timezone) }),
       formActions(h('button', { type: 'submit' }, 'Admit')));
     if (!free.length || !counselors.length || !programs.length) form.querySelector('button').disabled = true;
     const writeId = crypto.randomUUID(); // the form is made again after each admission
@@ -388,6 +404,7 @@ export async function enrollmentsView(me) {
       const made = await post('/api/v1/enrollments', {
         id: writeId, client_id: Number(form.client_id.value), program_id: Number(form.program_id.value),
         primary_counselor_id: Number(form.primary_counselor_id.value), start_date: form.start_date.value,
+        birth_date: form.birth_date.value || undefined,
       });
       await redraw();
       say(admit.querySelector('button[type="submit"]'), `${made.client.display_name} is admitted, with ${made.primary_counselor.display_name} as primary counselor.`);
