@@ -1,7 +1,8 @@
 """Periodic work of a running server: escalating overdue alerts, erasing expired room chat,
 closing the media rooms of sessions that are over, checkpointing the audit log's head,
-making groups' sessions to eight weeks ahead, refreshing meeting feeds, sending reminders and
-alerts outside the app, raising missed check-in alerts.
+making groups' sessions to eight weeks ahead, forgetting the answers kept for retried writes,
+refreshing meeting feeds, sending reminders and alerts outside the app, raising missed
+check-in alerts.
 
 Started once per web process by ``companion serve``; each job is safe to run on several
 processes at once (the services claim their rows atomically).
@@ -53,6 +54,13 @@ def _raise_missed_checkins() -> None:
     missed_checkins.raise_due(clock.now())
 
 
+def _forget_retried_answers() -> None:
+    from companion.clinic import retries
+    from companion.core import clock
+
+    retries.forget_old(clock.now())  # the answers kept for retried writes quote records
+
+
 def _checkpoint_audit() -> None:
     from companion.core import audit
 
@@ -62,7 +70,8 @@ def _checkpoint_audit() -> None:
 # (every N seconds, job)
 JOBS: list[tuple[float, Callable[[], None]]] = [
     (30.0, _escalate), (600.0, _purge_chat), (60.0, _close_ended_media_rooms),
-    (600.0, _checkpoint_audit), (3600.0, _make_occurrences), (600.0, _raise_missed_checkins)]
+    (600.0, _checkpoint_audit), (3600.0, _make_occurrences), (600.0, _raise_missed_checkins),
+    (3600.0, _forget_retried_answers)]
 
 # Notifications' own task: their sends wait on push services and the mail server, and alert
 # escalation must not wait behind them. Every 30 s, so that a risk alert reaches a counselor

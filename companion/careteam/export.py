@@ -94,6 +94,7 @@ NOT_CLIENT_RECORDS = {
     "clinic": "the clinic, not a person",
     "program": "program settings",
     "phase": "program settings",
+    "phase_group": "program settings (the groups a phase names; membership is exported)",
     "program_closed_day": "program settings (the days it is closed)",
     "therapy_group": "the group (its membership is exported)",
     "group_schedule": "the group's timetable",
@@ -102,6 +103,8 @@ NOT_CLIENT_RECORDS = {
     "meeting": "the clinic's meeting directory",
     "reward_settings": "program settings",
     "alembic_version": "schema version",
+    "clinic_retried_write": "staff's answers kept a few days for retried writes (the records "
+                            "they wrote are exported)",
     # Clinical notes are the counselor's record, not shown to clients in the app (issue 15,
     # docs/notes.md); a client asks the program for them, which releases them with its review.
     "clinical_note": "clinical notes: released by the program on request, not in the app",
@@ -174,6 +177,7 @@ RECORD_WORDS = {
     "clinical_note_list": "your session notes",
     # Disclosures to a family member, by consent category.
     "family_client_list": "that you share information with them",
+    "birth_date": "your date of birth", "group_member": "your groups",
     "enrollment": "your enrollment", "attendance": "your attendance (hours per week)",
     "checkins": "whether you did your check-ins", "rewards": "your rewards",
     "psychoeducation": "the education modules you completed",

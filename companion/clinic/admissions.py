@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from companion.accounts import services as accounts
 from companion.accounts.models import Invitation, Role, User
+from companion.clinic import enrollments
 from companion.clinic.models import (
     ADOLESCENT_WEEKLY_HOURS,
     ADULT_WEEKLY_HOURS,
@@ -46,9 +47,13 @@ def _admit(user: User, invitation: Invitation) -> None:
     user.timezone = program.timezone
     if invitation.role != Role.CLIENT:
         return
+    first = program.phases[0] if program.phases else None
     db.session.add(Enrollment(
         client_id=user.id, program_id=program.id,
-        phase_id=program.phases[0].id if program.phases else None, primary_counselor_id=None,
+        phase_id=first.id if first else None, primary_counselor_id=None,
         start_date=clock.now().date(), adolescent=invitation.adolescent,
         weekly_hours_target=ADOLESCENT_WEEKLY_HOURS if invitation.adolescent
         else ADULT_WEEKLY_HOURS))
+    # The groups the first phase names, from the first day (audited as the client's own act:
+    # accepting the invitation is what puts them there).
+    enrollments.move_phase_groups(user, user.id, None, first)

@@ -11,11 +11,13 @@ from sqlalchemy import select
 
 from companion.accounts.models import Role, User
 from companion.clinic import enrollments as service
-from companion.clinic import policy
+from companion.clinic import policy, retries
 from companion.clinic.guards import authorize, me
 from companion.clinic.models import Enrollment, Program
 from companion.clinic.programs import program_of_clinic
 from companion.clinic.schemas import (
+    BirthDateBody,
+    BirthDateOut,
     DischargeBody,
     EnrollmentBody,
     EnrollmentOut,
@@ -38,7 +40,8 @@ from companion.core.spec import registry
 def enrollment_json(e: Enrollment) -> dict[str, Any]:
     counselor = db.session.get(User, e.primary_counselor_id) if e.primary_counselor_id else None
     return EnrollmentOut(
-        id=e.id, client=PersonOut.model_validate(e.client), program_id=e.program_id,
+        id=e.id, client=PersonOut.model_validate(e.client), birth_date=e.client.birth_date,
+        program_id=e.program_id,
         primary_counselor=PersonOut.model_validate(counselor) if counselor else None,
         phase=PhaseOut.model_validate(e.phase) if e.phase else None, start_date=e.start_date,
         weekly_hours_target=e.weekly_hours_target, active=e.active, discharged_on=e.end_date,
@@ -90,10 +93,11 @@ def list_enrollments(query: EnrollmentQuery) -> dict[str, Any]:
 def create_enrollment(body: EnrollmentBody) -> tuple[dict[str, Any], int]:
     program = program_of_clinic(me(), body.program_id)
     authorize(policy.Action.MANAGE_PROGRAM, program)
-    enrollment = service.enroll(
+    retry = retries.asked(me(), body, "enroll", 201, enrollment_json)
+    return retries.once(retry, lambda: service.enroll(
         me(), program, client_id=body.client_id, primary_counselor_id=body.primary_counselor_id,
-        start_date=body.start_date, phase_id=body.phase_id)
-    return enrollment_json(enrollment), 201
+        start_date=body.start_date, phase_id=body.phase_id, birth_date=body.birth_date,
+        retry=retry))
 
 
 @registry.route(api, "/enrollments/<int:enrollment_id>", "PATCH", tag="enrollments",
@@ -109,16 +113,36 @@ def update_enrollment(enrollment_id: int, body: EnrollmentPatch) -> dict[str, An
 @registry.route(api, "/enrollments/<int:enrollment_id>/phase", "POST", tag="enrollments",
                 body=PhaseChangeBody, summary="Move a client to another phase, from a date",
                 responses={200: EnrollmentOut, 404: Problem, 409: Problem})
-def change_phase(enrollment_id: int, body: PhaseChangeBody) -> dict[str, Any]:
-    return enrollment_json(service.change_phase(
-        me(), _changeable(enrollment_id), body.phase_id, body.effective_on))
+def change_phase(enrollment_id: int, body: PhaseChangeBody) -> tuple[dict[str, Any], int]:
+    enrollment = _changeable(enrollment_id)
+    retry = retries.asked(me(), body, f"change the phase of enrollment {enrollment.id}", 200,
+                          enrollment_json)
+    return retries.once(retry, lambda: service.change_phase(
+        me(), enrollment, body.phase_id, body.effective_on, retry=retry))
 
 
 @registry.route(api, "/enrollments/<int:enrollment_id>/discharge", "POST", tag="enrollments",
                 body=DischargeBody,
                 summary="Discharge a client: dated, with a reason and a summary",
                 responses={200: EnrollmentOut, 404: Problem, 409: Problem})
-def discharge(enrollment_id: int, body: DischargeBody) -> dict[str, Any]:
-    return enrollment_json(service.discharge(
-        me(), _changeable(enrollment_id), discharged_on=body.discharged_on, reason=body.reason,
-        summary=body.summary))
+def discharge(enrollment_id: int, body: DischargeBody) -> tuple[dict[str, Any], int]:
+    enrollment = _changeable(enrollment_id)
+    retry = retries.asked(me(), body, f"discharge enrollment {enrollment.id}", 200,
+                          enrollment_json)
+    return retries.once(retry, lambda: service.discharge(
+        me(), enrollment, discharged_on=body.discharged_on, reason=body.reason,
+        summary=body.summary, retry=retry))
+
+
+@registry.route(api, "/clients/<int:client_id>/birth-date", "PUT", tag="enrollments",
+                body=BirthDateBody,
+                summary="Record a client's date of birth (admin, or a counselor who treats them)",
+                responses={200: BirthDateOut, 403: Problem, 404: Problem})
+def set_birth_date(client_id: int, body: BirthDateBody) -> dict[str, Any]:
+    if me().role not in (Role.ADMIN, Role.COUNSELOR):
+        raise ApiProblem(403, "Not allowed", "Your role does not allow this.")
+    client = db.session.get(User, client_id)
+    if client is None or not policy.can(me(), policy.Action.SET_BIRTH_DATE, client_id):
+        raise ApiProblem(404, "Not found", "No such client, or not one you may change.")
+    return BirthDateOut(client_id=client.id, birth_date=service.set_birth_date(
+        me(), client, body.birth_date).birth_date).model_dump(mode="json")

@@ -5,6 +5,7 @@ dashboards follow from these rows at once (companion/clinic/treatment.py reads t
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 
@@ -21,6 +22,7 @@ from companion.clinic.models import (
     Session,
 )
 from companion.clinic.programs import default_weekly_hours
+from companion.clinic.retries import Retry, keep
 from companion.core import audit, clock, signals
 from companion.core.errors import ServiceError
 from companion.core.extensions import db
@@ -38,9 +40,11 @@ def enrollment_of_clinic(admin: User, enrollment_id: int) -> Enrollment:
 
 
 def enroll(admin: User, program: Program, *, client_id: int, primary_counselor_id: int,
-           start_date: date, phase_id: int | None = None) -> Enrollment:
-    """Admit a client to a program. A client already enrolled there keeps that enrollment
-    (409): a second admission is a discharge and a new one."""
+           start_date: date, phase_id: int | None = None, birth_date: date | None = None,
+           retry: Retry | None = None) -> Enrollment:
+    """Admit a client to a program, recording their date of birth if given. A client already
+    enrolled there keeps that enrollment (409): a second admission is a discharge and a new
+    one."""
     client = db.session.get(User, client_id)
     if client is None or client.clinic_id != admin.clinic_id or client.role != Role.CLIENT:
         raise EnrollmentError(422, "client_id", "No such client in your clinic.")
@@ -69,8 +73,30 @@ def enroll(admin: User, program: Program, *, client_id: int, primary_counselor_i
                                    changed_by_id=admin.id))
     client.timezone = program.timezone
     audit.record(admin, "create", "enrollment", enrollment.id, subject_id=client.id)
+    if birth_date is not None:
+        _record_birth_date(admin, client, birth_date)
+    move_phase_groups(admin, client.id, None, phase)
+    keep(retry, enrollment, "enrollment", enrollment.id, subject_id=client.id)
     db.session.commit()
     return enrollment
+
+
+def set_birth_date(actor: User, client: User, birth_date: date | None) -> User:
+    """The client's date of birth, as claims name it (companion/notes/billing.py); None
+    erases a wrong one. The views authorise (policy.SET_BIRTH_DATE)."""
+    _record_birth_date(actor, client, birth_date)
+    db.session.commit()
+    return client
+
+
+def _record_birth_date(actor: User, client: User, birth_date: date | None) -> None:
+    if birth_date is not None and birth_date > latest_today_anywhere():
+        raise EnrollmentError(422, "birth_date", "That date of birth is in the future: check "
+                              "the year.")
+    if client.birth_date == birth_date:
+        return  # sent again: nothing changes, nothing to audit
+    client.birth_date = birth_date
+    audit.record(actor, "update", "birth_date", client.id, subject_id=client.id)
 
 
 def set_primary_counselor(admin: User, enrollment: Enrollment, counselor_id: int) -> Enrollment:
@@ -83,18 +109,25 @@ def set_primary_counselor(admin: User, enrollment: Enrollment, counselor_id: int
 
 
 def change_phase(actor: User, enrollment: Enrollment, phase_id: int,
-                 effective_on: date) -> Enrollment:
-    """Step-down or step-up, dated: the weekly hours target follows the phase."""
+                 effective_on: date, retry: Retry | None = None) -> Enrollment:
+    """Step-down or step-up, dated: the weekly hours target follows the phase, and the client
+    leaves the groups only the old phase names and joins the new phase's, from now. A change
+    takes effect when it is recorded, so it is dated today or earlier: nothing here would
+    carry out a change dated ahead (record it on its day)."""
     _open(enrollment)
     phase = _phase(enrollment.program, phase_id)
     if effective_on < enrollment.start_date:
         raise EnrollmentError(422, "effective_on", "That day is before the client's admission.")
+    if effective_on > latest_today(enrollment.program):
+        raise EnrollmentError(422, "effective_on", "That day is still to come: record a phase "
+                              "change on or after its day, since it takes effect at once.")
     last = enrollment.phase_changes[-1] if enrollment.phase_changes else None
     if last is not None and effective_on < last.effective_on:
         raise EnrollmentError(422, "effective_on", "That day is before the client's last "
                               f"phase change ({last.effective_on.isoformat()}).")
     if enrollment.phase_id == phase.id:
         return enrollment  # already there: pressing twice changes nothing
+    left = move_phase_groups(actor, enrollment.client_id, enrollment.phase, phase)
     enrollment.phase_id = phase.id
     enrollment.weekly_hours_target = phase.weekly_hours_target
     db.session.add(PhaseChange(enrollment_id=enrollment.id, phase_id=phase.id,
@@ -103,13 +136,58 @@ def change_phase(actor: User, enrollment: Enrollment, phase_id: int,
                                changed_by_id=actor.id))
     audit.record(actor, "update", "enrollment", enrollment.id,
                  subject_id=enrollment.client_id)
+    keep(retry, enrollment, "enrollment", enrollment.id, subject_id=enrollment.client_id)
     db.session.commit()
     db.session.expire(enrollment, ["phase_changes"])
+    if left:
+        signals.room_access_changed.send(enrollment.client_id)
     return enrollment
 
 
+def latest_today_anywhere() -> date:
+    """Today in the time zone furthest ahead (UTC+14): a later day is to come everywhere."""
+    return clock.now().astimezone(ZoneInfo("Pacific/Kiritimati")).date()
+
+
+def latest_today(program: Program) -> date:
+    """The latest date that is today somewhere that matters: in the program's zone (where its
+    staff date things) or in UTC (the server's dates, as a discharge's check uses). A day after
+    this one is still to come for everybody."""
+    now = clock.now()
+    return max(now.date(), now.astimezone(ZoneInfo(program.timezone)).date())
+
+
+def move_phase_groups(actor: User, client_id: int, old: Phase | None,
+                      new: Phase | None) -> bool:
+    """The client leaves the groups the old phase names and the new one does not, and joins
+    the new phase's groups they are not in yet (archived ones name no phase). Groups they were
+    put in by hand, and groups both phases name, stay. Returns whether they left any, so the
+    caller tells the rooms after its commit. Audited, in the caller's transaction."""
+    keep = set(new.group_ids) if new is not None else set()
+    leaving = (set(old.group_ids) if old is not None else set()) - keep
+    left = False
+    if leaving:
+        for member in db.session.scalars(select(GroupMember).where(
+                GroupMember.user_id == client_id, GroupMember.role == GroupRole.CLIENT,
+                GroupMember.group_id.in_(leaving))):
+            db.session.delete(member)
+            audit.record(actor, "delete", "group_member", member.id, subject_id=client_id)
+            left = True
+    if keep:
+        already = set(db.session.scalars(select(GroupMember.group_id).where(
+            GroupMember.user_id == client_id, GroupMember.group_id.in_(keep))))
+        for group in db.session.scalars(select(Group).where(
+                Group.id.in_(keep - already), Group.archived_at.is_(None)).order_by(Group.id)):
+            member = GroupMember(group_id=group.id, user_id=client_id, role=GroupRole.CLIENT)
+            db.session.add(member)
+            db.session.flush()
+            audit.record(actor, "create", "group_member", member.id, subject_id=client_id)
+    return left
+
+
 def discharge(admin: User, enrollment: Enrollment, *, discharged_on: date,
-              reason: DischargeReason, summary: str) -> Enrollment:
+              reason: DischargeReason, summary: str,
+              retry: Retry | None = None) -> Enrollment:
     """Dated, with a TEDS reason and a summary for the chart. From then the client is in no
     group of the program and no room (live sockets leave at once), their 1:1s still to come are
     cancelled, and they are off the caseload; their own self-care, safety plan, meetings,
@@ -144,6 +222,7 @@ def discharge(admin: User, enrollment: Enrollment, *, discharged_on: date,
         session.cancelled_at = now
         session.cancel_reason = "The client was discharged from the program."
     audit.record(admin, "discharge", "enrollment", enrollment.id, subject_id=client_id)
+    keep(retry, enrollment, "enrollment", enrollment.id, subject_id=client_id)
     db.session.commit()
     signals.room_access_changed.send(client_id)
     return enrollment

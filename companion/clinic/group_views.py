@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 
 from companion.accounts.models import Role
 from companion.clinic import groups as service
-from companion.clinic import policy
+from companion.clinic import policy, retries
 from companion.clinic.guards import authorize, me
 from companion.clinic.models import Group, GroupMember, GroupRole, Program, Session
 from companion.clinic.programs import program_of_clinic
@@ -141,9 +141,14 @@ def update_group(group_id: int, body: GroupPatch) -> dict[str, Any]:
                 responses={201: GroupOut, 403: Problem, 404: Problem, 409: Problem})
 def add_member(group_id: int, body: MemberBody) -> tuple[dict[str, Any], int]:
     group = _managed(group_id)
-    service.add_member(me(), group, body.user_id)
-    db.session.expire(group, ["members"])
-    return group_json(group), 201
+    retry = retries.asked(me(), body, f"add to group {group.id}", 201, group_json)
+
+    def write() -> Group:
+        service.add_member(me(), group, body.user_id, retry=retry)
+        db.session.expire(group, ["members"])
+        return group
+
+    return retries.once(retry, write)
 
 
 @registry.route(api, "/groups/<int:group_id>/members/<int:user_id>", "DELETE", tag="groups",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, time
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from companion.accounts.models import Role, User
 from companion.clinic import occurrences
@@ -18,9 +18,11 @@ from companion.clinic.models import (
     GroupMember,
     GroupRole,
     GroupSchedule,
+    PhaseGroup,
     Program,
     Session,
 )
+from companion.clinic.retries import Retry, keep
 from companion.core import audit, clock, signals
 from companion.core.errors import ServiceError
 from companion.core.extensions import db
@@ -117,14 +119,19 @@ def archive_group(admin: User, group: Group) -> Group:
             Session.cancelled_at.is_(None))):
         session.cancelled_at = now
         session.cancel_reason = "This group has ended."
+    # No phase puts clients in it any more; its members stay until it is over.
+    db.session.execute(delete(PhaseGroup).where(PhaseGroup.group_id == group.id)
+                       .execution_options(synchronize_session=False))
     audit.record(admin, "archive", "group", group.id)
     db.session.commit()
     return group
 
 
-def add_member(admin: User, group: Group, user_id: int) -> GroupMember:
+def add_member(admin: User, group: Group, user_id: int,
+               retry: Retry | None = None) -> GroupMember:
     """A client (enrolled in the group's program), a peer supporter or a co-facilitating
-    counselor of the clinic joins the group; adding someone already in it changes nothing."""
+    counselor of the clinic joins the group; adding someone already in it changes nothing.
+    A retried request's answer is the group's (what the view returns)."""
     if group.archived_at is not None:
         raise GroupError(409, "group_id", "That group is archived; it takes no new members.")
     person = db.session.get(User, user_id)
@@ -144,8 +151,9 @@ def add_member(admin: User, group: Group, user_id: int) -> GroupMember:
         member = GroupMember(group_id=group.id, user_id=person.id, role=MEMBER_ROLES[person.role])
         db.session.add(member)
         db.session.flush()
-        audit.record(admin, "create", "group_member", member.id,
-                     subject_id=person.id if person.role == Role.CLIENT else None)
+        subject_id = person.id if person.role == Role.CLIENT else None
+        audit.record(admin, "create", "group_member", member.id, subject_id=subject_id)
+        keep(retry, group, "group_member", member.id, subject_id=subject_id)
         db.session.commit()
     return member
 

@@ -217,6 +217,26 @@ class Phase(Base):
     weekly_hours_target: Mapped[int] = mapped_column(default=9, server_default="9")
 
     program: Mapped[Program] = relationship(back_populates="phases")
+    # The groups of its program a client in this phase attends: admission to the phase puts
+    # them in, a move to another phase takes them out (companion/clinic/enrollments.py).
+    group_links: Mapped[list[PhaseGroup]] = relationship(
+        back_populates="phase", cascade="all, delete-orphan", order_by="PhaseGroup.group_id")
+
+    @property
+    def group_ids(self) -> list[int]:
+        return [link.group_id for link in self.group_links]
+
+
+class PhaseGroup(Base):
+    """A group that a phase of the program names."""
+
+    __tablename__ = "phase_group"
+
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phase.id"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("therapy_group.id"), primary_key=True,
+                                          index=True)
+
+    phase: Mapped[Phase] = relationship(back_populates="group_links")
 
 
 # Enrollments
@@ -285,3 +305,23 @@ class PhaseChange(Base):
 
     enrollment: Mapped[Enrollment] = relationship(back_populates="phase_changes")
     phase: Mapped[Phase] = relationship()
+
+
+class RetriedWrite(Base):
+    """A write sent with a client-made id, and the answer it got: a retry of it (a phone or a
+    flaky link sending again) gets this answer instead of writing twice (clinic/retries.py).
+    Kept a few days only, since the answer may quote the client's record."""
+
+    __tablename__ = "clinic_retried_write"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the client-made UUID
+    actor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # What was asked (the action, its target, the body): a hash, so the body is not kept twice.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # The record the write made or changed, for the audit row of a replay.
+    record_type: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
+    status: Mapped[int] = mapped_column()
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from companion.accounts.models import User
 from companion.clinic.models import ClosedDay, Group, Program, Session, SessionKind
+from companion.clinic.retries import Retry, keep
 from companion.core import audit, clock, signals
 from companion.core.errors import ServiceError
 from companion.core.extensions import db
@@ -110,7 +111,8 @@ def replan(group: Group, now: datetime) -> None:
     generate(group, now)
 
 
-def cancel(staff: User, session: Session, reason: str, now: datetime) -> Session:
+def cancel(staff: User, session: Session, reason: str, now: datetime,
+           retry: Retry | None = None) -> Session:
     """Staff cancel one occurrence; members see it cancelled, with the reason."""
     reason = reason.strip()
     if not reason:
@@ -123,6 +125,7 @@ def cancel(staff: User, session: Session, reason: str, now: datetime) -> Session
     session.cancelled_at = now
     session.cancel_reason = reason
     audit.record(staff, "cancel", "session", session.id, subject_id=session.client_id)
+    keep(retry, session, "session", session.id, subject_id=session.client_id)
     db.session.commit()
     return session
 

@@ -40,6 +40,9 @@ class Action(enum.StrEnum):
     # a client's step-down or step-up, and their discharge: the admin, or a counselor who
     # treats them
     CHANGE_ENROLLMENT = "change_enrollment"
+    # a client's date of birth (claims name it): the clinic's admin, or a counselor who
+    # treats them; record: the client's id
+    SET_BIRTH_DATE = "set_birth_date"
     # one occurrence cancelled or moved: the counselors who lead it, or the clinic's admin
     RESCHEDULE_SESSION = "reschedule_session"
     # rooms and sessions
@@ -231,6 +234,14 @@ def can(user: User, action: Action, record: object = None) -> bool:
             if not isinstance(record, Enrollment) or record.program.clinic_id != user.clinic_id:
                 return False
             return user.role == Role.ADMIN or is_treating(user, record.client_id)
+        case Action.SET_BIRTH_DATE:
+            if not isinstance(record, int):
+                return False
+            if user.role == Role.ADMIN:
+                client = db.session.get(User, record)
+                return (client is not None and client.role == Role.CLIENT
+                        and client.clinic_id == user.clinic_id)
+            return is_treating(user, record)
         case Action.RESCHEDULE_SESSION:
             return isinstance(record, Session) and (
                 _leads(user, record) or (user.role == Role.ADMIN and _in_clinic(user, record)))

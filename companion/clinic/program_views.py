@@ -36,7 +36,9 @@ def program_json(program: Program) -> dict[str, Any]:
 def _phases(body: ProgramBody | ProgramPatch) -> list[service.PhasePlan] | None:
     if body.phases is None:
         return None
-    return [service.PhasePlan(p.name, p.weekly_hours_target, p.description) for p in body.phases]
+    return [service.PhasePlan(p.name, p.weekly_hours_target, p.description,
+                              None if p.group_ids is None else tuple(p.group_ids))
+            for p in body.phases]
 
 
 def _managed(program_id: int) -> Program:

@@ -17,6 +17,7 @@ from companion.clinic.models import (
     Group,
     LevelOfCare,
     Phase,
+    PhaseGroup,
     Program,
 )
 from companion.core import audit, clock
@@ -36,6 +37,8 @@ class PhasePlan:
     name: str
     weekly_hours_target: int | None = None
     description: str = ""
+    # The groups a client in the phase attends; None keeps a kept phase's (a new one: none).
+    group_ids: tuple[int, ...] | None = None
 
 
 def default_weekly_hours(level: LevelOfCare, adolescent: bool) -> int:
@@ -121,6 +124,8 @@ def _set_phases(program: Program, plans: list[PhasePlan]) -> None:
         phase.description = plan.description
         phase.weekly_hours_target = plan.weekly_hours_target or default
         db.session.add(phase)
+        if plan.group_ids is not None:
+            _set_phase_groups(program, phase, plan.group_ids, f"phases.{position}.group_ids")
         kept.append(phase)
     for dropped in existing.values():
         if _phase_in_use(dropped):
@@ -129,6 +134,27 @@ def _set_phases(program: Program, plans: list[PhasePlan]) -> None:
         db.session.delete(dropped)
     db.session.flush()
     db.session.expire(program, ["phases"])
+
+
+def _set_phase_groups(program: Program, phase: Phase, group_ids: tuple[int, ...],
+                      field: str) -> None:
+    """The phase names these groups from now on. Clients already in the phase keep the
+    groups they are in: naming acts on admissions and phase changes (enrollments.py)."""
+    wanted = list(dict.fromkeys(group_ids))
+    found = {g.id: g for g in db.session.scalars(select(Group).where(Group.id.in_(wanted)))}
+    for group_id in wanted:
+        group = found.get(group_id)
+        if group is None or group.program_id != program.id:
+            raise ProgramError(422, field, f"No such group in {program.name}: a phase names "
+                               "groups of its own program.")
+        if group.archived_at is not None:
+            raise ProgramError(422, field, f"The group \"{group.name}\" is archived: it "
+                               "takes no new members.")
+    for link in list(phase.group_links):
+        if link.group_id not in wanted:
+            phase.group_links.remove(link)
+    named = {link.group_id for link in phase.group_links}
+    phase.group_links.extend(PhaseGroup(group_id=g) for g in wanted if g not in named)
 
 
 def _phase_in_use(phase: Phase) -> bool:

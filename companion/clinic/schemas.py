@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +15,11 @@ from companion.core.schemas import HHMM, Day, RecordId, Strict, TimeZoneName
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(min_length=1, max_length=300)]
+# A write a phone or a flaky link may send again (companion/clinic/retries.py).
+RetryId = Annotated[UUID | None, Field(
+    description="Made by the device, one per request: a retry with the same id and body gets "
+    "the first answer (status and JSON) and writes nothing; the same id with another body is "
+    "409")]
 
 
 class Out(BaseModel):
@@ -30,6 +36,11 @@ class PhaseIn(Strict):
         None, ge=1, le=40, description="Hours a week a client in this phase attends; default: "
         "9 for an adult IOP, 6 for an adolescent one, 2 for OP")
     description: str = Field("", max_length=500)
+    group_ids: list[RecordId] | None = Field(
+        None, max_length=20,
+        description="Groups of this program a client in this phase attends: enrolment in the "
+        "phase adds them, a move to another phase takes them out of these and into the new "
+        "phase's. Omitted: a phase kept by name keeps its groups; [] names none")
 
 
 class ProgramBody(Strict):
@@ -58,6 +69,8 @@ class PhaseOut(Out):
     position: int
     weekly_hours_target: int
     description: str
+    group_ids: list[int] = Field(description="The groups of the program this phase puts "
+                                 "its clients in")
 
 
 class ClosedDayOut(Out):
@@ -154,17 +167,31 @@ class GroupPage(BaseModel):
 
 
 class MemberBody(Strict):
+    id: RetryId = None
     user_id: RecordId
 
 
 # Enrollments --------------------------------------------------------------------------------
 
 class EnrollmentBody(Strict):
+    id: RetryId = None
     client_id: RecordId
     program_id: RecordId
     primary_counselor_id: RecordId
     phase_id: RecordId | None = Field(None, description="Default: the program's first phase")
     start_date: Day
+    birth_date: Day | None = Field(None, description="The client's date of birth, if known "
+                                   "(claims name it); not in the future")
+
+
+class BirthDateBody(Strict):
+    birth_date: Day | None = Field(description="YYYY-MM-DD, not in the future; null erases a "
+                                   "wrong one")
+
+
+class BirthDateOut(BaseModel):
+    client_id: int
+    birth_date: date | None
 
 
 class EnrollmentPatch(Strict):
@@ -172,11 +199,13 @@ class EnrollmentPatch(Strict):
 
 
 class PhaseChangeBody(Strict):
+    id: RetryId = None
     phase_id: RecordId
     effective_on: Day
 
 
 class DischargeBody(Strict):
+    id: RetryId = None
     discharged_on: Day
     reason: DischargeReason = Field(description="TEDS: completed, left_against_advice, "
                                     "terminated_by_program, transferred, incarcerated, died, "
@@ -194,6 +223,7 @@ class PhaseChangeOut(Out):
 class EnrollmentOut(BaseModel):
     id: int
     client: PersonOut
+    birth_date: date | None = Field(description="The client's date of birth, if recorded")
     program_id: int
     primary_counselor: PersonOut | None
     phase: PhaseOut | None

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 from pydantic import AwareDatetime, Field, StrictBool
 
 from companion.accounts.models import Role, User
-from companion.clinic import occurrences, policy, schedule
+from companion.clinic import occurrences, policy, retries, schedule
 from companion.clinic.guards import me
 from companion.clinic.models import Group, Session
+from companion.clinic.schemas import RetryId
 from companion.core import clock
 from companion.core.extensions import db
 from companion.core.http import api
@@ -138,6 +139,7 @@ def create_session(body: SessionBody) -> tuple[dict[str, Any], int]:
 
 
 class CancelBody(Strict):
+    id: RetryId = None
     reason: str = Field(min_length=1, max_length=300,
                         description="Members see it on the cancelled session")
 
@@ -157,10 +159,13 @@ def _reschedulable(session_id: int) -> Session:
 @registry.route(api, "/sessions/<int:session_id>/cancel", "POST", body=CancelBody,
                 tag="sessions", summary="Cancel one session (its counselors, the admin)",
                 responses={200: SessionOut, 404: Problem, 409: Problem})
-def cancel_session(session_id: int, body: CancelBody) -> dict[str, Any]:
+def cancel_session(session_id: int, body: CancelBody) -> tuple[dict[str, Any], int]:
     now = clock.now()
-    session = occurrences.cancel(me(), _reschedulable(session_id), body.reason, now)
-    return _session_json(session, "staff", now)
+    session = _reschedulable(session_id)
+    retry = retries.asked(me(), body, f"cancel session {session.id}", 200,
+                          lambda s: _session_json(s, "staff", now))
+    return retries.once(retry, lambda: occurrences.cancel(me(), session, body.reason, now,
+                                                          retry=retry))
 
 
 @registry.route(api, "/sessions/<int:session_id>/move", "POST", body=MoveBody,

@@ -1,10 +1,18 @@
 """A real clinic from an empty database, walked in Chromium (issue 15): `companion create-admin`,
 no demo. The admin sets up a program and a group with a weekly schedule, invites a counselor
-and two clients, names the counselor and adds the clients; the counselor logs in with their
-second factor, sees the group's next session and runs it with both clients in the room."""
+and two clients, names the counselor, records a date of birth and adds the clients; the
+counselor logs in with their second factor, sees the group's next session, runs it with both
+clients in the room and ends it; from the room they open the session's note, write it (DAP) for
+both clients and sign it; the admin's billing export for that day lists both clients, and the
+billing table reads on a 360 px phone. axe finds nothing serious on the note and billing pages.
+
+COMPANION_SCREENSHOTS=<folder> keeps screenshots to look at by eye."""
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 import re
 import subprocess
 import sys
@@ -45,9 +53,8 @@ def _companion(env: dict[str, str], *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str, str]]:
-    import os
-
+def clinic(tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[tuple[LiveServer, str, str, str, Path]]:
     tmp = tmp_path_factory.mktemp("real-clinic")
     database = fresh_database(tmp, "companion_real_clinic")
     env = {**os.environ, "DATABASE_URL": database, "COMPANION_INSTANCE_PATH": str(tmp / "instance"),
@@ -60,8 +67,47 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
     live = start_server(tmp, database, {"COMPANION_MEDIA_WORKER_COUNT": "0"})
     assert "demo.test" not in live.output()  # no demo logins printed for a real clinic
     # The link names COMPANION_PUBLIC_URL (unset here: 127.0.0.1:5000); this server's port.
-    yield live, live.url + url[url.index("/invite"):], secret
+    yield live, live.url + url[url.index("/invite"):], secret, database, tmp / "instance"
     stop_server(live)
+
+
+def _shot(page: Any, name: str) -> None:
+    """A screenshot when COMPANION_SCREENSHOTS names a folder (to look at by eye)."""
+    folder = os.environ.get("COMPANION_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def _as_if_it_ran_three_hours(database: str, instance: Path, title: str) -> datetime:
+    """The walk runs its three-hour group for a minute: the ended session and the clients'
+    presence in it are moved back so that it ran its three hours, ending when the counselor
+    ended it (the note's minutes and the billing day follow from these rows, as they would).
+    Returns the session's new start."""
+    from sqlalchemy import select
+
+    from companion import create_app
+    from companion.clinic.models import Session
+    from companion.core.extensions import db
+    from companion.rooms.models import AttendanceInterval
+
+    app = create_app({"DATABASE_URL": database, "INSTANCE_PATH": str(instance),
+                      "SECRET_KEY": "real-clinic-walk", "ASYNC_MODE": "threading",
+                      "REDIS_URL": None})
+    with app.app_context():
+        session = db.session.scalar(select(Session).where(
+            Session.title == title, Session.ended_at.is_not(None)))
+        assert session is not None and session.ended_at is not None
+        end = session.ended_at
+        start = end - timedelta(hours=3)
+        session.starts_at, session.ends_at = start, end
+        for interval in db.session.scalars(select(AttendanceInterval).where(
+                AttendanceInterval.session_id == session.id)):
+            interval.started_at, interval.ended_at = start, end
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return start
 
 
 def _accept(page: Any, url: str, name: str, staff: bool) -> str | None:
@@ -107,7 +153,7 @@ def _log_in(page: Any, base: str, email: str, secret: str | None = None) -> None
 
 def test_a_new_clinic_runs_its_first_group_from_an_empty_database(browser: Any, clinic: Any,
                                                                   tmp_path: Path) -> None:
-    live, admin_url, admin_secret = clinic
+    live, admin_url, admin_secret, database, instance = clinic
     contexts = []
 
     def new_page(**options: Any) -> Any:
@@ -157,6 +203,15 @@ def test_a_new_clinic_runs_its_first_group_from_an_empty_database(browser: Any, 
             expect(dialog.get_by_text(f"Chris now carries {name}'s case.")).to_be_visible()
             dialog.get_by_role("button", name="Close").click()
         expect(admin.locator("li", has_text="Alex")).to_contain_text("Chris")
+        # Alex's date of birth, for the claims.
+        row = admin.locator("li", has=admin.get_by_text("Alex", exact=True))
+        row.get_by_role("button", name="Date of birth").click()
+        dialog = admin.get_by_role("dialog")
+        dialog.get_by_label("Date of birth").fill("1988-07-14")
+        dialog.get_by_role("button", name="Save date of birth").click()
+        expect(dialog.get_by_text("Alex's date of birth is recorded: 1988-07-14.")).to_be_visible()
+        dialog.get_by_role("button", name="Close").click()
+        expect(admin.locator("li", has_text="Alex")).to_contain_text("born 1988-07-14")
 
         # A group meeting today, starting in a few minutes (its room is open already).
         admin.get_by_role("link", name="Programs", exact=True).click()
@@ -171,7 +226,7 @@ def test_a_new_clinic_runs_its_first_group_from_an_empty_database(browser: Any, 
         group.get_by_label("Monday", exact=True).uncheck()
         group.get_by_label(day, exact=True).check()
         group.get_by_label(f"{day} start time").fill(start.strftime("%H:%M"))
-        group.get_by_label(f"{day} length in minutes").fill("90")
+        group.get_by_label(f"{day} length in minutes").fill("180")
         group.get_by_role("button", name="Add group").click()
         admin.get_by_role("link", name="Relapse prevention").click()
         expect(admin.get_by_role("heading", level=1, name="Relapse prevention")).to_be_visible()
@@ -202,6 +257,96 @@ def test_a_new_clinic_runs_its_first_group_from_an_empty_database(browser: Any, 
         people = counselor.get_by_role("list", name="People in the room")
         for name in ("Alex", "Sam"):
             expect(people).to_contain_text(name)
+
+        # The counselor ends it; the room offers them its note, and nobody else.
+        counselor.once("dialog", lambda d: d.accept())
+        counselor.get_by_role("button", name="End session for everyone").click()
+        expect(counselor.get_by_text(re.compile("^This session has ended"))).to_be_visible()
+        on_day = f"{start.strftime('%A, %B')} {start.day}"
+        write = counselor.get_by_role(
+            "link", name=f"Write the note of Relapse prevention on {on_day}")
+        expect(write).to_be_visible()
+        _shot(counselor, "room-ended")
+        assert axe_violations(counselor) == []
+        for page in clients:
+            expect(page.get_by_text(re.compile("^This session has ended"))).to_be_visible()
+            expect(page.get_by_role("link", name=re.compile("note"))).to_have_count(0)
+        served = _as_if_it_ran_three_hours(database, instance, "Relapse prevention")
+        service_day = served.astimezone(ZoneInfo(ZONE)).date().isoformat()
+
+        # The note, from the session's page: DAP, both clients, signed.
+        write.click()
+        expect(counselor).to_have_url(re.compile(r"/session-notes/\d+$"))
+        expect(counselor.get_by_role("heading", level=1)).to_have_text("Note: Relapse prevention")
+        expect(counselor.get_by_text(re.compile("DAP note$"))).to_be_visible()
+        counselor.get_by_label("Data (shared)").fill(
+            "Check-in round on cravings; relapse warning signs reviewed.")
+        counselor.get_by_label("Assessment (shared)").fill("The group engaged with the skill.")
+        counselor.get_by_label("Plan (shared)").fill("Next session: refusal skills.")
+        for name in ("Alex", "Sam"):
+            box = counselor.get_by_role("group", name=name, exact=True)
+            expect(box.get_by_label("Attendance")).to_have_value("present")
+            expect(box.get_by_label("Minutes of direct service")).to_have_value("180")
+            # The room had no audio or video here (no media worker): the counselor says how.
+            box.get_by_label("How they took part").select_option("video")
+            box.get_by_label("Where the client was").select_option("home")
+            box.get_by_label("How identity was confirmed").fill("Name and date of birth confirmed")
+            box.get_by_label(f"Data ({name})").fill(f"{name} named a warning sign of their own.")
+            box.get_by_label(f"Assessment ({name})").fill("Engaged; motivated.")
+            box.get_by_label(f"Plan ({name})").fill("Practise the skill daily.")
+        assert axe_violations(counselor) == []
+        _shot(counselor, "note-form")
+        counselor.once("dialog", lambda d: d.accept())
+        counselor.get_by_role("button", name="Sign the note…").click()
+        expect(counselor.locator("#note-signature")).to_have_text(
+            re.compile(r"^Signed by Chris, .*: final\.$"))
+        assert axe_violations(counselor) == []
+
+        # The admin's billing for that day: both clients, one row each.
+        admin.get_by_role("navigation").get_by_role("link", name="Billing").click()
+        # create-admin made a first program ("IOP") beside the one the admin added.
+        admin.get_by_label("Program").select_option(label="Evening IOP")
+        admin.get_by_label("First day of service").fill(service_day)
+        admin.get_by_label("Last day of service").fill(service_day)
+        admin.get_by_role("button", name="Show days").click()
+        table = admin.get_by_role("table", name=re.compile("^Billable days"))
+        for name in ("Alex", "Sam"):
+            expect(table.get_by_role("row", name=re.compile(name))).to_contain_text(
+                "10 telehealth at home")
+        assert axe_violations(admin) == []
+        download = admin.get_by_role("link", name=re.compile("^Download the billing CSV"))
+        text = admin.evaluate(
+            "async (href) => { const r = await fetch(href, {credentials: 'same-origin'}); "
+            "return `${r.status}\\n${await r.text()}`; }", download.get_attribute("href"))
+        status, body = text.split("\n", 1)
+        assert status == "200"
+        rows = list(csv.reader(io.StringIO(body)))
+        assert rows[0] == ["date", "client_id", "client_name", "birth_date", "service_code",
+                           "minutes", "modality", "place_of_service", "modifier", "signed_by",
+                           "note_id"]
+        by_name = {r[2]: r for r in rows[1:]}
+        assert set(by_name) == {"Alex", "Sam"}
+        for name, born in (("Alex", "1988-07-14"), ("Sam", "")):
+            row = by_name[name]
+            assert [row[0], row[3], *row[4:10]] == [service_day, born, "H0015", "180", "video",
+                                                    "10", "95", "Chris"]
+        assert by_name["Alex"][10] == by_name["Sam"][10]  # one note
+
+        # On a phone: the table scrolls in its box, the page does not, and a hint says so.
+        admin.set_viewport_size({"width": 360, "height": 740})
+        expect(admin.locator("#billable-scroll-hint")).to_be_visible()
+        assert admin.evaluate("document.documentElement.scrollWidth") <= 360
+        region = admin.get_by_role("region", name="Billable days")
+        assert region.evaluate("(el) => el.scrollWidth > el.clientWidth")
+        _shot(admin, "billing-360")
+        # Scrolled to its last column, the client's name stays at the box's left edge.
+        assert region.evaluate("""(el) => {
+            el.scrollLeft = el.scrollWidth;
+            const name = el.querySelector('tbody th[scope=row]').getBoundingClientRect();
+            return el.scrollLeft > 0
+              && Math.abs(name.left - el.getBoundingClientRect().left) < 2; }""")
+        _shot(admin, "billing-360-scrolled")
+        assert axe_violations(admin) == []
     finally:
         for ctx in contexts:
             ctx.close()

@@ -18,15 +18,6 @@ from companion.core.extensions import db
 CHICAGO, DENVER = ZoneInfo("America/Chicago"), ZoneInfo("America/Denver")
 
 
-@pytest.fixture
-def clinic(world, make_auth):
-    admin = world.user(Role.ADMIN, name="Dana")
-    counselor = world.user(Role.COUNSELOR, name="Chris")
-    peer = world.user(Role.PEER_SUPPORTER, name="Pat")
-    return {"admin": admin, "counselor": counselor, "peer": peer,
-            "as_admin": make_auth(admin), "make_auth": make_auth}
-
-
 def _program(clinic, **extra):
     body = {"name": "Evening IOP", "timezone": "America/Chicago", "level_of_care": "iop",
             "phases": [{"name": "Intensive"}, {"name": "Step-down", "weekly_hours_target": 6},

@@ -12,10 +12,11 @@ const REASON_TEXT = { short_day: 'Short day', note_not_signed: 'Note not signed'
 function daysTables(days) {
   const billed = days.billable.length ? h('table', { class: 'board' },
     h('caption', {}, `Billable days: ${days.billable.length}`),
-    h('thead', {}, h('tr', {}, ['Day', 'Client', 'Code', 'Minutes', 'How', 'Place of service', 'Modifier', 'Signed by']
+    h('thead', {}, h('tr', {}, ['Client', 'Day', 'Code', 'Minutes', 'How', 'Place of service', 'Modifier', 'Signed by']
       .map((t) => h('th', { scope: 'col' }, t)))),
+    // The client first: on a phone their name stays in view while the row scrolls.
     h('tbody', {}, days.billable.map((d) => h('tr', {},
-      h('td', {}, d.date), h('th', { scope: 'row' }, d.client.display_name), h('td', {}, d.service_code),
+      h('th', { scope: 'row' }, d.client.display_name), h('td', {}, d.date), h('td', {}, d.service_code),
       h('td', {}, d.minutes), h('td', {}, MODALITY_TEXT[d.modality]), h('td', {}, POS_TEXT[d.place_of_service]),
       h('td', {}, d.modifier || 'none'), h('td', {}, d.signed_by.join(', '))))))
     : h('p', { class: 'muted' }, 'No billable days: only signed notes count.');
@@ -24,7 +25,17 @@ function daysTables(days) {
       h('strong', {}, `${d.date}, ${d.client.display_name}: ${REASON_TEXT[d.reason]}`), h('div', {}, d.detail))))
       : h('p', { class: 'muted' }, 'None.'));
   return [h('div', { class: 'card', id: 'billable' }, h('h2', {}, `Days of service (${days.service_code}, at least ${days.minimum_minutes} minutes)`),
-    h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'Billable days' }, billed)), apart];
+    ...scrollable(billed, 'Billable days')), apart];
+}
+
+// A wide table on a narrow screen scrolls in its own box, not the page; a hint says so while
+// some of it is out of view (a phone's scroll bars are hidden until touched).
+function scrollable(table, name) {
+  const hint = h('p', { class: 'scroll-hint', id: 'billable-scroll-hint', hidden: true },
+    'The table is wider than the screen: scroll it sideways to see every column.');
+  const box = h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': name, 'aria-describedby': hint.id }, table);
+  new ResizeObserver(() => { hint.hidden = box.scrollWidth <= box.clientWidth + 1; }).observe(box);
+  return [hint, box];
 }
 
 function settingsForm(program) {

@@ -58,6 +58,11 @@ function clockTime(iso, timeZone) {
   return new Date(iso).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit', timeZone, timeZoneName: 'short' });
 }
 
+// "Thursday, December 3": the session's day, in the person's time zone.
+function sessionDay(iso, timeZone) {
+  return new Date(iso).toLocaleDateString([], { weekday: 'long', month: 'long', day: 'numeric', timeZone });
+}
+
 // Staff only: whose family a guest at the door is.
 function familyOf(person) {
   return person.family_of ? h('span', { class: 'muted' }, ` · family of ${person.family_of}`) : null;
@@ -87,6 +92,9 @@ class Room {
     this.status = h('p', { class: 'notice', role: 'status' }, 'Connecting…');
     this.knockBanner = h('p', { class: 'notice', role: 'alert', hidden: true });
     this.homeLink = h('p', { hidden: true }, h('a', { href: '/home' }, 'Back to home'));
+    // The facilitating counselor writes the session's note once it is over (notes.js).
+    this.noteLink = h('p', { hidden: true }, h('a', { class: 'btn', href: `/session-notes/${this.info.id}` },
+      `Write the note of ${this.info.title} on ${sessionDay(this.info.starts_at, this.me.timezone)}`));
     // The round's form is far down a phone's page: say at the top that it is open.
     this.roundPrompt = h('p', { class: 'notice round-prompt', hidden: true },
       'The check-in round is open: share how you are, or pass. ',
@@ -127,7 +135,7 @@ class Room {
     this.el = h('section', { class: 'room', dataset: { sessionId: String(this.info.id) } },
       h('h1', {}, this.info.title),
       h('p', { class: 'muted' }, `${formatRange(this.info.starts_at, this.info.ends_at, this.me.timezone)} · with ${this.info.counselor}`),
-      this.status, this.knockBanner, this.homeLink, this.inRoom);
+      this.status, this.knockBanner, this.noteLink, this.homeLink, this.inRoom);
   }
 
   buildStaffTools() {
@@ -251,8 +259,21 @@ class Room {
     this.knockBanner.hidden = true;
     this.inRoom.hidden = true;
     this.homeLink.hidden = false;
+    if (this.staff && this.me.role === 'counselor') this.showNoteLink();
     this.media.close();
     this.close();
+  }
+
+  // Staff of the room who are counselors lead it (policy WRITE_NOTE); peer supporters, who
+  // are staff in the room too, never see a note.
+  async showNoteLink() {
+    this.noteLink.hidden = false;
+    try {
+      const { items } = await get(`/api/v1/sessions/${this.info.id}/notes`);
+      if (items.length) {
+        this.noteLink.firstChild.textContent = `Open the note of ${this.info.title} on ${sessionDay(this.info.starts_at, this.me.timezone)}`;
+      }
+    } catch (err) { /* the link stays "Write": the note page says what it can */ }
   }
 
   setStatus(text, important = false) {

@@ -233,7 +233,8 @@ export async function groupView(me, id) {
       const form = h('form', { novalidate: true },
         field('Add', { name: 'user_id', tag: 'select', options: candidates.map((u) => [String(u.id), `${u.display_name} (${u.role.replace('_', ' ')})`]) }),
         formActions(h('button', { type: 'submit' }, 'Add to group')));
-      onSubmit(form, async () => { drawMembers(await post(`/api/v1/groups/${g.id}/members`, { user_id: Number(form.user_id.value) })); });
+      const writeId = crypto.randomUUID(); // one id per form: a retry adds them once
+      onSubmit(form, async () => { drawMembers(await post(`/api/v1/groups/${g.id}/members`, { id: writeId, user_id: Number(form.user_id.value) })); });
       members.append(candidates.length ? form
         : h('p', { class: 'muted' }, 'Everyone of the clinic who could join is in this group.'));
     }
@@ -261,7 +262,8 @@ export async function groupView(me, id) {
         const form = h('form', { novalidate: true, class: 'inline-form' },
           field('Reason for cancelling (members see it)', { name: 'reason', id: `f-cancel-${s.id}`, maxlength: 300 }),
           formActions(h('button', { type: 'submit', class: 'secondary' }, 'Cancel this session')));
-        onSubmit(form, async () => { await post(`/api/v1/sessions/${s.id}/cancel`, { reason: form.reason.value.trim() }); drawSessions(); });
+        const writeId = crypto.randomUUID();
+        onSubmit(form, async () => { await post(`/api/v1/sessions/${s.id}/cancel`, { id: writeId, reason: form.reason.value.trim() }); drawSessions(); });
         li.append(h('details', {}, h('summary', {}, 'Cancel…'), form));
       }
       return li;
@@ -298,7 +300,7 @@ function dialog(title, form) {
 function enrollmentRow(e, programs, me, redraw, counselors) {
   const program = programs.find((p) => p.id === e.program_id);
   const li = h('li', {}, h('div', { class: 'row' }, h('strong', {}, e.client.display_name),
-    h('span', { class: 'muted' }, e.active ? `${e.phase ? e.phase.name : 'no phase'} · ${e.weekly_hours_target} h a week · ${e.primary_counselor?.display_name || 'no counselor'}`
+    h('span', { class: 'muted' }, e.active ? `${e.phase ? e.phase.name : 'no phase'} · ${e.weekly_hours_target} h a week · ${e.primary_counselor?.display_name || 'no counselor'} · ${e.birth_date ? `born ${e.birth_date}` : 'no date of birth'}`
       : `Discharged ${e.discharged_on}: ${REASONS[e.discharge_reason]}`)));
   if (!e.active) return li;
   const open = (title, build) => {
@@ -312,8 +314,10 @@ function enrollmentRow(e, programs, me, redraw, counselors) {
       field('Phase', { name: 'phase_id', id: `f-phase-${e.id}`, tag: 'select', options: (program?.phases || []).map((p) => [String(p.id), `${p.name} (${p.weekly_hours_target} h a week)`]) }),
       field('From', { name: 'effective_on', id: `f-phase-on-${e.id}`, type: 'date', value: todayIn(program?.timezone) }),
       formActions(h('button', { type: 'submit' }, 'Move to this phase')));
+    let writeId = crypto.randomUUID(); // a retry of this move is stored once; the next is new
     onSubmit(form, async (button) => {
-      await post(`/api/v1/enrollments/${e.id}/phase`, { phase_id: Number(form.phase_id.value), effective_on: form.effective_on.value });
+      await post(`/api/v1/enrollments/${e.id}/phase`, { id: writeId, phase_id: Number(form.phase_id.value), effective_on: form.effective_on.value });
+      writeId = crypto.randomUUID();
       say(button, 'Moved.');
       redraw();
     });
@@ -327,8 +331,9 @@ function enrollmentRow(e, programs, me, redraw, counselors) {
       field('Discharge summary (for the chart)', { name: 'summary', id: `f-dis-summary-${e.id}`, tag: 'textarea', rows: 4 }),
       h('p', { class: 'muted' }, 'From that day the client is in no group and no room; their own self-care, safety plan, meetings and record stay theirs.'),
       formActions(h('button', { type: 'submit' }, 'Discharge')));
+    const writeId = crypto.randomUUID();
     onSubmit(form, async (button) => {
-      await post(`/api/v1/enrollments/${e.id}/discharge`, { discharged_on: form.discharged_on.value, reason: form.reason.value, summary: form.summary.value.trim() });
+      await post(`/api/v1/enrollments/${e.id}/discharge`, { id: writeId, discharged_on: form.discharged_on.value, reason: form.reason.value, summary: form.summary.value.trim() });
       say(button, `${e.client.display_name} was discharged.`);
       redraw();
     });
@@ -346,8 +351,23 @@ function enrollmentRow(e, programs, me, redraw, counselors) {
     });
     return form;
   }));
+  // Claims name the date of birth (the billing export): the admin or a treating counselor.
+  const birthButton = h('button', { type: 'button', class: 'secondary' }, 'Date of birth');
+  birthButton.addEventListener('click', () => open(`${e.client.display_name}: date of birth`, () => {
+    const form = h('form', { id: `birth-${e.id}`, novalidate: true },
+      field('Date of birth', { name: 'birth_date', id: `f-birth-${e.id}`, type: 'date', value: e.birth_date || '', max: todayIn(program?.timezone) }),
+      h('p', { class: 'muted' }, 'Billing claims name it. Leave it empty to erase a wrong one.'),
+      formActions(h('button', { type: 'submit' }, 'Save date of birth')));
+    onSubmit(form, async (button) => {
+      const saved = await api('PUT', `/api/v1/clients/${e.client.id}/birth-date`, { birth_date: form.birth_date.value || null });
+      say(button, saved.birth_date ? `${e.client.display_name}'s date of birth is recorded: ${saved.birth_date}.`
+        : `${e.client.display_name}'s date of birth is erased.`);
+      redraw();
+    });
+    return form;
+  }));
   li.append(h('div', { class: 'form-actions' }, phaseButton, dischargeButton,
-    me.role === 'admin' ? counselorButton : null));
+    me.role === 'admin' ? counselorButton : null, birthButton));
   return li;
 }
 
@@ -376,12 +396,15 @@ export async function enrollmentsView(me) {
       field('Program', { name: 'program_id', tag: 'select', options: programs.map((p) => [String(p.id), p.name]) }),
       field('Primary counselor', { name: 'primary_counselor_id', tag: 'select', options: counselors.map((u) => [String(u.id), u.display_name]) }),
       field('Start date', { name: 'start_date', type: 'date', value: todayIn(programs[0]?.timezone) }),
+      field('Date of birth (optional: billing claims name it)', { name: 'birth_date', type: 'date', max: todayIn(programs[0]?.timezone) }),
       formActions(h('button', { type: 'submit' }, 'Admit')));
     if (!free.length || !counselors.length || !programs.length) form.querySelector('button').disabled = true;
+    const writeId = crypto.randomUUID(); // the form is made again after each admission
     onSubmit(form, async (button) => {
       const made = await post('/api/v1/enrollments', {
-        client_id: Number(form.client_id.value), program_id: Number(form.program_id.value),
+        id: writeId, client_id: Number(form.client_id.value), program_id: Number(form.program_id.value),
         primary_counselor_id: Number(form.primary_counselor_id.value), start_date: form.start_date.value,
+        birth_date: form.birth_date.value || undefined,
       });
       await redraw();
       say(admit.querySelector('button[type="submit"]'), `${made.client.display_name} is admitted, with ${made.primary_counselor.display_name} as primary counselor.`);
