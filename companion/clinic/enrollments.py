@@ -70,6 +70,7 @@ def enroll(admin: User, program: Program, *, client_id: int, primary_counselor_i
     client.timezone = program.timezone
     audit.record(admin, "create", "enrollment", enrollment.id, subject_id=client.id)
     db.session.commit()
+    signals.client_enrolled.send(enrollment.id, by_id=admin.id)
     return enrollment
 
 

@@ -1,4 +1,5 @@
-"""phone dial-in: a program's switches for dial-in and outbound calls
+"""phone dial-in: a program's switches for dial-in and outbound calls; clients' PINs (a keyed
+hash, unique on the whole server, and the PIN sealed)
 
 Revision ID: 0015_dial_in
 Revises: 0014_notifications
@@ -22,9 +23,22 @@ def upgrade():
                                server_default=sa.false()))
         t.add_column(sa.Column("outbound_calls_allowed", sa.Boolean(), nullable=False,
                                server_default=sa.false()))
+    op.create_table(
+        "dial_in_pin",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("user_id", sa.Integer(), sa.ForeignKey("user_account.id"), nullable=False),
+        sa.Column("program_id", sa.Integer(), sa.ForeignKey("program.id"), nullable=False,
+                  index=True),
+        sa.Column("pin_lookup", sa.String(64), nullable=False),
+        sa.Column("pin_sealed", sa.String(200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("user_id", name="uq_dial_in_pin_user_id"),
+        sa.UniqueConstraint("pin_lookup", name="uq_dial_in_pin_pin_lookup"),
+    )
 
 
 def downgrade():
+    op.drop_table("dial_in_pin")
     with op.batch_alter_table("program") as t:
         t.drop_column("outbound_calls_allowed")
         t.drop_column("dial_in_enabled")
