@@ -30,3 +30,16 @@ class DialInPin(Base):
     pin_lookup: Mapped[str] = mapped_column(String(64), unique=True)
     pin_sealed: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DialInFailure(Base):
+    """A PIN keyed on a call that named nobody (docs/dial-in.md, "Limits"). Counted per calling
+    number and in all over the last hour; older rows are deleted as new ones come. The number
+    is kept only as ``caller_key``, HMAC-SHA256 under a key derived from the app's secret: the
+    limit can tell two callers apart, nobody can read who called."""
+
+    __tablename__ = "dial_in_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    caller_key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

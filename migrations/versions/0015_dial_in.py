@@ -1,5 +1,6 @@
 """phone dial-in: a program's switches for dial-in and outbound calls; clients' PINs (a keyed
-hash, unique on the whole server, and the PIN sealed)
+hash, unique on the whole server, and the PIN sealed); failed tries, by a keyed hash of the
+calling number
 
 Revision ID: 0015_dial_in
 Revises: 0014_notifications
@@ -35,9 +36,16 @@ def upgrade():
         sa.UniqueConstraint("user_id", name="uq_dial_in_pin_user_id"),
         sa.UniqueConstraint("pin_lookup", name="uq_dial_in_pin_pin_lookup"),
     )
+    op.create_table(
+        "dial_in_failure",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("caller_key", sa.String(64), nullable=False, index=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    )
 
 
 def downgrade():
+    op.drop_table("dial_in_failure")
     op.drop_table("dial_in_pin")
     with op.batch_alter_table("program") as t:
         t.drop_column("outbound_calls_allowed")
