@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import logging
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,6 +22,7 @@ from companion.clinic.models import Enrollment, Program
 from companion.core import audit, clock, origin
 from companion.core.extensions import db
 from companion.dialin.availability import dial_in_number
+from companion.dialin.callflow import SessionChoice
 from companion.dialin.models import DialInFailure, DialInPin
 from companion.dialin.pins import CALLER_LABEL, derived_key, pin_lookup
 from companion.rooms.models import ParticipantState, RoomParticipant
@@ -44,16 +44,6 @@ PIN_FORMAT = re.compile(r"^[0-9]{6,12}$")
 WITHHELD = "withheld"
 # The states in which a session's room lets people in (Session.state, as the web client reads it).
 ROOM_OPEN = frozenset({"open", "in_progress"})
-
-
-@dataclass(frozen=True)
-class SessionChoice:
-    """A session a caller may join now: its id and its start in the program's zone (what the
-    caller hears: "the session at 6 PM"). Never its title or group name: the call may be
-    overheard, and a title can say what the group treats."""
-
-    session_id: int
-    starts_at: datetime  # local, with the program's zone
 
 
 def caller_key(caller_number: str | None) -> str:
