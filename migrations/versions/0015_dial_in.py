@@ -1,6 +1,6 @@
 """phone dial-in: a program's switches for dial-in and outbound calls; clients' PINs (a keyed
 hash, unique on the whole server, and the PIN sealed); failed tries, by a keyed hash of the
-calling number
+calling number; a room's phone callers (their knock marked, their attendance of modality phone)
 
 Revision ID: 0015_dial_in
 Revises: 0014_notifications
@@ -44,7 +44,20 @@ def upgrade():
     )
 
 
+    with op.batch_alter_table("room_participant") as t:
+        t.add_column(sa.Column("by_phone", sa.Boolean(), nullable=False,
+                               server_default=sa.false()))
+    # SQLite stores the enum as text with no constraint: nothing to do there.
+    if op.get_bind().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            op.execute("ALTER TYPE attendance_modality ADD VALUE IF NOT EXISTS 'phone'")
+
+
 def downgrade():
+    # PostgreSQL cannot drop an enum value; a caller's stretches count as audio only.
+    op.execute("UPDATE attendance_interval SET modality = 'audio_only' WHERE modality = 'phone'")
+    with op.batch_alter_table("room_participant") as t:
+        t.drop_column("by_phone")
     op.drop_table("dial_in_failure")
     op.drop_table("dial_in_pin")
     with op.batch_alter_table("program") as t:
