@@ -40,6 +40,8 @@ DOMAIN_ENTRY_POINTS = (
     "companion.overview.views",
     "companion.notifications.views",
     "companion.notifications.subscribers",
+    "companion.dialin.views",
+    "companion.dialin.subscribers",
 )
 
 

@@ -27,6 +27,7 @@ from companion.clinic.models import (
     SessionKind,
 )
 from companion.core.models import AuditEvent, Base, new_id, utcnow
+from companion.dialin.models import DialInFailure, DialInPin
 from companion.measures.models import Measure, MeasureSchedule
 from companion.meetings.models import (
     Meeting,
@@ -83,6 +84,8 @@ __all__ = [
     "Clinic",
     "CopingCompletion",
     "Craving",
+    "DialInFailure",
+    "DialInPin",
     "Enrollment",
     "Group",
     "GroupMember",

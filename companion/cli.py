@@ -1,5 +1,5 @@
 """The `companion` command: serve, media, seed-demo, db upgrade, audit verify/head, create-admin,
-mfa-reset, demo-code, import-meetings, refresh-meetings."""
+mfa-reset, demo-code, import-meetings, refresh-meetings, dialin-prompts."""
 
 from __future__ import annotations
 
@@ -263,10 +263,12 @@ def demo_code(email: str) -> None:
     click.echo(f"{code}  (for {seconds_left} more s; then {next_code}, which works already)")
 
 
+from companion.dialin.commands import dialin_prompts  # noqa: E402
 from companion.meetings.commands import import_meetings, refresh_meetings  # noqa: E402
 
 main.add_command(import_meetings)
 main.add_command(refresh_meetings)
+main.add_command(dialin_prompts)
 
 
 @main.command()

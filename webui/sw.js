@@ -10,6 +10,7 @@ const SHELL = [
   '/app/selfcare.css', '/app/offline.js', '/app/charts.js', '/app/views/selfcare.js',
   '/app/views/coping.js', '/app/views/safetyplan.js', '/app/views/trends.js', '/app/views/care.js',
   '/app/zones.js', '/app/days.js', '/app/views/profile.js', '/app/views/measureschedules.js',
+  '/app/views/dialin.js',
   '/app/icons/icon.svg', '/manifest.webmanifest',
 ];
 

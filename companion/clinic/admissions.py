@@ -8,6 +8,8 @@ care asks for (docs/domain.md).
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from companion.accounts import services as accounts
 from companion.accounts.models import Invitation, Role, User
 from companion.clinic import enrollments
@@ -17,7 +19,7 @@ from companion.clinic.models import (
     Enrollment,
     Program,
 )
-from companion.core import clock
+from companion.core import clock, signals
 from companion.core.extensions import db
 
 
@@ -37,7 +39,12 @@ def invite(inviter: User, email: str, role: Role, base_url: str, display_name: s
 def accept(token: str, password: str, display_name: str,
            otp: str | None = None) -> User:
     """The invitee's account, admitted to the program the invitation named."""
-    return accounts.accept_invitation(token, password, display_name, otp=otp, admit=_admit)
+    user = accounts.accept_invitation(token, password, display_name, otp=otp, admit=_admit)
+    enrollment_id = db.session.scalar(select(Enrollment.id).where(
+        Enrollment.client_id == user.id, Enrollment.end_date.is_(None)))
+    if enrollment_id is not None:  # committed with the account: the others may hear of it
+        signals.client_enrolled.send(enrollment_id, by_id=user.id)
+    return user
 
 
 def _admit(user: User, invitation: Invitation) -> None:

@@ -78,6 +78,7 @@ def enroll(admin: User, program: Program, *, client_id: int, primary_counselor_i
     move_phase_groups(admin, client.id, None, phase)
     keep(retry, enrollment, "enrollment", enrollment.id, subject_id=client.id)
     db.session.commit()
+    signals.client_enrolled.send(enrollment.id, by_id=admin.id)
     return enrollment
 
 

@@ -179,6 +179,11 @@ class Program(Base):
     # modality); None keeps the defaults of companion/notes/billing.py.
     note_format: Mapped[str] = mapped_column(String(10), default="dap", server_default="dap")
     payer_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Phone dial-in (companion/dialin, docs/dial-in.md): its clients may join sessions by
+    # calling the server's number with their PIN; its counselors may call a client out of a
+    # room. Both off until the admin turns them on, and dial-in needs the server's number.
+    dial_in_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    outbound_calls_allowed: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     clinic: Mapped[Clinic] = relationship(back_populates="programs")
     phases: Mapped[list[Phase]] = relationship(

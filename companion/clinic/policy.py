@@ -43,6 +43,9 @@ class Action(enum.StrEnum):
     # a client's date of birth (claims name it): the clinic's admin, or a counselor who
     # treats them; record: the client's id
     SET_BIRTH_DATE = "set_birth_date"
+    # a client's phone dial-in PIN renewed (companion/dialin): the same people, the admin or a
+    # counselor who treats them
+    RESET_DIAL_IN_PIN = "reset_dial_in_pin"
     # one occurrence cancelled or moved: the counselors who lead it, or the clinic's admin
     RESCHEDULE_SESSION = "reschedule_session"
     # rooms and sessions
@@ -230,7 +233,7 @@ def can(user: User, action: Action, record: object = None) -> bool:
                 return False
             return user.role == Role.ADMIN or (user.role == Role.COUNSELOR
                                                and _leads_group(user, record))
-        case Action.CHANGE_ENROLLMENT:
+        case Action.CHANGE_ENROLLMENT | Action.RESET_DIAL_IN_PIN:
             if not isinstance(record, Enrollment) or record.program.clinic_id != user.clinic_id:
                 return False
             return user.role == Role.ADMIN or is_treating(user, record.client_id)

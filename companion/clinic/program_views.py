@@ -76,7 +76,8 @@ def get_program(program_id: int) -> dict[str, Any]:
 def update_program(program_id: int, body: ProgramPatch) -> dict[str, Any]:
     program = service.update_program(
         me(), _managed(program_id), name=body.name, timezone=body.timezone,
-        level_of_care=body.level_of_care, adolescent=body.adolescent, phases=_phases(body))
+        level_of_care=body.level_of_care, adolescent=body.adolescent, phases=_phases(body),
+        dial_in_enabled=body.dial_in_enabled, outbound_calls_allowed=body.outbound_calls_allowed)
     return program_json(program)
 
 

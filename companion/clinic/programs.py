@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import select
 
 from companion.accounts.models import Role, User
@@ -71,8 +72,16 @@ def create_program(admin: User, *, name: str, timezone: str, level_of_care: Leve
 def update_program(admin: User, program: Program, *, name: str | None = None,
                    timezone: str | None = None, level_of_care: LevelOfCare | None = None,
                    adolescent: bool | None = None,
-                   phases: list[PhasePlan] | None = None) -> Program:
+                   phases: list[PhasePlan] | None = None, dial_in_enabled: bool | None = None,
+                   outbound_calls_allowed: bool | None = None) -> Program:
     """Changes apply from now: a new zone moves future occurrences to the same local times."""
+    if dial_in_enabled and not current_app.config.get("SIP_NUMBER"):
+        raise ProgramError(409, "dial_in_enabled", "This server has no dial-in number yet: "
+                           "whoever runs it sets COMPANION_SIP_NUMBER first (docs/dial-in.md).")
+    if dial_in_enabled is not None:
+        program.dial_in_enabled = dial_in_enabled
+    if outbound_calls_allowed is not None:
+        program.outbound_calls_allowed = outbound_calls_allowed
     if name is not None:
         program.name = _name(name)
     if level_of_care is not None:

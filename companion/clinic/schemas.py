@@ -61,6 +61,11 @@ class ProgramPatch(Strict):
     phases: list[PhaseIn] | None = Field(
         None, min_length=1, max_length=20,
         description="The whole list, in order: a phase keeps its clients when its name stays")
+    dial_in_enabled: bool | None = Field(
+        None, description="Its clients may join sessions by phone (needs the server's dial-in "
+        "number, COMPANION_SIP_NUMBER)")
+    outbound_calls_allowed: bool | None = Field(
+        None, description="Its counselors may call a client's phone into a session")
 
 
 class PhaseOut(Out):
@@ -86,6 +91,8 @@ class ProgramOut(Out):
     adolescent: bool
     phases: list[PhaseOut]
     closed_days: list[ClosedDayOut]
+    dial_in_enabled: bool
+    outbound_calls_allowed: bool
 
 
 class ProgramPage(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Callable, Mapping
@@ -98,6 +99,19 @@ WEBUI_PATH = Path(__file__).resolve().parents[2] / "webui"
 MIN_KEY_LENGTH = 32
 
 
+# A telephone number as people read it: digits, an optional leading +, spaces, dots, dashes and
+# brackets. It is shown to clients and never dialled by the server.
+_PHONE_NUMBER = re.compile(r"^\+?[0-9][0-9 ().-]{2,28}[0-9]$")
+
+
+def _sip_number(value: str) -> str:
+    number = " ".join(str(value).split())
+    if number and not _PHONE_NUMBER.match(number):
+        raise ConfigError("COMPANION_SIP_NUMBER must be a telephone number as clients dial it, "
+                          "such as +1 555 0100")
+    return number
+
+
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the app configuration from the environment, then apply ``overrides``."""
     env = os.environ
@@ -132,6 +146,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         raise ConfigError(f"COMPANION_AUDIT_KEY must be at least {MIN_KEY_LENGTH} characters")
 
     redis_url = overrides.get("REDIS_URL", env.get("REDIS_URL") or None)
+    sip_number = _sip_number(overrides.get("SIP_NUMBER", env.get("COMPANION_SIP_NUMBER", "")))
+    if "SIP_NUMBER" in overrides:
+        overrides["SIP_NUMBER"] = sip_number
     config: dict[str, Any] = {
         "ENV": "production" if production else "development",
         "INSTANCE_PATH": str(instance_path),
@@ -207,6 +224,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "NOTIFICATION_SEND_TIMEOUT": float(env.get("COMPANION_NOTIFICATION_SEND_TIMEOUT", "10")),
         # A client with no check-in for this many whole days raises a missed_checkins alert.
         "MISSED_CHECKIN_DAYS": int(env.get("COMPANION_MISSED_CHECKIN_DAYS", "3")),
+        # Phone dial-in (docs/dial-in.md): the number clients call, as they see it; empty: no
+        # dial-in at all, whatever the programs say.
+        "SIP_NUMBER": sip_number,
     }
     config.update(overrides)
     config["DATABASE_URL"] = _normalise_database_url(config["DATABASE_URL"])

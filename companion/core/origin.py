@@ -1,5 +1,6 @@
 """Where an action comes from: the channel (an HTTP request, a socket event, the command line,
-a background job, a calendar app fetching its feed) and the address it came from.
+a background job, a calendar app fetching its feed, a caller on the phone) and the address it
+came from.
 
 The audit log records it with every row. It is one value read where the row is written, not an
 ``ip`` argument passed down through every service: a request or a socket event knows its own
@@ -21,12 +22,15 @@ from flask import has_request_context, request
 
 @dataclass(frozen=True)
 class Origin:
-    channel: str  # "http", "socket", "cli", "job", "calendar"
+    channel: str  # "http", "socket", "cli", "job", "calendar", "phone"
     ip: str | None = None
 
 
 CLI = Origin("cli")
 JOB = Origin("job")
+# A caller on the phone (companion/dialin): the SIP engine acts for them. No address: the
+# calling number is never stored (docs/dial-in.md).
+PHONE = Origin("phone")
 # Work with no request and no declared origin: a test's direct call, an app-context helper.
 INTERNAL = Origin("internal")
 

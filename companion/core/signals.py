@@ -36,3 +36,9 @@ session_attested = _signals.signal("session-attested")
 # Subscriber: notifications, which tells its clients (a schedule change, by push and email).
 # (Cancellations need no signal: notifications finds cancelled sessions itself.)
 session_moved = _signals.signal("session-moved")
+
+# A client was enrolled in a program (by an admin, or by accepting an invitation that names it;
+# again after a discharge). Sender: the enrolment's id; ``by_id``, who did it (the admin, or the
+# client accepting). Subscriber: dialin, which makes the client's phone PIN when the program
+# offers dial-in (or moves their PIN to it).
+client_enrolled = _signals.signal("client-enrolled")

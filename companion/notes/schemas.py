@@ -150,10 +150,13 @@ class PrefillParticipant(BaseModel):
     minutes: int
     modality: ModalityWord | None = Field(description="null: not seen, or chat only (not a "
                                                       "billable modality): the counselor says")
-    seen_modality: Literal["video", "audio_only", "chat_only"] | None = Field(
+    seen_modality: Literal["video", "audio_only", "chat_only", "phone"] | None = Field(
         description="How the room carried them most of the time; null: not seen")
     started_at: datetime | None
     ended_at: datetime | None
+    audio_only_reason: AudioOnlyReasonWord | None = Field(
+        description="Proposed for the counselor to confirm: no_video_capability for a caller "
+        "by phone; null otherwise")
 
 
 class NotePrefill(BaseModel):

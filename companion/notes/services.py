@@ -47,8 +47,13 @@ TARDY = timedelta(minutes=10)
 TIMES_SLACK = timedelta(hours=12)
 
 FORMAT_NAMES = {NoteFormat.DAP: "DAP", NoteFormat.BIRP: "BIRP", NoteFormat.SOAP: "SOAP"}
-# The room's modality as a note's (chat alone is no billable modality: the counselor says).
-SEEN_MODALITY = {Modality.VIDEO: NoteModality.VIDEO, Modality.AUDIO: NoteModality.AUDIO_ONLY}
+# The room's modality as a note's (chat alone is no billable modality: the counselor says). A
+# caller on the phone bills as audio-only (modifier 93 by default) under its own name.
+SEEN_MODALITY = {Modality.VIDEO: NoteModality.VIDEO, Modality.AUDIO: NoteModality.AUDIO_ONLY,
+                 Modality.PHONE: NoteModality.PHONE}
+# Why not video, as the prefill proposes it for the counselor to confirm: someone who called in
+# had no video (a phone line carries none); in the app without video, only the counselor knows.
+SEEN_REASON = {Modality.PHONE: AudioOnlyReason.NO_VIDEO_CAPABILITY}
 
 
 class NoteError(ServiceError):
@@ -100,6 +105,7 @@ class PrefillRow:
     seen_modality: Modality | None
     started_at: datetime | None
     ended_at: datetime | None
+    audio_only_reason: AudioOnlyReason | None = None
 
 
 def prefill(session: Session) -> list[PrefillRow]:
@@ -123,7 +129,7 @@ def prefill(session: Session) -> list[PrefillRow]:
             how = Attendance.PRESENT
         rows.append(PrefillRow(client, how, min(stretch.minutes, _length_minutes(session)),
                                SEEN_MODALITY.get(stretch.modality), stretch.modality,
-                               stretch.start, stretch.stop))
+                               stretch.start, stretch.stop, SEEN_REASON.get(stretch.modality)))
     return rows
 
 
@@ -530,7 +536,8 @@ def prefill_json(session: Session) -> dict[str, Any]:
              "modality": r.modality.value if r.modality else None,
              "seen_modality": r.seen_modality.value if r.seen_modality else None,
              "started_at": r.started_at.isoformat() if r.started_at else None,
-             "ended_at": r.ended_at.isoformat() if r.ended_at else None}
+             "ended_at": r.ended_at.isoformat() if r.ended_at else None,
+             "audio_only_reason": r.audio_only_reason.value if r.audio_only_reason else None}
             for r in prefill(session)
         ],
     }

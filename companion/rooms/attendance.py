@@ -41,8 +41,8 @@ class Stretch:
 
     @property
     def modality(self) -> Modality:
-        """The modality of most of the time (video over audio over chat on a tie)."""
-        order = [Modality.VIDEO, Modality.AUDIO, Modality.CHAT]
+        """The modality of most of the time (video over audio over phone over chat on a tie)."""
+        order = [Modality.VIDEO, Modality.AUDIO, Modality.PHONE, Modality.CHAT]
         return max(order, key=lambda m: (self.by_modality.get(m, 0.0), -order.index(m)))
 
 

@@ -120,6 +120,7 @@ class AtTheDoor(EventPayload):
     id: int
     display_name: str
     family_of: str | None = None  # staff only: whose family a guest is
+    link: Literal["phone"] | None = None  # a caller (companion/rooms/phone.py)
 
 
 @payload_of("waiting")
@@ -137,6 +138,7 @@ class Knock(InSession):
     user_id: int
     name: str
     family_of: str | None = None
+    link: Literal["phone"] | None = None  # knocking by phone; never the number
 
 
 @payload_of("admitted_notice")

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from companion.core.models import Base, utcnow
@@ -35,6 +35,8 @@ class RoomParticipant(Base):
     )
     knocked_at: Mapped[datetime] = mapped_column(default=utcnow)
     admitted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Came to the door by phone (companion/rooms/phone.py): staff see the knock marked so.
+    by_phone: Mapped[bool] = mapped_column(default=False, server_default=false())
     chat_muted: Mapped[bool] = mapped_column(default=False)
     audio_muted: Mapped[bool] = mapped_column(default=False)
     video_muted: Mapped[bool] = mapped_column(default=False)
@@ -68,6 +70,8 @@ class Modality(enum.StrEnum):
     VIDEO = "video"
     AUDIO = "audio_only"
     CHAT = "chat_only"
+    # A caller on the phone (companion/dialin): audio only, as a claim names it "phone".
+    PHONE = "phone"
 
 
 class AttendanceInterval(Base):

@@ -183,12 +183,14 @@ class AtTheDoor(NamedTuple):
     display_name: str
     state: ParticipantState  # WAITING to be admitted, or KEPT_OUT by the lock
     family_of: str | None  # a family guest: the display name of the client who invited them
+    by_phone: bool  # a caller (companion/rooms/phone.py)
 
 
 def at_the_door(session: Session) -> list[AtTheDoor]:
     """Who waits to be admitted and who the lock keeps out, first come first."""
     rows = db.session.execute(
-        select(User.id, User.display_name, User.role, RoomParticipant.state)
+        select(User.id, User.display_name, User.role, RoomParticipant.state,
+               RoomParticipant.by_phone)
         .join(RoomParticipant, RoomParticipant.user_id == User.id)
         .where(
             RoomParticipant.session_id == session.id,
@@ -197,7 +199,8 @@ def at_the_door(session: Session) -> list[AtTheDoor]:
         .order_by(RoomParticipant.knocked_at)
     ).all()
     return [AtTheDoor(row.id, row.display_name, row.state,
-                      family_of(session, row.id) if row.role == Role.FAMILY else None)
+                      family_of(session, row.id) if row.role == Role.FAMILY else None,
+                      row.by_phone)
             for row in rows]
 
 
@@ -253,8 +256,9 @@ class Knock(NamedTuple):
     staff: bool  # moderates this session
 
 
-def knock(session: Session, user: User) -> Knock:
-    """Enter the room (staff, or a client admitted earlier) or its waiting room."""
+def knock(session: Session, user: User, by_phone: bool = False) -> Knock:
+    """Enter the room (staff, or a client admitted earlier) or its waiting room; ``by_phone``:
+    a caller (staff see their knock marked so)."""
     if not policy.can(user, policy.Action.JOIN_SESSION, session):
         raise RoomError("forbidden", "not a member of this session")
     now = clock.now()
@@ -280,21 +284,24 @@ def knock(session: Session, user: User) -> Knock:
         return Knock("joined", event, staff)
     if session.locked and (member is None or member.state == ParticipantState.KEPT_OUT):
         # Not let in, but not turned away unseen: staff see them, unlocking lets them knock.
-        _come_to_the_door(session, user, member, ParticipantState.KEPT_OUT, now)
+        _come_to_the_door(session, user, member, ParticipantState.KEPT_OUT, now, by_phone)
         return Knock("kept_out", None, staff)
     # (Someone already waiting when the room was locked still waits.)
-    _come_to_the_door(session, user, member, ParticipantState.WAITING, now)
+    _come_to_the_door(session, user, member, ParticipantState.WAITING, now, by_phone)
     return Knock("waiting", None, staff)
 
 
 def _come_to_the_door(session: Session, user: User, member: RoomParticipant | None,
-                      state: ParticipantState, now: datetime) -> None:
+                      state: ParticipantState, now: datetime, by_phone: bool) -> None:
     if member is None:
         db.session.add(RoomParticipant(session_id=session.id, user_id=user.id, state=state,
-                                       knocked_at=now))
+                                       knocked_at=now, by_phone=by_phone))
         _audit(user, "join", session, user.id)
     elif member.state == ParticipantState.KEPT_OUT and state == ParticipantState.WAITING:
         member.state = state
+        member.by_phone = by_phone
+    elif member.by_phone != by_phone:  # the same person now at the door the other way
+        member.by_phone = by_phone
     else:
         return
     db.session.commit()

@@ -198,12 +198,12 @@ def _tell_the_door(event: RoomEvent, name: str, body: dict[str, Any]) -> None:
 
 
 def _publish_door(room_session: Session) -> None:
-    """Staff see who waits to be admitted and who the lock keeps out (and a guest's family)."""
+    """Staff see who waits to be admitted and who the lock keeps out (a guest's family, a call)."""
     lists: dict[str, list[dict[str, Any]]] = {"waiting": [], "kept_out": []}
     for person in rooms.at_the_door(room_session):
         entry: dict[str, Any] = {"id": person.id, "display_name": person.display_name}
-        if person.family_of is not None:
-            entry["family_of"] = person.family_of
+        entry |= {"family_of": person.family_of} if person.family_of is not None else {}
+        entry |= {"link": "phone"} if person.by_phone else {}  # a caller (rooms/phone.py)
         lists["waiting" if person.state == ParticipantState.WAITING else "kept_out"].append(entry)
     for name, people in lists.items():
         publish([staff_room(room_session.id)], name, {"session_id": room_session.id, name: people})

@@ -13,6 +13,7 @@ import pytest
 
 from companion.accounts.models import Role
 from tests.care_factories import matrix_care
+from tests.dialin_factories import matrix_dial_in
 from tests.meeting_factories import (
     ATTENDANCE_BODY,
     FEED_IN_BODY,
@@ -399,6 +400,15 @@ NOTIFICATION_CASES = [
 ]
 
 
+# Phone dial-in (issue 17, docs/dial-in.md): a client reads their number and PIN; the admin and
+# the counselors treating them renew it; nobody else learns the client exists.
+DIAL_IN_CASES = [
+    Case("GET", "/api/v1/me/dial-in", only(200, {"client"}, 404), setup=matrix_dial_in),
+    Case("POST", "/api/v1/users/{client}/dial-in-pin", _TREATING, _TREATING_OTHER,
+         template="/api/v1/users/{user_id}/dial-in-pin", setup=matrix_dial_in),
+]
+
+
 CASES = [
     Case("GET", "/api/v1/me", everyone(200)),
     Case("POST", "/api/v1/auth/logout", everyone(204)),
@@ -428,6 +438,7 @@ CASES = [
     *CLINIC_CASES,
     *NOTE_CASES,
     *NOTIFICATION_CASES,
+    *DIAL_IN_CASES,
 ]
 
 

@@ -6,7 +6,7 @@ import { h, formatWhen } from '../dom.js';
 import { addDays, weekText } from '../days.js';
 import { hoursCard, weekForm } from './reports.js';
 
-const MODALITY_TEXT = { video: 'video', audio_only: 'audio only', chat_only: 'chat only' };
+const MODALITY_TEXT = { video: 'video', audio_only: 'audio only', chat_only: 'chat only', phone: 'phone' };
 
 function attestedText(me, signed) {
   return `Attested by ${signed.attested_by.display_name}, ${formatWhen(signed.attested_at, me.timezone)}.`;

@@ -65,14 +65,16 @@ async function sessionsCard(me, title, empty = 'Nothing scheduled in the next tw
 // Cards load side by side: on a 400 ms link each request is a round trip, so none waits for
 // another.
 async function clientHome(me) {
-  const [selfCare, measures, sessions] = await Promise.all([
+  const [selfCare, measures, sessions, dialIn] = await Promise.all([
     clientSelfCareCards(me), measuresDueCard(), sessionsCard(me, 'Your sessions'),
+    import('./dialin.js').then((m) => m.dialInCard(me)).catch(() => null),
   ]);
   return [
     h('p', { class: 'muted' }, 'Your program, one day at a time. The red button up top reaches help any time.'),
     ...selfCare,
     measures,
     sessions,
+    ...(dialIn ? [dialIn] : []),
     careLinksCard(),
     h('p', {}, h('a', { href: '/meetings' }, 'Find a mutual-support meeting (AA, NA, SMART, Al-Anon...)')),
   ];

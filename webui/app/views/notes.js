@@ -152,7 +152,11 @@ function participantFieldset(row, i, parts) {
   const reason = select('Why audio only', `${at}.audio_only_reason`, REASON, row.audio_only_reason);
   const modality = select('How they took part', `${at}.modality`, MODALITY, row.modality);
   const attendance = select('Attendance', `${at}.attendance`, ATTENDANCE, row.attendance);
-  const seen = row.seen_modality === 'chat_only' ? h('p', { class: 'muted' }, 'The server saw chat only: say how they took part.') : null;
+  const SEEN_NOTE = {
+    chat_only: 'The server saw chat only: say how they took part.',
+    phone: 'They called in by phone: "no video capability" below is proposed for you to confirm.',
+  };
+  const seen = SEEN_NOTE[row.seen_modality] ? h('p', { class: 'muted' }, SEEN_NOTE[row.seen_modality]) : null;
   const fieldset = h('fieldset', { class: 'note-participant', dataset: { client: row.client.id } },
     h('legend', {}, name), attendance, minutes, modality, seen, location, identity, reason,
     partFields(`${at}.sections`, parts, row.sections, `(${name})`));

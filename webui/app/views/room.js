@@ -5,7 +5,7 @@ import { get } from '../api.js';
 import { h, formatRange } from '../dom.js';
 import { Media } from '../media.js';
 
-const LINK_TEXT = { video: 'video', audio_only: 'audio only', chat_only: 'chat only' };
+const LINK_TEXT = { video: 'video', audio_only: 'audio only', chat_only: 'chat only', phone: 'phone' };
 // The server marks staff from their account's role, never from the name they chose, so a
 // client named "Counselor Dana" gets no badge (docs/realtime.md).
 const STAFF_TEXT = { counselor: 'Counselor', peer_supporter: 'Peer supporter' };
@@ -66,6 +66,11 @@ function sessionDay(iso, timeZone) {
 // Staff only: whose family a guest at the door is.
 function familyOf(person) {
   return person.family_of ? h('span', { class: 'muted' }, ` · family of ${person.family_of}`) : null;
+}
+
+// Someone at the door by phone (docs/dial-in.md): marked, never with a number.
+function byPhone(person) {
+  return person.link === 'phone' ? [' ', h('span', { class: 'tag' }, 'phone')] : null;
 }
 
 class Room {
@@ -186,7 +191,8 @@ class Room {
     });
     s.on('knock', (data) => {
       if (data.session_id !== this.info.id) return;
-      this.knocking.set(data.user_id, data.family_of ? `${data.name} (family of ${data.family_of})` : data.name);
+      const how = data.family_of ? ` (family of ${data.family_of})` : (data.link === 'phone' ? ' (by phone)' : '');
+      this.knocking.set(data.user_id, `${data.name}${how}`);
       this.drawKnocks();
     });
     s.on('reaction', (data) => { this.reactionsShown.textContent = `${this.nameOf(data.user_id)} ${data.emoji}`; });
@@ -461,7 +467,7 @@ class Room {
     this.drawKnocks();
     // A locked room lets nobody in, by knocking or by admission: unlock it first.
     this.waitingList.replaceChildren(...waiting.map((p) => h('li', { class: 'row' },
-      h('span', {}, h('bdi', {}, p.display_name), familyOf(p)),
+      h('span', {}, h('bdi', {}, p.display_name), familyOf(p), byPhone(p)),
       h('button', { type: 'button', disabled: this.locked, onclick: () => this.command('admit', { user_id: p.id }) }, `Admit ${p.display_name}`))));
     if (!waiting.length) this.waitingList.append(h('li', { class: 'muted' }, 'Nobody is waiting'));
     this.admitAllButton.disabled = this.locked;
@@ -473,7 +479,7 @@ class Room {
     this.keptOutNames = keptOut.map((p) => (p.family_of ? `${p.display_name} (family of ${p.family_of})` : p.display_name));
     this.drawKnocks();
     this.keptOut.hidden = !keptOut.length;
-    this.keptOutList.replaceChildren(...keptOut.map((p) => h('li', {}, p.display_name, familyOf(p))));
+    this.keptOutList.replaceChildren(...keptOut.map((p) => h('li', {}, p.display_name, familyOf(p), byPhone(p))));
   }
 
   drawRound(open, seq) {
