@@ -126,7 +126,7 @@ def my_dial_in(client: User) -> DialIn:
     if enrollment is None:
         raise DialInError(404, "dial_in", "You are not enrolled in a program now, so you have "
                           "no dial-in PIN.")
-    _require_dial_in(enrollment.program, "dial_in")
+    _require_dial_in(enrollment.program, 404, "dial_in")
     pin, row, made = _pin_for(client.id, enrollment.program_id)
     if made:
         audit.record(client, "create", "dial_in_pin", row.id, subject_id=client.id)
@@ -136,7 +136,7 @@ def my_dial_in(client: User) -> DialIn:
 
 def reset_pin(actor: User, enrollment: Enrollment) -> DialIn:
     """A new PIN for the client of this enrolment (their old one stops working at once)."""
-    _require_dial_in(enrollment.program, "user_id")
+    _require_dial_in(enrollment.program, 409, "user_id")
     row = _row(enrollment.client_id)
     pin, row = _store_new(enrollment.client_id, enrollment.program_id, row)
     audit.record(actor, "update", "dial_in_pin", row.id, subject_id=enrollment.client_id)
@@ -163,14 +163,14 @@ def _number() -> str:
     return number
 
 
-def _require_dial_in(program: Program, field: str) -> None:
+def _require_dial_in(program: Program, status: int, field: str) -> None:
+    """A client reading theirs gets a 404 (there is nothing to read); staff renewing one, a
+    409 (the client is there, the program is not set up for it)."""
     if dial_in_number() is None:
-        raise DialInError(404 if field == "dial_in" else 409, field,
-                          "This clinic does not offer joining sessions by phone.")
+        raise DialInError(status, field, "This clinic does not offer joining sessions by phone.")
     if not offers_dial_in(program):
-        raise DialInError(404 if field == "dial_in" else 409, field,
-                          f"{program.name} does not offer joining sessions by phone: its admin "
-                          "turns dial-in on in the program's settings.")
+        raise DialInError(status, field, f"{program.name} does not offer joining sessions by "
+                          "phone: its admin turns dial-in on in the program's settings.")
 
 
 def _row(user_id: int) -> DialInPin | None:
