@@ -116,6 +116,10 @@ NOT_CLIENT_RECORDS = {
     "notification_delivery": "how each generic reminder went out (push, email)",
     "notification_preference": "the person's notification settings",
     "push_subscription": "a device's push address and keys",
+    # Phone dial-in (companion/dialin): the PIN is a credential (the client reads it in the app),
+    # failed tries are keyed hashes of calling numbers, about no one.
+    "dial_in_pin": "a credential: the client reads their PIN in the app",
+    "dial_in_failure": "failed PIN tries, kept as keyed hashes of calling numbers for the limits",
 }
 
 
@@ -151,6 +155,7 @@ ROLE_WORDS = {
 RECORD_WORDS = {
     "checkin": "your check-ins", "checkin_list": "your check-ins",
     "checkin_today": "your check-in today",
+    "dial_in_pin": "your phone PIN",
     "craving": "your craving logs", "craving_list": "your craving logs",
     "coping_completion": "your coping exercises",
     "coping_completion_list": "your coping exercises",
@@ -197,6 +202,7 @@ ROOM_WORDS = {
 }
 SPECIAL_WORDS = {
     ("login", "user"): "logged in",
+    ("login", "dial_in"): "joined by phone",
     ("create", "measure"): "filled in a questionnaire",
     ("create", "session"): "scheduled a session with you",
     ("create", "psychoed_assignment"): "gave you an education module",
