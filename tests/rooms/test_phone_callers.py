@@ -26,6 +26,16 @@ def counselor(room):  # noqa: F811
     return chris
 
 
+def _in_the_room_by_phone(room, counselor):  # noqa: F811
+    """The session's first client called in, knocked, was admitted and is in the room."""
+    sid, alex = room["session"].id, room["clients"][0]
+    phone.knock_by_phone(sid, alex.id)
+    counselor.emit("admit", session_id=sid, user_id=alex.id)
+    phone.enter_by_phone(sid, alex.id)
+    counselor.received()
+    return sid, alex
+
+
 def _events(person):
     """What a socket received, as (event name, payload): a knock's own "name" is the caller's."""
     return [(m["name"], m["args"][0]) for m in person.sio.get_received()]
@@ -73,11 +83,7 @@ def test_a_caller_knocks_waits_is_admitted_and_is_present_by_phone(room, counsel
 
 def test_a_caller_raises_a_hand_and_mutes_but_never_lifts_a_moderators_mute(
         room, counselor):  # noqa: F811
-    sid, alex = room["session"].id, room["clients"][0]
-    phone.knock_by_phone(sid, alex.id)
-    counselor.emit("admit", session_id=sid, user_id=alex.id)
-    phone.enter_by_phone(sid, alex.id)
-    counselor.received()
+    sid, alex = _in_the_room_by_phone(room, counselor)
     assert phone.hand_by_phone(sid, alex.id, True) == [alex.id]
     raised = _last(counselor.received(), "hand_raised")
     assert (raised["user_id"], raised["user"]["display_name"]) == (alex.id, "Alex")
@@ -119,11 +125,7 @@ def test_removal_and_the_end_tell_the_engine_to_hang_up(room, counselor):  # noq
 
 def test_a_dropped_call_that_calls_back_is_one_stay_and_skips_the_waiting_room(
         room, counselor):  # noqa: F811
-    sid, alex = room["session"].id, room["clients"][0]
-    phone.knock_by_phone(sid, alex.id)
-    counselor.emit("admit", session_id=sid, user_id=alex.id)
-    phone.enter_by_phone(sid, alex.id)
-    counselor.received()
+    sid, alex = _in_the_room_by_phone(room, counselor)
     clock.advance(timedelta(minutes=10))
     phone.leave_by_phone(sid, alex.id)
     present = _last(counselor.received(), "presence")["present"]
