@@ -1,141 +1,35 @@
-"""A phone call into the dial-in line, on loopback in a private network namespace (run as root
-by test_sip_line.py: ``unshare --net python -m tests.dialin.sip_scenario OUT_DIR``).
+"""The line alone (no room): a phone call into Janus's SIP plugin that Companion's line answers,
+run by test_sip_line.py as root in a private network namespace (``unshare --net python -m
+tests.dialin.sip_scenario OUT_DIR``; phone_network.py has the parts).
 
-The parts are Debian's: Kamailio stands in for the trunk provider (registrar and proxy), Janus's
-SIP plugin is the line, baresip is the caller's phone. The caller plays a 1000 Hz tone and keys
-``1 2 3 #`` by RFC 2833 telephone events; the line answers with Companion's PhoneLeg, speaks a
-440 Hz tone to the caller, collects the keys, listens to the caller, and hangs up. The scenario
-prints one JSON object of what each side observed; the test asserts on it.
-
-Janus 1.1 gathers no ICE candidates on loopback interfaces, so the namespace's loopback range
-address 127.0.1.1 is also put on a veth pair (as bench/media does); the caller binds to
-127.0.0.1 because Janus's SIP plugin only takes RTP from the address the caller's SDP names.
+The caller plays 1000 Hz and keys ``1 2 3 #`` by RFC 2833 telephone events; the line speaks
+440 Hz, collects the keys, listens to the caller, and hangs up. It prints one JSON object of
+what each side observed; the test asserts on it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import subprocess
 import sys
-import time
-import wave
 from pathlib import Path
 
 import numpy as np
 
-from companion.dialin import janus_config
-from companion.dialin.sip_line import Call, LineSettings, SipLine
+from companion.dialin.sip_line import Call, SipLine
 from companion.media import compat
-
-HERE = Path(__file__).parent
-RATE = 8000
-CALLER_HZ, LINE_HZ = 1000, 440
-CTRL = ("127.0.0.1", 4444)
-
-
-def peak_hz(samples: np.ndarray, rate: int) -> float:
-    spectrum = np.abs(np.fft.rfft(samples.astype(float)))
-    spectrum[:5] = 0
-    return float(np.fft.rfftfreq(samples.size, 1 / rate)[int(np.argmax(spectrum))])
-
-
-def tone(hz: int, seconds: float) -> np.ndarray:
-    t = np.arange(int(RATE * seconds)) / RATE
-    return (0.3 * 32767 * np.sin(2 * np.pi * hz * t)).astype("<i2")
-
-
-def network() -> None:
-    for command in ("ip link set lo up", "ip addr add 127.0.1.1/32 dev lo",
-                    "ip link add jb0 type veth peer name jb1",
-                    "ip addr add 127.0.1.1/32 dev jb0", "ip link set jb0 up",
-                    "ip link set jb1 up"):
-        subprocess.run(command.split(), check=True)
-
-
-def caller_config(folder: Path) -> Path:
-    conf = folder / "baresip"
-    conf.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(folder / "caller.wav"), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        out.writeframes(tone(CALLER_HZ, 30).tobytes())
-    (folder / "heard").mkdir(exist_ok=True)
-    (conf / "config").write_text(f"""poll_method epoll
-sip_listen 127.0.0.1:5070
-net_interface 127.0.0.1
-audio_source aufile,{folder / "caller.wav"}
-audio_player aubridge,nowhere
-audio_alert aubridge,nowhere
-ausrc_srate 8000
-auplay_srate 8000
-ausrc_channels 1
-auplay_channels 1
-module_path /usr/lib/baresip/modules
-module g711.so
-module aufile.so
-module aubridge.so
-module sndfile.so
-module_app account.so
-module_app menu.so
-module_app ctrl_tcp.so
-ctrl_tcp_listen {CTRL[0]}:{CTRL[1]}
-snd_path {folder / "heard"}
-""")
-    (conf / "accounts").write_text("<sip:caller@127.0.0.1:5070>;regint=0\n")
-    return conf
-
-
-class Phone:
-    """baresip's control socket (netstring JSON); events it sends are kept in ``events``."""
-
-    def __init__(self) -> None:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                self.sock = socket.create_connection(CTRL, timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        self.sock.settimeout(0.2)
-        self.buffer = b""
-        self.events: list[dict[str, object]] = []
-
-    def command(self, name: str, params: str = "") -> None:
-        body = json.dumps({"command": name, "params": params}).encode()
-        self.sock.sendall(str(len(body)).encode() + b":" + body + b",")
-        self.read()
-
-    def read(self) -> None:
-        try:
-            self.buffer += self.sock.recv(65536)
-        except TimeoutError:
-            pass
-        while b":" in self.buffer:
-            size, rest = self.buffer.split(b":", 1)
-            if len(rest) < int(size) + 1:
-                break
-            message = json.loads(rest[:int(size)])
-            self.buffer = rest[int(size) + 1:]
-            if message.get("event"):
-                self.events.append(message)
-
-    def saw(self, kind: str) -> bool:
-        self.read()
-        return any(event.get("type") == kind for event in self.events)
-
-
-async def wait_for(check, seconds: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        await asyncio.sleep(0.1)
-    return False
+from tests.dialin.phone_network import (
+    LINE_HZ,
+    RATE,
+    heard_by_phone,
+    network,
+    peak_hz,
+    start_phone,
+    stop,
+    tone,
+    trunk_and_janus,
+    wait_for,
+)
 
 
 async def scenario(folder: Path) -> dict[str, object]:
@@ -149,60 +43,35 @@ async def scenario(folder: Path) -> dict[str, object]:
         while not keys.endswith("#"):
             keys += await asyncio.wait_for(call.keys.get(), 20)
         observed["keys"] = keys
-        heard = []
         assert call.leg.speaks is not None, "the caller's audio never arrived"
-        for _ in range(50):  # one second of what the caller says
-            frame = await call.leg.speaks.recv()
-            heard.append(frame.to_ndarray().reshape(-1))
+        heard = [(await call.leg.speaks.recv()).to_ndarray().reshape(-1) for _ in range(50)]
         observed["line_heard_hz"] = peak_hz(np.concatenate(heard), RATE)
         observed["caller_known"] = bool(call.caller)
 
-    settings = janus_config.JanusSettings(api_port=8088, ice_ip="127.0.1.1")
-    janus_config.write(folder / "janus", settings)
-    trunk = subprocess.Popen(["kamailio", "-f", str(HERE / "trunk.kamailio.cfg"), "-DD", "-E"],
-                             stdout=subprocess.DEVNULL, stderr=open(folder / "trunk.log", "w"))
-    janus = subprocess.Popen(["janus", "-F", str(folder / "janus"), "-N", "-o",
-                              "-L", str(folder / "janus.log")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     phone_process = None
     try:
-        await asyncio.sleep(1.5)
-        line_settings = LineSettings(janus_url=f"http://127.0.0.1:{settings.api_port}/janus",
-                                     registrar="sip:127.0.0.1:5060",
-                                     user="sip:companion@127.0.0.1", secret="line", helpers=2)
-        async with SipLine(line_settings, on_call):
-            observed["registered"] = True
-            phone_process = subprocess.Popen(
-                ["baresip", "-f", str(caller_config(folder))],
-                stdout=open(folder / "caller.log", "w"), stderr=subprocess.STDOUT)
-            phone = await asyncio.to_thread(Phone)
-            phone.command("dial", "sip:companion@127.0.0.1:5060")
-            observed["established"] = await wait_for(lambda: phone.saw("CALL_ESTABLISHED"), 15)
-            await asyncio.wait_for(answered.wait(), 5)
-            await asyncio.sleep(2)  # let the caller hear some of the line's tone
-            for key in "123#":
-                phone.command("sndcode", key)
-                await asyncio.sleep(0.3)
-            observed["hung_up_by_line"] = await wait_for(lambda: phone.saw("CALL_CLOSED"), 20)
-        heard_files = sorted((folder / "heard").glob("*-dec.wav"))
-        if heard_files:
-            with wave.open(str(heard_files[-1])) as heard:
-                samples = np.frombuffer(heard.readframes(heard.getnframes()), dtype="<i2")
-            observed["caller_heard_hz"] = peak_hz(samples[RATE // 2:RATE * 2], RATE)
+        with trunk_and_janus(folder) as line_settings:
+            async with SipLine(line_settings, on_call):
+                observed["registered"] = True
+                phone_process, phone = await asyncio.to_thread(start_phone, folder)
+                phone.command("dial", "sip:companion@127.0.0.1:5060")
+                observed["established"] = await wait_for(
+                    lambda: phone.saw("CALL_ESTABLISHED"), 15)
+                await asyncio.wait_for(answered.wait(), 5)
+                await asyncio.sleep(2)  # let the caller hear some of the line's tone
+                for key in "123#":
+                    phone.command("sndcode", key)
+                    await asyncio.sleep(0.3)
+                observed["hung_up_by_line"] = await wait_for(lambda: phone.saw("CALL_CLOSED"), 20)
     finally:
-        for process in (phone_process, janus, trunk):
-            if process is not None:
-                process.terminate()
-                try:
-                    process.wait(5)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        stop(phone_process)
+    heard = heard_by_phone(folder)
+    if heard.size:
+        observed["caller_heard_hz"] = peak_hz(heard[RATE // 2:RATE * 2], RATE)
     return observed
 
 
 if __name__ == "__main__":
-    out = Path(sys.argv[1])
     network()
     compat.install_host_addresses(["127.0.0.1"])
-    result = asyncio.run(scenario(out))
-    print(json.dumps(result))
+    print(json.dumps(asyncio.run(scenario(Path(sys.argv[1])))))

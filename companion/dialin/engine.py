@@ -1,0 +1,237 @@
+"""A call from answer to hang-up: the line's call (sip_line.py) driven by the call flow
+(callflow.py), and once the caller is admitted, their audio bridged into the session's room.
+
+The flow is pure; what it asks for is done here: prompts are played on the phone leg, a knock
+and the caller's keys in the room go through ``rooms.phone`` (acting as the caller from the
+phone channel), and each second the room is asked whether the caller was admitted, removed, muted
+by a moderator, or the session ended. Database work runs in a thread with the app's context, so
+the call's audio (asyncio, aiortc) never waits on it.
+
+In the room the caller is a participant of the media worker like anyone: the engine holds a
+WebRTC leg of its own toward the worker (:class:`RoomLeg`, Opus, what every participant speaks),
+offered under the caller's user id, and relays the phone leg's audio into it and the room's mix
+back (docs/dial-in.md, "Joining a room"). A moderator's mute or removal reaches the worker from
+the web side as for anyone; the caller's own ``*6`` gates what the engine relays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import av
+import numpy as np
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from flask import Flask
+
+from companion.core import clock, origin
+from companion.dialin import services
+from companion.dialin.callflow import (
+    Action,
+    CallFlow,
+    Hangup,
+    Knock,
+    Play,
+    SetHand,
+    SetMute,
+    Stage,
+)
+from companion.dialin.phone_leg import read_prompt
+from companion.dialin.prompts import Prompt, prompt_file
+from companion.dialin.sip_line import Call
+from companion.media.protocol import LeaveRequest, OfferAnswer, OfferRequest, Profile, Request
+from companion.rooms import phone
+
+log = logging.getLogger("companion.dialin.engine")
+
+T = TypeVar("T")
+POLL_SECONDS = 1.0  # the room is asked this often (one indexed read: rooms.phone.admission_of)
+GOODBYE_SECONDS = 15.0  # a goodbye is heard to its end, but no longer than this
+OFFER_TIMEOUT = 20.0
+
+
+class Workers(Protocol):
+    """Where room requests go: the web side's MediaPool, or one worker's MediaClient."""
+
+    def send(self, request: Request[T], timeout: float = ...) -> T: ...
+
+
+def media_room(session_id: int) -> str:
+    return f"session:{session_id}"  # as rooms/signaling.py names a session's media room
+
+
+class _Gated(MediaStreamTrack):
+    """The caller's audio toward the room, or silence while they muted themselves (``*6``)."""
+
+    kind = "audio"
+
+    def __init__(self, source: MediaStreamTrack) -> None:
+        super().__init__()
+        self._source = source
+        self.muted = False
+
+    async def recv(self) -> Any:
+        frame = await self._source.recv()
+        if not self.muted or not isinstance(frame, av.AudioFrame):
+            return frame
+        silent = av.AudioFrame.from_ndarray(np.zeros_like(frame.to_ndarray()),
+                                            format=frame.format.name, layout=frame.layout.name)
+        silent.sample_rate, silent.pts = frame.sample_rate, frame.pts
+        silent.time_base = frame.time_base or fractions.Fraction(1, frame.sample_rate)
+        return silent
+
+
+class RoomLeg:
+    """The engine's WebRTC leg toward the worker holding the session's room."""
+
+    def __init__(self, workers: Workers, session_id: int, user_id: int,
+                 caller_audio: MediaStreamTrack) -> None:
+        self._workers, self._room, self._peer = workers, media_room(session_id), str(user_id)
+        self.outgoing = _Gated(caller_audio)
+        self.mix: MediaStreamTrack | None = None
+        self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self._pc.addTransceiver(self.outgoing, direction="sendrecv")
+        self._pc.on("track", self._on_track)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            self.mix = track
+
+    async def open(self) -> MediaStreamTrack:
+        """Join the room's media; returns the room's mix (without the caller's own voice)."""
+        await self._pc.setLocalDescription(await self._pc.createOffer())
+        request = OfferRequest(self._room, self._peer, self._pc.localDescription.sdp,
+                               Profile.AUDIO_ONLY)
+        answer: OfferAnswer = await asyncio.to_thread(self._workers.send, request, OFFER_TIMEOUT)
+        await self._pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        transceiver = self._pc.getTransceivers()[0]
+        return self.mix or transceiver.receiver.track
+
+    async def close(self) -> None:
+        try:
+            await asyncio.to_thread(self._workers.send, LeaveRequest(self._room, self._peer), 5.0)
+        except Exception as exc:  # the worker may be gone already; the call ends regardless
+            log.info("[%s] leave not applied: %s", self._room, type(exc).__name__)
+        await self._pc.close()
+
+
+class CallRunner:
+    """One call, from the welcome to the hang-up."""
+
+    def __init__(self, app: Flask, workers: Workers, prompts: Path, call: Call) -> None:
+        self._app, self._workers, self._prompts, self._call = app, workers, prompts, call
+        self._flow = CallFlow(lambda pin: services.identify(pin, call.caller),
+                              services.open_sessions, clock.now)
+        self._recordings: dict[tuple[Prompt, str], np.ndarray] = {}
+        self._knocked: tuple[int, int] | None = None  # (session, user) once at the door
+        self._leg: RoomLeg | None = None
+        self._staff_muted = False
+        self._over = False
+
+    async def run(self) -> None:
+        try:
+            await self._do(await self._db(self._flow.start))
+            while not self._over and not self._call.ended.is_set():
+                try:
+                    key = await asyncio.wait_for(self._call.keys.get(), POLL_SECONDS)
+                except TimeoutError:
+                    await self._do(await self._db(self._flow.tick))
+                    await self._do(await self._db(self._watch_room))
+                else:
+                    await self._do(await self._db(self._flow.digit, key))
+        finally:
+            await self._leave()
+
+    # --- the room, asked each second (in the database thread) -------------------------------
+
+    def _watch_room(self) -> list[Action]:
+        if self._knocked is None:
+            return []
+        session_id, user_id = self._knocked
+        admission = phone.admission_of(session_id, user_id)
+        if admission == "removed":
+            return self._flow.removed()
+        if admission == "ended":
+            return self._flow.ended()
+        if admission != "admitted":
+            return []
+        actions: list[Action] = []
+        if self._leg is None:
+            actions += self._flow.admitted()  # the engine bridges the audio on seeing this
+        muted = phone.muted_by_staff(session_id, user_id)
+        if muted != self._staff_muted:
+            self._staff_muted = muted
+            actions += self._flow.staff_muted(muted)
+        return actions
+
+    # --- what the flow asks for -------------------------------------------------------------
+
+    async def _do(self, actions: list[Action]) -> None:
+        played = False
+        for action in actions:
+            if isinstance(action, Play):
+                if not played:  # an answer's prompts replace what is still playing
+                    self._call.leg.hears.hush()
+                    played = True
+                self._call.leg.hears.say(self._recording(action.prompt, action.lang))
+            elif isinstance(action, Knock):
+                await self._db(phone.knock_by_phone, action.session_id, action.user_id)
+                self._knocked = (action.session_id, action.user_id)
+            elif isinstance(action, SetMute) and self._knocked is not None:
+                await self._db(phone.mute_self_by_phone, *self._knocked, action.muted)
+                if self._leg is not None:
+                    self._leg.outgoing.muted = action.muted
+            elif isinstance(action, SetHand) and self._knocked is not None:
+                await self._db(phone.hand_by_phone, *self._knocked, action.raised)
+            elif isinstance(action, Hangup):
+                await self._hang_up(action.reason)
+                return
+        if self._flow.stage is Stage.IN_ROOM and self._leg is None:
+            await self._bridge()
+
+    async def _bridge(self) -> None:
+        assert self._knocked is not None
+        speaks = self._call.leg.speaks
+        if speaks is None:
+            log.warning("an admitted call has no audio from the caller yet; bridged later")
+            return
+        self._leg = RoomLeg(self._workers, *self._knocked, caller_audio=speaks)
+        self._call.leg.hears.hear_room(await self._leg.open())
+        await self._db(phone.enter_by_phone, *self._knocked)
+
+    async def _hang_up(self, reason: str) -> None:
+        self._over = True
+        for _ in range(int(GOODBYE_SECONDS / 0.1)):
+            if not self._call.leg.hears.speaking:
+                break
+            await asyncio.sleep(0.1)
+        log.info("call hung up by the line: %s", reason)
+        await self._call.hang_up()
+
+    async def _leave(self) -> None:
+        if self._leg is not None:
+            await self._leg.close()
+        if self._knocked is not None:
+            await self._db(phone.leave_by_phone, *self._knocked)
+
+    def _recording(self, prompt: Prompt, lang: str) -> np.ndarray:
+        if (prompt, lang) not in self._recordings:
+            try:
+                self._recordings[prompt, lang] = read_prompt(prompt_file(self._prompts, prompt,
+                                                                         lang))
+            except (OSError, ValueError) as exc:
+                log.error("prompt %s/%s cannot be played (%s): run `companion dialin-prompts`",
+                          lang, prompt.value, exc)
+                self._recordings[prompt, lang] = np.zeros(0, dtype=np.int16)
+        return self._recordings[prompt, lang]
+
+    async def _db(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)`` in a thread, in the app's context, acting from the phone."""
+        def in_app() -> T:
+            with self._app.app_context(), origin.acting_from(origin.PHONE):
+                return work(*args)
+        return await asyncio.to_thread(in_app)
