@@ -29,6 +29,7 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 from flask import Flask
 
 from companion.core import clock, origin
+from companion.core.extensions import db
 from companion.dialin import services
 from companion.dialin.callflow import (
     Action,
@@ -171,6 +172,8 @@ class CallRunner:
     # --- what the flow asks for -------------------------------------------------------------
 
     async def _do(self, actions: list[Action]) -> None:
+        if actions:  # what the call does, never what was keyed (a PIN is keys)
+            log.debug("call: %s", ", ".join(type(a).__name__ for a in actions))
         played = False
         for action in actions:
             if isinstance(action, Play):
@@ -230,8 +233,11 @@ class CallRunner:
         return self._recordings[prompt, lang]
 
     async def _db(self, work: Callable[..., T], *args: Any) -> T:
-        """``work(*args)`` in a thread, in the app's context, acting from the phone."""
+        """``work(*args)`` in a thread, in the app's context, acting from the phone; committed
+        as a request is (its events go out with the commit)."""
         def in_app() -> T:
             with self._app.app_context(), origin.acting_from(origin.PHONE):
-                return work(*args)
+                done = work(*args)
+                db.session.commit()
+                return done
         return await asyncio.to_thread(in_app)

@@ -148,5 +148,7 @@ class SipLine:
                                   jsep={"type": "answer", "sdp": answer})
         try:
             await self._on_call(call)
+        except Exception:  # one call's failure must not take the line down; it is hung up
+            log.exception("a call failed")
         finally:
             await call.hang_up()

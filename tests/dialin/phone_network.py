@@ -119,6 +119,9 @@ class Phone:
             if message.get("event"):
                 self.events.append(message)
 
+    def close(self) -> None:
+        self.sock.close()
+
     def saw(self, kind: str) -> bool:
         self.read()
         return any(event.get("type") == kind for event in self.events)
@@ -138,8 +141,9 @@ def trunk_and_janus(folder: Path) -> Iterator[LineSettings]:
     """Kamailio and Janus running; yields the settings the line registers with."""
     settings = janus_config.JanusSettings(api_port=8088, ice_ip="127.0.1.1")
     janus_config.write(folder / "janus", settings)
-    trunk = subprocess.Popen(["kamailio", "-f", str(HERE / "trunk.kamailio.cfg"), "-DD", "-E"],
-                             stdout=subprocess.DEVNULL, stderr=open(folder / "trunk.log", "w"))
+    with open(folder / "trunk.log", "w") as log:  # the child keeps its own copy of the file
+        trunk = subprocess.Popen(["kamailio", "-f", str(HERE / "trunk.kamailio.cfg"), "-DD",
+                                  "-E"], stdout=subprocess.DEVNULL, stderr=log)
     janus = subprocess.Popen(["janus", "-F", str(folder / "janus"), "-N", "-o",
                               "-L", str(folder / "janus.log")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -160,12 +164,14 @@ def stop(*processes: subprocess.Popen[bytes] | None) -> None:
                 process.wait(5)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait(5)
 
 
 def start_phone(folder: Path) -> tuple[subprocess.Popen[bytes], Phone]:
     """baresip, playing CALLER_HZ; its control socket once it listens."""
-    process = subprocess.Popen(["baresip", "-f", str(caller_config(folder))],
-                               stdout=open(folder / "caller.log", "w"), stderr=subprocess.STDOUT)
+    with open(folder / "caller.log", "w") as log:
+        process = subprocess.Popen(["baresip", "-f", str(caller_config(folder))], stdout=log,
+                                   stderr=subprocess.STDOUT)
     return process, Phone()
 
 

@@ -48,7 +48,7 @@ async def scenario(folder: Path) -> dict[str, object]:
         observed["line_heard_hz"] = peak_hz(np.concatenate(heard), RATE)
         observed["caller_known"] = bool(call.caller)
 
-    phone_process = None
+    phone_process = phone = None
     try:
         with trunk_and_janus(folder) as line_settings:
             async with SipLine(line_settings, on_call):
@@ -64,6 +64,8 @@ async def scenario(folder: Path) -> dict[str, object]:
                     await asyncio.sleep(0.3)
                 observed["hung_up_by_line"] = await wait_for(lambda: phone.saw("CALL_CLOSED"), 20)
     finally:
+        if phone is not None:
+            phone.close()
         stop(phone_process)
     heard = heard_by_phone(folder)
     if heard.size:
