@@ -1,5 +1,5 @@
 """The `companion` command: serve, media, seed-demo, db upgrade, audit verify/head, create-admin,
-mfa-reset, demo-code, import-meetings, refresh-meetings, dialin-prompts."""
+mfa-reset, demo-code, import-meetings, refresh-meetings, dialin-prompts, dialin-line."""
 
 from __future__ import annotations
 
@@ -88,10 +88,29 @@ def serve(host: str, port: int, no_seed: bool, media_workers: int | None) -> Non
     from companion.media.config import MediaConfigError
     from companion.media.process import default_worker_count
 
+    workers = default_worker_count() if media_workers is None else media_workers
+    workers = _workers_for_the_line(workers)
     try:
-        run(app, host, port, default_worker_count() if media_workers is None else media_workers)
+        run(app, host, port, workers)
     except MediaConfigError as error:  # raised at start, before anything is served
         raise click.ClickException(f"The media plane did not start: {error}.") from None
+
+
+def _workers_for_the_line(workers: int) -> int:
+    """With a dial-in line and embedded workers but no Redis, one worker: the line's process
+    and the web process each place rooms on workers, and only Redis lets them agree."""
+    from companion.dialin.line_process import LineConfig, LineConfigError
+
+    try:
+        line = LineConfig.from_env()
+    except LineConfigError as error:
+        raise click.ClickException(str(error)) from None
+    if (line is None or workers <= 1 or os.environ.get("REDIS_URL")
+            or os.environ.get("COMPANION_MEDIA_WORKERS")):
+        return workers
+    click.echo("Dial-in is on and REDIS_URL is not set: one media worker, so that callers "
+               "and the app meet on the same one.")
+    return 1
 
 
 @main.command("seed-demo")
@@ -263,12 +282,13 @@ def demo_code(email: str) -> None:
     click.echo(f"{code}  (for {seconds_left} more s; then {next_code}, which works already)")
 
 
-from companion.dialin.commands import dialin_prompts  # noqa: E402
+from companion.dialin.commands import dialin_line, dialin_prompts  # noqa: E402
 from companion.meetings.commands import import_meetings, refresh_meetings  # noqa: E402
 
 main.add_command(import_meetings)
 main.add_command(refresh_meetings)
 main.add_command(dialin_prompts)
+main.add_command(dialin_line)
 
 
 @main.command()

@@ -27,3 +27,42 @@ def dialin_prompts(folder: Path | None) -> None:
         raise click.ClickException(str(error)) from None
     click.echo(f"Recorded {len(written)} prompts ({len(prompts.Prompt)} in each of "
                f"{len(prompts.LANGS)} languages) into {target}.")
+
+
+@click.command("dialin-line")
+def dialin_line() -> None:
+    """Run the phone dial-in line (docs/dial-in.md): Janus's SIP plugin registered with the
+    trunk in COMPANION_SIP_*, calls put into rooms on the media workers in
+    COMPANION_MEDIA_WORKERS. `companion serve` starts it when COMPANION_SIP_REGISTRAR is set."""
+    import asyncio
+    import os
+
+    from companion import create_app
+    from companion.core.config import ConfigError
+    from companion.dialin.line_process import LineConfig, LineConfigError, serve_line
+    from companion.media import compat
+    from companion.media.config import web_secret
+    from companion.media.pool import MediaPool, parse_addresses
+
+    try:
+        app = create_app()
+        config = LineConfig.from_env()
+    except (ConfigError, LineConfigError) as error:
+        raise click.ClickException(str(error)) from None
+    if config is None:
+        raise click.ClickException("No dial-in line is configured: set COMPANION_SIP_REGISTRAR, "
+                                   "COMPANION_SIP_USER and COMPANION_SIP_PASSWORD.")
+    addresses = parse_addresses(os.environ.get("COMPANION_MEDIA_WORKERS", ""))
+    if not addresses:
+        raise click.ClickException("The dial-in line needs the media workers: set "
+                                   "COMPANION_MEDIA_WORKERS (`companion serve` does).")
+    compat.install_host_addresses(["127.0.0.1"])  # the legs are to Janus and workers here
+    secret = web_secret(Path(app.config["INSTANCE_PATH"]), [host for host, _ in addresses])
+    pool = MediaPool.from_env(addresses, secret=secret)
+    pool.start()
+    try:
+        asyncio.run(serve_line(app, config, pool))
+    except LineConfigError as error:
+        raise click.ClickException(str(error)) from None
+    except KeyboardInterrupt:
+        pass

@@ -44,7 +44,7 @@ from companion.dialin.callflow import (
 from companion.dialin.phone_leg import read_prompt
 from companion.dialin.prompts import Prompt, prompt_file
 from companion.dialin.sip_line import Call
-from companion.media.protocol import LeaveRequest, OfferAnswer, OfferRequest, Profile, Request
+from companion.media.protocol import LeaveRequest, OfferAnswer, OfferRequest, Profile, RoomRequest
 from companion.rooms import phone
 
 log = logging.getLogger("companion.dialin.engine")
@@ -58,7 +58,7 @@ OFFER_TIMEOUT = 20.0
 class Workers(Protocol):
     """Where room requests go: the web side's MediaPool, or one worker's MediaClient."""
 
-    def send(self, request: Request[T], timeout: float = ...) -> T: ...
+    def send(self, request: RoomRequest[T], timeout: float = ...) -> T: ...
 
 
 def media_room(session_id: int) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import io
 import shutil
-import subprocess  # nosec B404 - runs espeak-ng from a fixed path with fixed arguments
+import subprocess  # nosec B404
 import wave
 from datetime import datetime
 from pathlib import Path
@@ -250,7 +250,8 @@ def render_all(folder: Path, espeak: str | None = None) -> list[Path]:
 def record(words: str, voice: str, espeak: str) -> bytes:
     """``words`` spoken by espeak-ng's ``voice``, as an 8 kHz mono 16-bit WAV file."""
     try:
-        done = subprocess.run(  # nosec B603 - a fixed program, words as one argument, no shell
+        # a fixed program, the words as one argument, no shell
+        done = subprocess.run(  # nosec B603
             [espeak, "-v", voice, "-s", str(SPEED), "--stdout", words],
             capture_output=True, check=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as error:

@@ -136,24 +136,37 @@ async def wait_for(check, seconds: float) -> bool:  # type: ignore[no-untyped-de
     return False
 
 
+TRUNK = "sip:127.0.0.1:5060"
+LINE_USER = "sip:companion@127.0.0.1"
+JANUS = janus_config.JanusSettings(api_port=8088, ice_ip="127.0.1.1")
+
+
+@contextlib.contextmanager
+def trunk(folder: Path) -> Iterator[None]:
+    """Kamailio, the stand-in trunk, at TRUNK."""
+    with open(folder / "trunk.log", "w") as log:  # the child keeps its own copy of the file
+        process = subprocess.Popen(["kamailio", "-f", str(HERE / "trunk.kamailio.cfg"), "-DD",
+                                    "-E"], stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        yield
+    finally:
+        stop(process)
+
+
 @contextlib.contextmanager
 def trunk_and_janus(folder: Path) -> Iterator[LineSettings]:
     """Kamailio and Janus running; yields the settings the line registers with."""
-    settings = janus_config.JanusSettings(api_port=8088, ice_ip="127.0.1.1")
-    janus_config.write(folder / "janus", settings)
-    with open(folder / "trunk.log", "w") as log:  # the child keeps its own copy of the file
-        trunk = subprocess.Popen(["kamailio", "-f", str(HERE / "trunk.kamailio.cfg"), "-DD",
-                                  "-E"], stdout=subprocess.DEVNULL, stderr=log)
-    janus = subprocess.Popen(["janus", "-F", str(folder / "janus"), "-N", "-o",
-                              "-L", str(folder / "janus.log")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(1.5)
-        yield LineSettings(janus_url=f"http://127.0.0.1:{settings.api_port}/janus",
-                           registrar="sip:127.0.0.1:5060", user="sip:companion@127.0.0.1",
-                           secret="line", helpers=2)
-    finally:
-        stop(janus, trunk)
+    janus_config.write(folder / "janus", JANUS)
+    with trunk(folder):
+        janus = subprocess.Popen(["janus", "-F", str(folder / "janus"), "-N", "-o",
+                                  "-L", str(folder / "janus.log")],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(1.5)
+            yield LineSettings(janus_url=f"http://127.0.0.1:{JANUS.api_port}/janus",
+                               registrar=TRUNK, user=LINE_USER, secret="line", helpers=2)
+        finally:
+            stop(janus)
 
 
 def stop(*processes: subprocess.Popen[bytes] | None) -> None:

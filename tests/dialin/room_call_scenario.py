@@ -21,21 +21,25 @@ import numpy as np
 from sqlalchemy import select
 
 from companion.core.extensions import db
-from companion.dialin import pins, prompts
-from companion.dialin.engine import CallRunner
-from companion.dialin.sip_line import Call, SipLine
+from companion.dialin import pins
+from companion.dialin.line_process import LineConfig, serve_line
+from companion.dialin.sip_line import LineSettings
 from companion.media import compat
 from companion.media.client import MediaClient
 from companion.rooms.models import AttendanceInterval, Modality
 from tests.dialin.phone_network import (
     CALLER_HZ,
+    JANUS,
     LINE_HZ,
+    LINE_USER,
     RATE,
+    TRUNK,
+    Phone,
     heard_by_phone,
     network,
     start_phone,
     stop,
-    trunk_and_janus,
+    trunk,
     wait_for,
 )
 from tests.dialin_factories import dial_in_on
@@ -71,84 +75,86 @@ def test_a_client_calls_in_is_admitted_heard_muted_and_removed(app, room, counse
     sid, alex, chris_id = room["session"].id, room["clients"][0].id, room["counselor"].id
     dial_in_on(world.program)
     pin = pins.my_dial_in(room["clients"][0]).pin
-    prompts.render_all(tmp_path / "prompts")
-    # The test's own transaction ends here and no row is read until the call is over: on
+    # The test's own transaction ends here and no row is read until the calls are over: on
     # SQLite an open read would keep the engine's writes (its audit rows) waiting.
     db.session.commit()
     worker = start_worker()
     workers = MediaClient(worker.host, worker.port, secret=worker.secret)
     chris = ClientPeer(str(chris_id), freq=LINE_HZ)
-    calls: list[Call] = []
+    # The line as `companion dialin-line` runs it: its own Janus, its prompts recorded at its
+    # first start.
+    config = LineConfig(LineSettings(f"http://127.0.0.1:{JANUS.api_port}/janus", TRUNK,
+                                     LINE_USER, "line", helpers=2), JANUS, own_janus=True)
 
-    async def on_call(call: Call) -> None:
-        calls.append(call)
-        await CallRunner(app, workers, tmp_path / "prompts", call).run()
-
-    async def scenario() -> None:
+    async def scenario(phone: Phone) -> None:
         await chris.join(workers, f"session:{sid}")
+        phone.command("dial", "sip:companion@127.0.0.1:5060")
+        assert await wait_for(lambda: phone.saw("CALL_ESTABLISHED"), 15)
+        established = time.monotonic()
+        await asyncio.sleep(1)
+        await _key(phone, pin + "#")
+
+        # At the door, marked phone; the counselor admits them.
+        knocks: list[dict] = []
+
+        def knocked() -> bool:
+            knocks.extend(_knocks(counselor))
+            return bool(knocks)
+        assert await wait_for(knocked, 15), "no knock reached the counselor"
+        assert knocks[0]["user_id"] == alex and knocks[0]["link"] == "phone"
+        assert counselor.emit("admit", session_id=sid, user_id=alex)["ok"]
+
+        # In the room: each hears the other.
+        assert await wait_for(lambda: _holds(chris.recent_audio(50), CALLER_HZ), 20), \
+            "the counselor never heard the caller"
+        admitted_at = time.monotonic() - established
+        await asyncio.sleep(2)
+        heard_until = time.monotonic() - established
+
+        # *6: the caller is silent in the room.
+        await _key(phone, "*6")
+        assert await wait_for(lambda: not _holds(chris.recent_audio(50), CALLER_HZ), 10), \
+            "*6 did not silence the caller"
+
+        # The counselor removes them: the line hangs up.
+        assert counselor.emit("remove", session_id=sid, user_id=alex)["ok"]
+        assert await wait_for(lambda: phone.saw("CALL_CLOSED"), 15), \
+            "the removed caller's call was not hung up"
+        window = heard_by_phone(tmp_path)[int(admitted_at * RATE):int(heard_until * RATE)]
+        assert _holds(_to_48k(window), LINE_HZ), "the caller never heard the counselor"
+
+        # Another call: three wrong PINs, and the line hangs up.
+        phone.events.clear()
+        phone.command("dial", "sip:companion@127.0.0.1:5060")
+        assert await wait_for(lambda: phone.saw("CALL_ESTABLISHED"), 15)
+        for _ in range(3):
+            await asyncio.sleep(1)
+            await _key(phone, WRONG_PIN + "#")
+        assert await wait_for(lambda: phone.saw("CALL_CLOSED"), 30), \
+            "three wrong PINs did not end the call"
+
+    async def with_the_line() -> None:
+        ready, done = asyncio.Event(), asyncio.Event()
+        line = asyncio.ensure_future(serve_line(app, config, workers, done, ready))
         phone_process = phone = None
         try:
-            with trunk_and_janus(tmp_path) as line_settings:
-                async with SipLine(line_settings, on_call):
-                    phone_process, phone = await asyncio.to_thread(start_phone, tmp_path)
-                    phone.command("dial", "sip:companion@127.0.0.1:5060")
-                    assert await wait_for(lambda: phone.saw("CALL_ESTABLISHED"), 15)
-                    established = time.monotonic()
-                    await asyncio.sleep(1)
-                    await _key(phone, pin + "#")
-
-                    # At the door, marked phone; the counselor admits them.
-                    knocks: list[dict] = []
-
-                    def knocked() -> bool:
-                        knocks.extend(_knocks(counselor))
-                        return bool(knocks)
-                    assert await wait_for(knocked, 15), "no knock reached the counselor"
-                    assert knocks[0]["user_id"] == alex and knocks[0]["link"] == "phone"
-                    assert counselor.emit("admit", session_id=sid, user_id=alex)["ok"]
-
-                    # In the room: each hears the other.
-                    assert await wait_for(lambda: _holds(chris.recent_audio(50), CALLER_HZ), 20), \
-                        "the counselor never heard the caller"
-                    admitted_at = time.monotonic() - established
-                    await asyncio.sleep(2)
-                    heard_until = time.monotonic() - established
-
-                    # *6: the caller is silent in the room; the counselor hears no 1000 Hz.
-                    await _key(phone, "*6")
-                    assert await wait_for(
-                        lambda: not _holds(chris.recent_audio(50), CALLER_HZ), 10), \
-                        "*6 did not silence the caller"
-
-                    # The counselor removes them: the line hangs up.
-                    assert counselor.emit("remove", session_id=sid, user_id=alex)["ok"]
-                    assert await wait_for(lambda: phone.saw("CALL_CLOSED"), 15), \
-                        "the removed caller's call was not hung up"
-                    heard = heard_by_phone(tmp_path)
-                    window = heard[int(admitted_at * RATE):int(heard_until * RATE)]
-                    assert _holds(_to_48k(window), LINE_HZ), "the caller never heard the counselor"
-
-                    # Another call: three wrong PINs, and the line hangs up.
-                    phone.events.clear()
-                    phone.command("dial", "sip:companion@127.0.0.1:5060")
-                    assert await wait_for(lambda: phone.saw("CALL_ESTABLISHED"), 15)
-                    for _ in range(3):
-                        await asyncio.sleep(1)
-                        await _key(phone, WRONG_PIN + "#")
-                    assert await wait_for(lambda: phone.saw("CALL_CLOSED"), 30), \
-                        "three wrong PINs did not end the call"
+            await asyncio.wait_for(ready.wait(), 60)
+            phone_process, phone = await asyncio.to_thread(start_phone, tmp_path)
+            await scenario(phone)
         finally:
+            done.set()
+            await line
             if phone is not None:
                 phone.close()
             stop(phone_process)
             await chris.close()
 
     try:
-        asyncio.run(asyncio.wait_for(scenario(), 150))
+        with trunk(tmp_path):
+            asyncio.run(asyncio.wait_for(with_the_line(), 180))
     finally:
         workers.close()
         worker.stop()
-    assert len(calls) == 2
     db.session.commit()
     stays = db.session.scalars(select(AttendanceInterval).where(
         AttendanceInterval.session_id == sid, AttendanceInterval.user_id == alex)).all()
