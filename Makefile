@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup test-setup lint check pytest clean lock bench-realtime bench-shell bench-media
+.PHONY: run test setup test-setup lint check pytest clean lock bench-realtime bench-shell bench-media bench-dialin
 
 run: setup
 	$(BIN)/companion serve
@@ -61,6 +61,10 @@ bench-realtime: setup
 # Options: make bench-media ARGS="--cases audio,video --duration 20 --rounds 2".
 bench-media: setup
 	bench/media/run.sh $(ARGS)
+
+# Issue 17's: a phone leg's CPU beside a WebRTC participant's (docs/benchmarks.md).
+bench-dialin: setup
+	$(BIN)/python bench/dialin_bench.py --callers 6 --duration 20
 
 # Refresh requirements.lock from pyproject.toml's ranges (then run `make test` before committing it).
 lock: setup
