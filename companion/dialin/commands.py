@@ -36,6 +36,7 @@ def dialin_line() -> None:
     COMPANION_MEDIA_WORKERS. `companion serve` starts it when COMPANION_SIP_REGISTRAR is set."""
     import asyncio
     import os
+    import signal
 
     from companion import create_app
     from companion.core.config import ConfigError
@@ -60,8 +61,27 @@ def dialin_line() -> None:
     secret = web_secret(Path(app.config["INSTANCE_PATH"]), [host for host, _ in addresses])
     pool = MediaPool.from_env(addresses, secret=secret)
     pool.start()
+
+    async def until_stopped() -> None:
+        # SIGTERM (companion serve stopping, systemd) ends the line cleanly: calls hung up,
+        # Janus stopped with it.
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        parent = os.getppid()
+
+        async def orphaned() -> None:  # `companion serve` is gone without telling us
+            while os.getppid() == parent:
+                await asyncio.sleep(2)
+            stop.set()
+
+        watch = asyncio.ensure_future(orphaned())
+        try:
+            await serve_line(app, config, pool, stop)
+        finally:
+            watch.cancel()
+
     try:
-        asyncio.run(serve_line(app, config, pool))
+        asyncio.run(until_stopped())
     except LineConfigError as error:
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:

@@ -24,11 +24,13 @@ from flask import Flask
 
 from companion.dialin import janus_config, prompts
 from companion.dialin.engine import CallRunner, Workers
-from companion.dialin.sip_line import Call, LineSettings, SipLine
+from companion.dialin.janus import JanusError
+from companion.dialin.sip_line import Call, LineSettings, NotRegistered, SipLine
 
 log = logging.getLogger("companion.dialin.line")
 
 JANUS_START_SECONDS = 20
+RETRY_SECONDS = 30  # a line the trunk did not take is registered again this often
 
 
 class LineConfigError(ValueError):
@@ -114,11 +116,21 @@ async def serve_line(app: Flask, config: LineConfig, workers: Workers,
         async def on_call(call: Call) -> None:
             await CallRunner(app, workers, folder, call).run()
 
-        async with SipLine(config.line, on_call):
-            log.info("the dial-in line is registered")
-            if ready is not None:
-                ready.set()
-            await (stop or asyncio.Event()).wait()
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            try:
+                async with SipLine(config.line, on_call):
+                    log.info("the dial-in line is registered")
+                    if ready is not None:
+                        ready.set()
+                    await stop.wait()
+            except (NotRegistered, JanusError, aiohttp.ClientError) as exc:
+                log.warning("The dial-in line is not taking calls: %s. Trying again in %d s.",
+                            exc, RETRY_SECONDS)
+                try:
+                    await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
+                except TimeoutError:
+                    pass
     finally:
         if janus is not None:
             janus.terminate()

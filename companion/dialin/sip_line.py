@@ -57,6 +57,11 @@ class Call:
 
 
 CallHandler = Callable[[Call], Awaitable[None]]
+REGISTER_SECONDS = 15
+
+
+class NotRegistered(RuntimeError):
+    """The trunk refused the line's registration, or did not answer: the sentence says which."""
 
 
 class SipLine:
@@ -67,6 +72,7 @@ class SipLine:
         self._calls: dict[int, Call] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.registered = asyncio.Event()
+        self._refused: str | None = None  # the trunk's answer to a refused registration
         self._master_id: int | None = None
 
     async def __aenter__(self) -> SipLine:
@@ -75,7 +81,20 @@ class SipLine:
         await self._janus.request(master, {
             "request": "register", "username": self.settings.user,
             "secret": self.settings.secret, "proxy": self.settings.registrar})
-        await asyncio.wait_for(self.registered.wait(), timeout=15)
+        try:
+            await asyncio.wait_for(self.registered.wait(), timeout=REGISTER_SECONDS)
+        except TimeoutError:
+            await self.__aexit__(None, None, None)
+            raise NotRegistered(f"the trunk did not answer the line's registration within "
+                                f"{REGISTER_SECONDS} s") from None
+        if self._refused is not None:
+            await self.__aexit__(None, None, None)
+            if self._refused.split(" ")[0] in ("401", "403", "407"):
+                raise NotRegistered(f"the trunk refused the line's registration "
+                                    f"({self._refused}): check COMPANION_SIP_USER and "
+                                    "COMPANION_SIP_PASSWORD")
+            raise NotRegistered(f"the line's registration failed ({self._refused}): check "
+                                "COMPANION_SIP_REGISTRAR and that the trunk is reachable")
         for _ in range(self.settings.helpers):
             helper = await self._janus.attach(SIP_PLUGIN)
             await self._janus.request(helper, {
@@ -113,8 +132,8 @@ class SipLine:
             self._master_id = int(result["master_id"])
             self.registered.set()
         elif kind == "registration_failed":
-            log.error("the dial-in line was not registered: %s %s", result.get("code"),
-                      result.get("reason"))
+            self._refused = f"{result.get('code', '')} {result.get('reason', '')}".strip()
+            self.registered.set()
         elif kind == "incomingcall" and "jsep" in event:
             self._spawn(self._answer(handle, str(result.get("username", "")), event["jsep"]))
         elif kind == "info" and handle in self._calls:

@@ -10,13 +10,14 @@ what each side observed; the test asserts on it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from companion.dialin.sip_line import Call, SipLine
+from companion.dialin.sip_line import Call, NotRegistered, SipLine
 from companion.media import compat
 from tests.dialin.phone_network import (
     LINE_HZ,
@@ -51,6 +52,12 @@ async def scenario(folder: Path) -> dict[str, object]:
     phone_process = phone = None
     try:
         with trunk_and_janus(folder) as line_settings:
+            stranger = dataclasses.replace(line_settings, user="sip:stranger@127.0.0.1")
+            try:
+                async with SipLine(stranger, on_call):
+                    observed["stranger_registered"] = True
+            except NotRegistered as refused:
+                observed["stranger_refused"] = str(refused)
             async with SipLine(line_settings, on_call):
                 observed["registered"] = True
                 phone_process, phone = await asyncio.to_thread(start_phone, folder)

@@ -34,6 +34,9 @@ def test_a_caller_is_heard_hears_the_line_and_keys_arrive_by_telephone_events(tm
     assert run.returncode == 0, run.stderr[-3000:]
     observed = json.loads(run.stdout.strip().splitlines()[-1])
     assert observed["registered"] and observed["established"]
+    # An account the trunk refuses: the line says so in a sentence, it does not hang.
+    assert "stranger_registered" not in observed
+    assert observed["stranger_refused"].startswith("the trunk refused the line's registration (403")
     assert observed["keys"] == "123#"  # RFC 2833, read by Companion's leg (Janus 1.1 does not)
     assert observed["line_heard_hz"] == pytest.approx(1000, abs=20)  # the caller's tone
     assert observed["caller_heard_hz"] == pytest.approx(440, abs=20)  # the line's tone
