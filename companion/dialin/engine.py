@@ -167,6 +167,8 @@ class CallRunner:
         if muted != self._staff_muted:
             self._staff_muted = muted
             actions += self._flow.staff_muted(muted)
+        if self._flow.hand_raised and not phone.hand_raised(session_id, user_id):
+            actions += self._flow.hand_lowered()  # a moderator lowered it
         return actions
 
     # --- what the flow asks for -------------------------------------------------------------

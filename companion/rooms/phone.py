@@ -36,7 +36,8 @@ from companion.rooms.models import AttendanceInterval, Modality, ParticipantStat
 from companion.rooms.services import Knock, RoomError
 
 __all__ = ["Admission", "Knock", "RoomError", "admission_of", "enter_by_phone", "hand_by_phone",
-           "knock_by_phone", "leave_by_phone", "mute_self_by_phone", "muted_by_staff"]
+           "hand_raised", "knock_by_phone", "leave_by_phone", "mute_self_by_phone",
+           "muted_by_staff"]
 
 Admission = Literal["waiting", "admitted", "removed", "ended"]
 LINK = "phone"
@@ -154,6 +155,15 @@ def muted_by_staff(session_id: int, user_id: int) -> bool:
         RoomParticipant.session_id == session_id, RoomParticipant.user_id == user_id))
     db.session.commit()
     return bool(muted)
+
+
+def hand_raised(session_id: int, user_id: int) -> bool:
+    """Whether the caller's hand is up (a moderator may have lowered it: the engine tells the
+    call flow, so the next ``*9`` raises it again)."""
+    session = db.session.get(Session, session_id)
+    up = session is not None and user_id in rooms.hand_queue(session)
+    db.session.commit()
+    return up
 
 
 def hand_by_phone(session_id: int, user_id: int, raised: bool) -> list[int]:

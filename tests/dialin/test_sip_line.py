@@ -27,6 +27,7 @@ def _phone_network_ready() -> None:
                     "run `make test-setup` as root")
 
 
+@pytest.mark.phone_network
 def test_a_caller_is_heard_hears_the_line_and_keys_arrive_by_telephone_events(tmp_path: Path):
     _phone_network_ready()
     run = subprocess.run(["unshare", "--net", sys.executable, "-m", "tests.dialin.sip_scenario",
@@ -43,6 +44,7 @@ def test_a_caller_is_heard_hears_the_line_and_keys_arrive_by_telephone_events(tm
     assert observed["caller_known"] and observed["hung_up_by_line"]
 
 
+@pytest.mark.phone_network
 def test_a_client_joins_a_group_by_phone_end_to_end():
     """room_call_scenario.py, on SQLite in its own namespace (PostgreSQL and Redis are outside
     it): PIN by RFC 2833, admitted by the counselor's socket, each hears the other through the

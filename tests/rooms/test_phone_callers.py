@@ -89,6 +89,11 @@ def test_a_caller_raises_a_hand_and_mutes_but_never_lifts_a_moderators_mute(
     assert (raised["user_id"], raised["user"]["display_name"]) == (alex.id, "Alex")
     assert phone.hand_by_phone(sid, alex.id, False) == []
     assert _last(counselor.received(), "hand_lowered")["user_id"] == alex.id
+    # Raised again and lowered by the moderator: the engine reads it and tells the call flow.
+    phone.hand_by_phone(sid, alex.id, True)
+    assert phone.hand_raised(sid, alex.id) is True
+    assert counselor.emit("lower_hand", session_id=sid, user_id=alex.id)["ok"]
+    assert phone.hand_raised(sid, alex.id) is False
     phone.mute_self_by_phone(sid, alex.id, True)
     phone.mute_self_by_phone(sid, alex.id, False)
     assert phone.muted_by_staff(sid, alex.id) is False
