@@ -27,8 +27,9 @@ from companion.accounts.models import Role, User
 from companion.alerts.models import Alert
 from companion.careteam.models import PsychoedAssignment
 from companion.clinic import treatment
-from companion.clinic.models import Session
+from companion.clinic.models import Program, Session
 from companion.core.extensions import db
+from companion.dialin import availability
 from companion.measures.models import MeasureSchedule
 from companion.notifications import preferences, wording
 from companion.notifications.models import (
@@ -160,12 +161,15 @@ def session_reminders(now: datetime) -> list[Due]:
         until = session.starts_at - now
         lead = min(m for m in SESSION_LEADS if until <= timedelta(minutes=m))
         occurrence = f"session:{session.id}:{lead}:{session.starts_at.isoformat()}"
+        dial_in = (availability.dial_in_number()
+                   if availability.offers_dial_in(db.session.get(Program, session.program_id))
+                   else None)
         for client_id in treatment.session_clients(session):
             zone = _zone_of(client_id, zones)
             if zone is None:
                 continue
             out.append(Due(client_id, NotificationKind.SESSION_REMINDER, occurrence,
-                           wording.session_reminder(session.starts_at, zone),
+                           wording.session_reminder(session.starts_at, zone, dial_in),
                            f"/sessions/{session.id}", session.ends_at))
     return out
 

@@ -28,8 +28,13 @@ def at_time(moment: datetime, zone: ZoneInfo) -> str:
     return f"{local:%I:%M %p}".lstrip("0") + f" {local.tzname() or ''}".rstrip()
 
 
-def session_reminder(starts_at: datetime, zone: ZoneInfo) -> Wording:
-    return Wording(REMINDER, f"Starts at {at_time(starts_at, zone)}. Open Companion to join.")
+def session_reminder(starts_at: datetime, zone: ZoneInfo, dial_in: str | None = None) -> Wording:
+    """``dial_in``: the number to call when the program offers it (a number says nothing of
+    what it is for). The PIN never goes outside the app: it is a credential, and the home screen
+    keeps it for when there is no data."""
+    by_phone = f" No data? Call {dial_in} and key your PIN." if dial_in else ""
+    return Wording(REMINDER, f"Starts at {at_time(starts_at, zone)}. Open Companion to join."
+                   f"{by_phone}")
 
 
 def checkin_reminder() -> Wording:

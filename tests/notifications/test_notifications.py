@@ -20,6 +20,7 @@ from companion.alerts.models import Alert, AlertKind
 from companion.clinic import occurrences
 from companion.core import clock
 from companion.core.extensions import db
+from companion.dialin import pins
 from companion.measures.models import MeasureSchedule
 from companion.notifications import delivery, dispatch, planning, webpush
 from companion.notifications.models import (
@@ -30,6 +31,7 @@ from companion.notifications.models import (
 )
 from companion.rooms import connections
 from tests import selfcare_factories
+from tests.dialin_factories import NUMBER, dial_in_on
 from tests.notification_servers import BrowserKeys, b64url, unb64url
 
 FCM = "https://fcm.googleapis.com/fcm/send/"
@@ -135,6 +137,26 @@ def test_a_session_nine_minutes_ahead_gives_one_push_and_one_mail_once(world, ma
     assert sorted((d["channel"], d["status"]) for d in items[0]["deliveries"]) == [
         ("email", "sent"), ("push", "sent")]
     assert all(d["sent_at"] for d in items[0]["deliveries"])
+
+
+def test_a_session_reminder_gives_the_dial_in_number_but_never_the_pin(world, make_auth,
+                                                                         outside):
+    """A client of a program with dial-in learns from the reminder how to join with no data;
+    the PIN, a credential, stays in the app (its home screen keeps it offline)."""
+    push, mail = outside
+    counselor, client, group = _people(world)
+    dial_in_on(world.program)
+    pin = pins.my_dial_in(client).pin
+    auth = make_auth(client)
+    endpoint, _ = subscribe(auth, push)
+    world.session(group, starts_in=timedelta(minutes=9))
+    passes()
+    [received] = push.pushes_to(endpoint)
+    assert received.payload["body"].endswith(f"No data? Call {NUMBER} and key your PIN.")
+    text = mail.to(client.email)[0].get_payload(decode=True).decode()
+    assert NUMBER in text
+    for shown in (received.payload["body"], text):
+        assert pin not in shown.replace(" ", "")
 
 
 def test_a_session_reminds_an_hour_and_ten_minutes_before(world, make_auth, outside):
