@@ -42,6 +42,7 @@ def test_a_caller_is_heard_hears_the_line_and_keys_arrive_by_telephone_events(tm
     assert observed["line_heard_hz"] == pytest.approx(1000, abs=20)  # the caller's tone
     assert observed["caller_heard_hz"] == pytest.approx(440, abs=20)  # the line's tone
     assert observed["caller_known"] and observed["hung_up_by_line"]
+    assert observed["info_keys"] == "5#"  # SIP INFO, from Janus's "info" events
 
 
 @pytest.mark.phone_network
