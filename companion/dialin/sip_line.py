@@ -140,8 +140,8 @@ class SipLine:
             key = key_of_info(str(result.get("type", "")), str(result.get("content", "")))
             if key is not None:
                 self._calls[handle].key(key)
-        elif kind == "dtmf" and handle in self._calls:  # Janus 1.2 reports RFC 2833 keys too
-            self._calls[handle].key(str(result.get("signal", "")))
+        # Janus 1.2 also reports telephone events as "dtmf" events; they are read from the RTP
+        # the leg receives instead (dtmf.py), whatever the version, so a key counts once.
         elif kind == "hangup" and handle in self._calls:
             self._spawn(self._forget(self._calls[handle]))
         elif event.get("janus") == "hangup" and handle in self._calls:  # the WebRTC leg died
