@@ -133,12 +133,17 @@ async def serve_line(app: Flask, config: LineConfig, workers: Workers,
                     pass
     finally:
         if janus is not None:
-            janus.terminate()
-            try:
-                janus.wait(10)
-            except subprocess.TimeoutExpired:
-                janus.kill()
-                janus.wait(5)
+            stop_process(janus)
+
+
+def stop_process(process: subprocess.Popen[bytes], grace: float = 10) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds; reaped either way (no zombie)."""
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
 
 
 def spawn(worker_addresses: list[str]) -> subprocess.Popen[bytes]:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from companion.dialin import janus_config
+from companion.dialin.line_process import stop_process
 from companion.dialin.sip_line import LineSettings
 
 HERE = Path(__file__).parent
@@ -172,12 +173,7 @@ def trunk_and_janus(folder: Path) -> Iterator[LineSettings]:
 def stop(*processes: subprocess.Popen[bytes] | None) -> None:
     for process in processes:
         if process is not None:
-            process.terminate()
-            try:
-                process.wait(5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+            stop_process(process, grace=5)
 
 
 def start_phone(folder: Path) -> tuple[subprocess.Popen[bytes], Phone]:
