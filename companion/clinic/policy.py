@@ -46,6 +46,9 @@ class Action(enum.StrEnum):
     # a client's phone dial-in PIN renewed (companion/dialin): the same people, the admin or a
     # counselor who treats them
     RESET_DIAL_IN_PIN = "reset_dial_in_pin"
+    # a client's own phone number, for a counselor's call out of the room: read and written by
+    # the same people
+    CLIENT_PHONE = "client_phone"
     # one occurrence cancelled or moved: the counselors who lead it, or the clinic's admin
     RESCHEDULE_SESSION = "reschedule_session"
     # rooms and sessions
@@ -233,7 +236,7 @@ def can(user: User, action: Action, record: object = None) -> bool:
                 return False
             return user.role == Role.ADMIN or (user.role == Role.COUNSELOR
                                                and _leads_group(user, record))
-        case Action.CHANGE_ENROLLMENT | Action.RESET_DIAL_IN_PIN:
+        case Action.CHANGE_ENROLLMENT | Action.RESET_DIAL_IN_PIN | Action.CLIENT_PHONE:
             if not isinstance(record, Enrollment) or record.program.clinic_id != user.clinic_id:
                 return False
             return user.role == Role.ADMIN or is_treating(user, record.client_id)

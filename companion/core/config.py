@@ -227,6 +227,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # Phone dial-in (docs/dial-in.md): the number clients call, as they see it; empty: no
         # dial-in at all, whatever the programs say.
         "SIP_NUMBER": sip_number,
+        # Whether this server runs the dial-in line (it places counselors' calls to clients).
+        "SIP_LINE": bool(env.get("COMPANION_SIP_REGISTRAR", "").strip()),
     }
     config.update(overrides)
     config["DATABASE_URL"] = _normalise_database_url(config["DATABASE_URL"])

@@ -13,7 +13,7 @@ import pytest
 
 from companion.accounts.models import Role
 from tests.care_factories import matrix_care
-from tests.dialin_factories import matrix_dial_in
+from tests.dialin_factories import matrix_dial_in, matrix_dial_out
 from tests.meeting_factories import (
     ATTENDANCE_BODY,
     FEED_IN_BODY,
@@ -406,6 +406,21 @@ DIAL_IN_CASES = [
     Case("GET", "/api/v1/me/dial-in", only(200, {"client"}, 404), setup=matrix_dial_in),
     Case("POST", "/api/v1/users/{client}/dial-in-pin", _TREATING, _TREATING_OTHER,
          template="/api/v1/users/{user_id}/dial-in-pin", setup=matrix_dial_in),
+    # Calling a client into a session: their number is kept by the same people; the call is
+    # made by the session's counselors only (not its peer supporters: a number is the chart's).
+    *[Case(method, "/api/v1/users/{client}/phone-number", _TREATING, _TREATING_OTHER,
+           body={"number": "(555) 555-0199"} if method == "PUT" else None,
+           template="/api/v1/users/{user_id}/phone-number", setup=matrix_dial_out)
+      for method in ("GET", "PUT")],
+    Case("GET", "/api/v1/sessions/{session}/phone-calls", only(200, {"counselor"}, 404),
+         everyone(404), template="/api/v1/sessions/{session_id}/phone-calls",
+         setup=matrix_dial_out),
+    Case("POST", "/api/v1/sessions/{session}/phone-calls", only(201, {"counselor"}, 404),
+         everyone(404), body={"user_id": "{client}"}, setup=matrix_dial_out,
+         template="/api/v1/sessions/{session_id}/phone-calls"),
+    Case("POST", "/api/v1/sessions/{session}/phone-calls/{call}/cancel",
+         only(200, {"counselor"}, 404), everyone(404), setup=matrix_dial_out,
+         template="/api/v1/sessions/{session_id}/phone-calls/{call_id}/cancel"),
 ]
 
 
