@@ -31,10 +31,12 @@ test-setup: setup
 	cd tests/browser && npm ci --no-audit --no-fund --silent
 	@# The dial-in test's phone network: Janus's SIP plugin (the line), Kamailio (a stand-in
 	@# trunk) and baresip (the caller's phone), all Debian's; it runs them in a private namespace.
-	@command -v janus >/dev/null && command -v kamailio >/dev/null && command -v baresip >/dev/null || { \
+	@# espeak-ng records the line's prompts (companion dialin-prompts).
+	@command -v janus >/dev/null && command -v kamailio >/dev/null && command -v baresip >/dev/null \
+	  && command -v espeak-ng >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq janus kamailio baresip-core >/dev/null; \
-	  else echo "Install the dial-in test's parts first: sudo apt-get install -y janus kamailio baresip-core" >&2; exit 1; fi; }
+	    apt-get install -y -qq janus kamailio baresip-core espeak-ng >/dev/null; \
+	  else echo "Install the dial-in test's parts first: sudo apt-get install -y janus kamailio baresip-core espeak-ng" >&2; exit 1; fi; }
 
 lint: setup
 	$(BIN)/ruff check companion tests bench

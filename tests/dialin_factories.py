@@ -59,7 +59,8 @@ def phone_of(client: User, number: str = "+15555550123") -> None:
 
 def matrix_dial_out(made: dict[str, Any], others: dict[str, Any]) -> tuple[dict, dict]:
     """Calling on for every program; a live session of each counselor's group, its client's
-    number on file, and an earlier call that was not answered (one to cancel: ended calls stay as they ended)."""
+    number on file, and an earlier call that was not answered (to cancel: it stays as it
+    ended)."""
     for program in db.session.query(Program):
         calling_on(program)
     values = []

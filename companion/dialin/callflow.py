@@ -2,7 +2,8 @@
 started, a key, admitted, removed, ended, staff muted, a second passed) and does what each
 answer says (play a prompt, knock at a room, hang up, mute, raise a hand).
 
-The flow (docs/dial-in.md, "The call"): welcome (key 2 first for Spanish) → PIN and # (three
+The flow (docs/dial-in.md, "The call"): welcome (key 2 first for Spanish; a call the line
+placed for a counselor says so, and only the called client's PIN is taken) → PIN and # (three
 tries, then goodbye) → no session open (goodbye) / one (knock, "please wait") / several ("press
 1 for the session at 6 in the evening...") → admitted: ``*6`` mutes and unmutes oneself (not
 while a moderator holds the mute), ``*9`` raises and lowers one's hand.
@@ -45,7 +46,7 @@ class SessionChoice:
     starts_at: datetime  # local, with the program's zone
 
 
-HangupReason = Literal["wrong_pin", "no_session", "silence", "removed", "ended"]
+HangupReason = Literal["wrong_pin", "no_session", "silence", "removed", "ended", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,8 @@ class CallFlow:
 
     def __init__(self, identify: Callable[[str], int | None],
                  open_sessions: Callable[[int, datetime], Sequence[SessionChoice]],
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], called: bool = False) -> None:
+        self.called = called  # the line placed this call: a counselor called the client
         self._identify = identify
         self._open_sessions = open_sessions
         self._clock = clock
@@ -110,6 +112,7 @@ class CallFlow:
         self.self_muted = False
         self.muted_by_staff = False
         self.hand_raised = False
+        self.hung_up: HangupReason | None = None  # why the line ended the call, if it did
         self._keys = ""
         self._any_key = False  # a key was pressed on this call (only the first may be "2")
         self._star = False  # "*" pressed in the room: the next key is a command
@@ -126,7 +129,8 @@ class CallFlow:
             return []
         self.stage = Stage.PIN
         self._heard_from()
-        return [Play(Prompt.WELCOME, "en"), Play(Prompt.SPANISH_OFFER, "es"),
+        welcome = Prompt.CALLED_WELCOME if self.called else Prompt.WELCOME
+        return [Play(welcome, "en"), Play(Prompt.SPANISH_OFFER, "es"),
                 Play(Prompt.ENTER_PIN, "en")]
 
     def digit(self, d: str) -> list[Action]:
@@ -163,6 +167,13 @@ class CallFlow:
     def ended(self) -> list[Action]:
         """The session ended (or was over before the caller got in): goodbye."""
         return self._goodbye(Prompt.ENDED, "ended")
+
+    def cancelled(self) -> list[Action]:
+        """The counselor cancelled the call they asked for before the client was in."""
+        if self.stage in (Stage.IN_ROOM, Stage.DONE):
+            return []
+        self.stage, self.hung_up = Stage.DONE, "cancelled"
+        return [Hangup("cancelled")]
 
     def staff_muted(self, muted: bool) -> list[Action]:
         """A moderator muted or unmuted the caller's audio (rooms.phone.muted_by_staff)."""
@@ -283,7 +294,7 @@ class CallFlow:
     def _goodbye(self, prompt: Prompt, reason: HangupReason) -> list[Action]:
         if self.stage == Stage.DONE:
             return []
-        self.stage = Stage.DONE
+        self.stage, self.hung_up = Stage.DONE, reason
         return [Play(prompt, self.lang), Hangup(reason)]
 
     def _heard_from(self) -> None:

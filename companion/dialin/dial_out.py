@@ -176,9 +176,9 @@ def claim_next() -> Claimed | None:
             continue
         taken = db.session.execute(update(PhoneCall).where(
             PhoneCall.id == call.id, PhoneCall.state == CallState.REQUESTED)
-            .values(state=CallState.DIALING, updated_at=clock.now())).rowcount
+            .values(state=CallState.DIALING, updated_at=clock.now()))
         db.session.commit()
-        if not taken:
+        if getattr(taken, "rowcount", 0) != 1:  # another line took it first
             continue
         db.session.refresh(call)
         number = phones.number_of(call.user_id)

@@ -30,7 +30,7 @@ from flask import Flask
 
 from companion.core import clock, origin
 from companion.core.extensions import db
-from companion.dialin import services
+from companion.dialin import dial_out, services
 from companion.dialin.callflow import (
     Action,
     CallFlow,
@@ -41,6 +41,8 @@ from companion.dialin.callflow import (
     SetMute,
     Stage,
 )
+from companion.dialin.dial_out import Claimed
+from companion.dialin.models import CallState
 from companion.dialin.phone_leg import read_prompt
 from companion.dialin.prompts import Prompt, prompt_file
 from companion.dialin.sip_line import Call
@@ -123,10 +125,19 @@ class RoomLeg:
 class CallRunner:
     """One call, from the welcome to the hang-up."""
 
-    def __init__(self, app: Flask, workers: Workers, prompts: Path, call: Call) -> None:
+    def __init__(self, app: Flask, workers: Workers, prompts: Path, call: Call,
+                 called: Claimed | None = None) -> None:
         self._app, self._workers, self._prompts, self._call = app, workers, prompts, call
-        self._flow = CallFlow(lambda pin: services.identify(pin, call.caller),
-                              services.open_sessions, clock.now)
+        self._called = called
+        if called is None:
+            self.flow = CallFlow(lambda pin: services.identify(pin, call.caller),
+                                 services.open_sessions, clock.now)
+        else:  # a counselor's call: only this client's PIN, only this session
+            self.flow = CallFlow(
+                lambda pin: services.identify(pin, called.number, only=called.user_id),
+                lambda user_id, now: [s for s in services.open_sessions(user_id, now)
+                                      if s.session_id == called.session_id],
+                clock.now, called=True)
         self._recordings: dict[tuple[Prompt, str], np.ndarray] = {}
         self._knocked: tuple[int, int] | None = None  # (session, user) once at the door
         self._leg: RoomLeg | None = None
@@ -135,15 +146,15 @@ class CallRunner:
 
     async def run(self) -> None:
         try:
-            await self._do(await self._db(self._flow.start))
+            await self._do(await self._db(self.flow.start))
             while not self._over and not self._call.ended.is_set():
                 try:
                     key = await asyncio.wait_for(self._call.keys.get(), POLL_SECONDS)
                 except TimeoutError:
-                    await self._do(await self._db(self._flow.tick))
+                    await self._do(await self._db(self.flow.tick))
                     await self._do(await self._db(self._watch_room))
                 else:
-                    await self._do(await self._db(self._flow.digit, key))
+                    await self._do(await self._db(self.flow.digit, key))
         finally:
             await self._leave()
 
@@ -151,24 +162,27 @@ class CallRunner:
 
     def _watch_room(self) -> list[Action]:
         if self._knocked is None:
+            if (self._called is not None
+                    and dial_out.state_of(self._called.call_id) == CallState.CANCELLED):
+                return self.flow.cancelled()
             return []
         session_id, user_id = self._knocked
         admission = phone.admission_of(session_id, user_id)
         if admission == "removed":
-            return self._flow.removed()
+            return self.flow.removed()
         if admission == "ended":
-            return self._flow.ended()
+            return self.flow.ended()
         if admission != "admitted":
             return []
         actions: list[Action] = []
         if self._leg is None:
-            actions += self._flow.admitted()  # the engine bridges the audio on seeing this
+            actions += self.flow.admitted()  # the engine bridges the audio on seeing this
         muted = phone.muted_by_staff(session_id, user_id)
         if muted != self._staff_muted:
             self._staff_muted = muted
-            actions += self._flow.staff_muted(muted)
-        if self._flow.hand_raised and not phone.hand_raised(session_id, user_id):
-            actions += self._flow.hand_lowered()  # a moderator lowered it
+            actions += self.flow.staff_muted(muted)
+        if self.flow.hand_raised and not phone.hand_raised(session_id, user_id):
+            actions += self.flow.hand_lowered()  # a moderator lowered it
         return actions
 
     # --- what the flow asks for -------------------------------------------------------------
@@ -186,6 +200,9 @@ class CallRunner:
             elif isinstance(action, Knock):
                 await self._db(phone.knock_by_phone, action.session_id, action.user_id)
                 self._knocked = (action.session_id, action.user_id)
+                if self._called is not None:  # the counselor who called lets them in
+                    await self._db(phone.admit_called, action.session_id, action.user_id,
+                                   self._called.requested_by_id)
             elif isinstance(action, SetMute) and self._knocked is not None:
                 await self._db(phone.mute_self_by_phone, *self._knocked, action.muted)
                 if self._leg is not None:
@@ -195,7 +212,7 @@ class CallRunner:
             elif isinstance(action, Hangup):
                 await self._hang_up(action.reason)
                 return
-        if self._flow.stage is Stage.IN_ROOM and self._leg is None:
+        if self.flow.stage is Stage.IN_ROOM and self._leg is None:
             await self._bridge()
 
     async def _bridge(self) -> None:
@@ -207,6 +224,8 @@ class CallRunner:
         self._leg = RoomLeg(self._workers, *self._knocked, caller_audio=speaks)
         self._call.leg.hears.hear_room(await self._leg.open())
         await self._db(phone.enter_by_phone, *self._knocked)
+        if self._called is not None:
+            await self._db(dial_out.set_state, self._called.call_id, CallState.IN_ROOM)
 
     async def _hang_up(self, reason: str) -> None:
         self._over = True
@@ -235,11 +254,19 @@ class CallRunner:
         return self._recordings[prompt, lang]
 
     async def _db(self, work: Callable[..., T], *args: Any) -> T:
-        """``work(*args)`` in a thread, in the app's context, acting from the phone; committed
-        as a request is (its events go out with the commit)."""
-        def in_app() -> T:
-            with self._app.app_context(), origin.acting_from(origin.PHONE):
-                done = work(*args)
-                db.session.commit()
-                return done
-        return await asyncio.to_thread(in_app)
+        return await in_app(self._app, work, *args)
+
+    @property
+    def reached_the_room(self) -> bool:
+        return self._leg is not None
+
+
+async def in_app(app: Flask, work: Callable[..., T], *args: Any) -> T:
+    """``work(*args)`` in a thread, in the app's context, acting from the phone; committed as a
+    request is (its events go out with the commit)."""
+    def run() -> T:
+        with app.app_context(), origin.acting_from(origin.PHONE):
+            done = work(*args)
+            db.session.commit()
+            return done
+    return await asyncio.to_thread(run)

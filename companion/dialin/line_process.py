@@ -1,6 +1,7 @@
 """The dial-in line as a process of its own (`companion dialin-line`; `companion serve` starts it
 when ``COMPANION_SIP_REGISTRAR`` is set): Janus with Companion's configuration, the line
-registered with the trunk, and each call run by the engine against the media workers.
+registered with the trunk, each call run by the engine against the media workers, and the calls
+counselors ask for placed (dialer.py).
 
 It is asyncio (aiortc) and so never runs inside the web process, which gevent patches. It
 reaches the media workers as the web side does (their addresses in ``COMPANION_MEDIA_WORKERS``,
@@ -23,6 +24,7 @@ import aiohttp
 from flask import Flask
 
 from companion.dialin import janus_config, prompts
+from companion.dialin.dialer import Dialer
 from companion.dialin.engine import CallRunner, Workers
 from companion.dialin.janus import JanusError
 from companion.dialin.sip_line import Call, LineSettings, NotRegistered, SipLine
@@ -119,11 +121,12 @@ async def serve_line(app: Flask, config: LineConfig, workers: Workers,
         stop = stop or asyncio.Event()
         while not stop.is_set():
             try:
-                async with SipLine(config.line, on_call):
+                async with SipLine(config.line, on_call) as line:
                     log.info("the dial-in line is registered")
                     if ready is not None:
                         ready.set()
-                    await stop.wait()
+                    # Counselors' calls to clients go out on the same line.
+                    await Dialer(app, line, workers, folder).run(stop)
             except (NotRegistered, JanusError, aiohttp.ClientError) as exc:
                 log.warning("The dial-in line is not taking calls: %s. Trying again in %d s.",
                             exc, RETRY_SECONDS)

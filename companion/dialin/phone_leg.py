@@ -24,6 +24,7 @@ from aiortc import (
     RTCConfiguration,
     RTCPeerConnection,
     RTCRtpCodecParameters,
+    RTCRtpSender,
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError
@@ -139,6 +140,11 @@ class PhoneLeg:
         if track.kind == "audio":
             self.speaks = track
 
+    @property
+    def answered(self) -> bool:
+        """The phone's side of the audio is set (an answered call, or one that took ours)."""
+        return self._pc.remoteDescription is not None
+
     async def answer(self, offer_sdp: str) -> str:
         """Answer Janus's offer for the call: G.711 first, telephone events if offered.
         ValueError when the offer has no G.711 (Janus relays, it does not transcode)."""
@@ -156,13 +162,51 @@ class PhoneLeg:
         await self._pc.setLocalDescription(await self._pc.createAnswer())
         return self._pc.localDescription.sdp
 
+    async def offer(self) -> str:
+        """An offer for a call the line places: G.711 only (what the phone network speaks) and
+        telephone events, which aiortc does not know and so are written into the SDP here."""
+        transceiver = next(t for t in self._pc.getTransceivers() if t.kind == "audio")
+        transceiver.setCodecPreferences([
+            c for c in RTCRtpSender.getCapabilities("audio").codecs
+            if c.mimeType.lower() in PHONE_CODECS])
+        await self._pc.setLocalDescription(await self._pc.createOffer())
+        return with_telephone_events(self._pc.localDescription.sdp)
+
+    async def accepted(self, answer_sdp: str) -> None:
+        """The phone answered the call the line placed (Janus's answer, from the phone's)."""
+        await self._pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
+        events = _telephone_events_offered(answer_sdp)
+        if events and events[0].payloadType is not None:
+            # aiortc kept only the codecs it knows; the receiver is set up from this list
+            # once the connection is up (after this returns), so telephone events reach it.
+            transceiver = next(t for t in self._pc.getTransceivers() if t.kind == "audio")
+            compat.keep_codecs(transceiver, compat.codecs_of(transceiver) + events)
+            compat.intercept_payload_type(transceiver.receiver, events[0].payloadType,
+                                          self._keys.packet)
+
     async def close(self) -> None:
         self.hears.stop()
         await self._pc.close()
 
 
-def _telephone_events_offered(offer_sdp: str) -> list[RTCRtpCodecParameters]:
-    """The offer's 8 kHz telephone-event codec, which aiortc does not know and so drops from
-    the transceiver's list: read from the SDP itself."""
-    return [codec for codec in compat.offered_codecs(offer_sdp, "audio")
+# The payload type offered for telephone events: RFC 4733's usual dynamic one.
+EVENTS_PAYLOAD_TYPE = 101
+
+
+def with_telephone_events(sdp: str) -> str:
+    """``sdp`` (one audio section, as PhoneLeg offers) with 8 kHz telephone events for keys
+    0-15, after its last codec."""
+    lines = sdp.split("\r\n")
+    last_codec = max(i for i, line in enumerate(lines) if line.startswith("a=rtpmap:"))
+    lines[last_codec + 1:last_codec + 1] = [
+        f"a=rtpmap:{EVENTS_PAYLOAD_TYPE} telephone-event/{RATE}",
+        f"a=fmtp:{EVENTS_PAYLOAD_TYPE} 0-15"]
+    return "\r\n".join(f"{line} {EVENTS_PAYLOAD_TYPE}" if line.startswith("m=audio ") else line
+                         for line in lines)
+
+
+def _telephone_events_offered(sdp: str) -> list[RTCRtpCodecParameters]:
+    """The description's 8 kHz telephone-event codec, which aiortc does not know and so drops
+    from the transceiver's list: read from the SDP itself."""
+    return [codec for codec in compat.offered_codecs(sdp, "audio")
             if codec.mimeType.lower() == TELEPHONE_EVENT and codec.clockRate == RATE][:1]

@@ -91,7 +91,7 @@ def read_number(actor: User, enrollment: Enrollment) -> str | None:
 def write_number(actor: User, enrollment: Enrollment, written: str | None) -> str | None:
     """Set the client's number (or clear it with None or ""); returns it as stored. Bad input
     changes nothing."""
-    number = normalized(written) if (written or "").strip() else None
+    number = normalized(written) if written is not None and written.strip() else None
     row = db.session.scalar(select(ClientPhone).where(
         ClientPhone.user_id == enrollment.client_id))
     if number is None:

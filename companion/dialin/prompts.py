@@ -31,6 +31,7 @@ FOLDER = "dialin-prompts"
 
 class Prompt(enum.StrEnum):
     WELCOME = "welcome"
+    CALLED_WELCOME = "called_welcome"  # a call the line placed (a counselor called the client)
     SPANISH_OFFER = "spanish_offer"
     ENTER_PIN = "enter_pin"
     WRONG_PIN = "wrong_pin"
@@ -144,6 +145,10 @@ class Prompt(enum.StrEnum):
 _PHRASES: dict[Prompt, tuple[str, str]] = {
     Prompt.WELCOME: ("Welcome to Companion. For Spanish, press 2.",
                      "Bienvenido a Companion. Para español, oprima el 2."),
+    Prompt.CALLED_WELCOME: ("Hello, this is Companion, calling you to join your session. For "
+                            "Spanish, press 2.",
+                            "Hola, le llama Companion para que se una a su sesión. Para español, "
+                            "oprima el 2."),
     Prompt.SPANISH_OFFER: ("For Spanish, press 2.", "Para español, oprima el 2."),
     Prompt.ENTER_PIN: ("Please enter your PIN, then press the pound key.",
                        "Por favor, marque su PIN y luego la tecla numeral."),

@@ -52,15 +52,18 @@ def caller_key(caller_number: str | None) -> str:
     return hmac.new(derived_key(CALLER_LABEL), digits.encode(), hashlib.sha256).hexdigest()
 
 
-def identify(pin: str, caller_number: str | None) -> int | None:
+def identify(pin: str, caller_number: str | None, only: int | None = None) -> int | None:
     """The user whose PIN this is, or None: a wrong PIN, a PIN of someone whose program offers
-    no dial-in now, or a try refused by the limits (all three the same to the caller). A found
-    caller is audited as a sign-in by phone; a miss counts against the limits."""
+    no dial-in now, or a try refused by the limits (all three the same to the caller). ``only``:
+    a call the line placed to this client (dial_out.py), so anyone else's PIN is a wrong one.
+    A found caller is audited as a sign-in by phone; a miss counts against the limits."""
     with origin.acting_from(origin.PHONE):
         now = clock.now()
         caller = caller_key(caller_number)
         # Looked up whether or not a limit refuses: a refused try takes as long as any other.
         found = _owner(pin_lookup(pin)) if PIN_FORMAT.match(pin or "") else None
+        if found is not None and only is not None and found.id != only:
+            found = None
         limited = _limited(caller, now)
         if found is None or limited:
             if not limited:

@@ -1,6 +1,7 @@
 """The clinic's dial-in line on Janus's SIP plugin: registered with the trunk (or the SIP proxy in
 front of Janus), it takes each incoming call on a free handle, answers its audio with a
-:class:`PhoneLeg` and hands a :class:`Call` to the engine.
+:class:`PhoneLeg` and hands a :class:`Call` to the engine; and it places the calls counselors
+ask for (:meth:`SipLine.dial`, driven by dialer.py) on a free handle too.
 
 Janus's SIP plugin holds one call per handle: the registered one (the *master*) and *helpers*
 attached to it (its "multiple calls" feature), so the line keeps ``helpers`` of them and as many
@@ -46,6 +47,11 @@ class Call:
     line: SipLine
     keys: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+    # A call the line placed (SipLine.dial): the phone rings, then answers; or the call ends
+    # first, with the SIP code it ended with (486 busy, 480 not reachable...) in ``refused``.
+    ringing: asyncio.Event = field(default_factory=asyncio.Event)
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+    refused: int | None = None
 
     def key(self, key: str) -> None:
         if key in KEYS:
@@ -64,6 +70,10 @@ class NotRegistered(RuntimeError):
     """The trunk refused the line's registration, or did not answer: the sentence says which."""
 
 
+class LineBusy(RuntimeError):
+    """No handle is free to place a call on."""
+
+
 class SipLine:
     def __init__(self, settings: LineSettings, on_call: CallHandler) -> None:
         self.settings = settings
@@ -74,6 +84,7 @@ class SipLine:
         self.registered = asyncio.Event()
         self._refused: str | None = None  # the trunk's answer to a refused registration
         self._master_id: int | None = None
+        self._helpers: list[int] = []  # the handles calls are placed on
 
     async def __aenter__(self) -> SipLine:
         self._janus = await JanusSession(self.settings.janus_url, self._on_event).__aenter__()
@@ -100,6 +111,7 @@ class SipLine:
             await self._janus.request(helper, {
                 "request": "register", "type": "helper", "username": self.settings.user,
                 "master_id": self._master_id})
+            self._helpers.append(helper)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -109,6 +121,25 @@ class SipLine:
             task.cancel()
         if self._janus is not None:
             await self._janus.__aexit__(*exc)
+
+    async def dial(self, uri: str) -> Call:
+        """Place a call to ``uri`` (``sip:+15555550123@trunk``) on a free handle; the call
+        rings and is answered (its events), or ends unanswered. LineBusy when every handle
+        holds a call."""
+        assert self._janus is not None
+        handle = next((h for h in self._helpers if h not in self._calls), None)
+        if handle is None:
+            raise LineBusy("every call of the line is taken: raise COMPANION_SIP_CALLS")
+        call = Call(handle, "", PhoneLeg(on_key=lambda key: call.key(key)), self)
+        self._calls[handle] = call
+        try:
+            offer = await call.leg.offer()
+            await self._janus.request(handle, {"request": "call", "uri": uri},
+                                      jsep={"type": "offer", "sdp": offer})
+        except BaseException:
+            await self._forget(call)
+            raise
+        return call
 
     async def hang_up(self, call: Call) -> None:
         assert self._janus is not None
@@ -142,8 +173,20 @@ class SipLine:
                 self._calls[handle].key(key)
         # Janus 1.2 also reports telephone events as "dtmf" events; they are read from the RTP
         # the leg receives instead (dtmf.py), whatever the version, so a key counts once.
+        elif kind in ("ringing", "proceeding") and handle in self._calls:
+            self._calls[handle].ringing.set()
+        elif kind in ("progress", "accepted") and handle in self._calls:
+            # The phone's answer comes with early media (183) or with the answer (200).
+            if "jsep" in event:
+                self._spawn(self._accepted(self._calls[handle], event["jsep"]["sdp"],
+                                           kind == "accepted"))
+            elif kind == "accepted":
+                self._calls[handle].answered.set()
         elif kind == "hangup" and handle in self._calls:
-            self._spawn(self._forget(self._calls[handle]))
+            call = self._calls[handle]
+            if not call.answered.is_set() and call.refused is None:
+                call.refused = int(result.get("code") or 0)
+            self._spawn(self._forget(call))
         elif event.get("janus") == "hangup" and handle in self._calls:  # the WebRTC leg died
             self._spawn(self.hang_up(self._calls[handle]))
 
@@ -151,6 +194,17 @@ class SipLine:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _accepted(self, call: Call, answer_sdp: str, answered: bool) -> None:
+        if not call.leg.answered:  # the answer is taken once (183's, else 200's)
+            try:
+                await call.leg.accepted(answer_sdp)
+            except ValueError:
+                log.info("a placed call was answered with audio we cannot take: hung up")
+                await self.hang_up(call)
+                return
+        if answered:
+            call.answered.set()
 
     async def _answer(self, handle: int, caller: str, jsep: dict[str, str]) -> None:
         assert self._janus is not None

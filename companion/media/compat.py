@@ -122,7 +122,8 @@ def codecs_of(transceiver: Any) -> list[RTCRtpCodecParameters]:
 
 
 def keep_codecs(transceiver: Any, codecs: list[RTCRtpCodecParameters]) -> None:
-    """Answer with only ``codecs`` on this transceiver (before createAnswer)."""
+    """Answer with only ``codecs`` on this transceiver (before createAnswer); or, after an
+    answer was set, receive these (the receiver is set up from the list once connected)."""
     transceiver._codecs = codecs
 
 

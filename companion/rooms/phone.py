@@ -35,7 +35,8 @@ from companion.rooms import sockets as handlers
 from companion.rooms.models import AttendanceInterval, Modality, ParticipantState, RoomParticipant
 from companion.rooms.services import Knock, RoomError
 
-__all__ = ["Admission", "Knock", "RoomError", "admission_of", "enter_by_phone", "hand_by_phone",
+__all__ = ["Admission", "Knock", "RoomError", "admission_of", "admit_called", "enter_by_phone",
+           "hand_by_phone",
            "hand_raised", "knock_by_phone", "leave_by_phone", "mute_self_by_phone",
            "muted_by_staff"]
 
@@ -104,6 +105,25 @@ def admission_of(session_id: int, user_id: int) -> Admission:
     if row.state == ParticipantState.REMOVED:
         return "removed"
     return "admitted" if row.state == ParticipantState.ADMITTED else "waiting"
+
+
+def admit_called(session_id: int, user_id: int, staff_id: int) -> bool:
+    """A client a counselor called from the room (companion/dialin/dial_out.py) keyed their
+    PIN: they are let in as admitted by that counselor, who asked for them. False when that
+    cannot be (the counselor left the room, or locked it): they wait at the door like anyone."""
+    with _as_the_caller():
+        session, _ = _caller(session_id, user_id)
+        staff = db.session.get(User, staff_id)
+        if staff is None:
+            return False
+        try:
+            event = rooms.admit(session, staff, user_id)
+        except RoomError:
+            db.session.rollback()
+            return False
+        handlers._admitted(session, user_id, event)
+        handlers._publish_presence(session)
+        return True
 
 
 def enter_by_phone(session_id: int, user_id: int) -> None:

@@ -50,7 +50,9 @@ def network() -> None:
         subprocess.run(command.split(), check=True)
 
 
-def caller_config(folder: Path) -> Path:
+def caller_config(folder: Path, number: str | None = None) -> Path:
+    """baresip's configuration; with ``number``, the phone is registered with the trunk under
+    it, so the line's calls to that number ring it."""
     conf = folder / "baresip"
     conf.mkdir(parents=True, exist_ok=True)
     with wave.open(str(folder / "caller.wav"), "wb") as out:
@@ -80,7 +82,9 @@ module_app ctrl_tcp.so
 ctrl_tcp_listen {CTRL[0]}:{CTRL[1]}
 snd_path {folder / "heard"}
 """)
-    (conf / "accounts").write_text("<sip:caller@127.0.0.1:5070>;regint=0\n")
+    account = (f"<sip:{number}@127.0.0.1>;regint=60;answermode=manual" if number
+               else "<sip:caller@127.0.0.1:5070>;regint=0")
+    (conf / "accounts").write_text(account + "\n")
     return conf
 
 
@@ -176,11 +180,12 @@ def stop(*processes: subprocess.Popen[bytes] | None) -> None:
             stop_process(process, grace=5)
 
 
-def start_phone(folder: Path) -> tuple[subprocess.Popen[bytes], Phone]:
-    """baresip, playing CALLER_HZ; its control socket once it listens."""
+def start_phone(folder: Path, number: str | None = None) -> tuple[subprocess.Popen[bytes], Phone]:
+    """baresip, playing CALLER_HZ (registered under ``number`` if given); its control socket
+    once it listens."""
     with open(folder / "caller.log", "w") as log:
-        process = subprocess.Popen(["baresip", "-f", str(caller_config(folder))], stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(["baresip", "-f", str(caller_config(folder, number))],
+                                   stdout=log, stderr=subprocess.STDOUT)
     return process, Phone()
 
 

@@ -60,6 +60,21 @@ def test_a_client_joins_a_group_by_phone_end_to_end():
     assert "1 passed" in run.stdout
 
 
+@pytest.mark.phone_network
+def test_a_counselor_calls_a_client_into_the_room_end_to_end():
+    """called_scenario.py, as the scenario above: the line calls the client's phone for the
+    counselor; busy, cancelled while ringing, answered with the client's PIN and in the room
+    (heard through the media worker) without an Admit; each step on the counselor's socket."""
+    _phone_network_ready()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    run = subprocess.run(["unshare", "--net", sys.executable, "-m", "pytest", "-q", "-x",
+                          "-p", "no:xdist", "-p", "no:cacheprovider",
+                          "tests/dialin/called_scenario.py"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert "1 passed" in run.stdout
+
+
 def _event(key: int, end: bool) -> bytes:
     return bytes([key, 0x80 if end else 0x0A, 0x03, 0x20])
 
