@@ -89,28 +89,22 @@ def serve(host: str, port: int, no_seed: bool, media_workers: int | None) -> Non
     from companion.media.process import default_worker_count
 
     workers = default_worker_count() if media_workers is None else media_workers
-    workers = _workers_for_the_line(workers)
+    _check_the_line()
     try:
         run(app, host, port, workers)
     except MediaConfigError as error:  # raised at start, before anything is served
         raise click.ClickException(f"The media plane did not start: {error}.") from None
 
 
-def _workers_for_the_line(workers: int) -> int:
-    """With a dial-in line and embedded workers but no Redis, one worker: the line's process
-    and the web process each place rooms on workers, and only Redis lets them agree."""
-    from companion.dialin.line_process import LineConfig, LineConfigError
+def _check_the_line() -> None:
+    """A configured dial-in line must be able to start (its settings, Redis) before serving."""
+    from companion.dialin.line_process import LineConfig, LineConfigError, require_redis
 
     try:
-        line = LineConfig.from_env()
+        if LineConfig.from_env() is not None:
+            require_redis()
     except LineConfigError as error:
         raise click.ClickException(str(error)) from None
-    if (line is None or workers <= 1 or os.environ.get("REDIS_URL")
-            or os.environ.get("COMPANION_MEDIA_WORKERS")):
-        return workers
-    click.echo("Dial-in is on and REDIS_URL is not set: one media worker, so that callers "
-               "and the app meet on the same one.")
-    return 1
 
 
 @main.command("seed-demo")

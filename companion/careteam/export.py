@@ -24,6 +24,7 @@ from companion.clinic.models import Enrollment, GroupMember, PhaseChange, Sessio
 from companion.core import clock
 from companion.core.extensions import db
 from companion.core.models import AuditEvent
+from companion.dialin.models import PhoneCall
 from companion.measures.models import Measure, MeasureSchedule
 from companion.meetings.models import (
     MeetingAttendance,
@@ -85,6 +86,8 @@ EXPORTED: dict[str, tuple[str, Callable[[int], Select[Any]]]] = {
     "invitations": ("My invitation", lambda c: select(Invitation).where(Invitation.user_id == c)),
     "login_sessions": ("My logins", lambda c: select(LoginSession).where(
         LoginSession.user_id == c)),
+    "phone_calls": ("Calls my counselors placed to my phone", lambda c: select(PhoneCall).where(
+        PhoneCall.user_id == c)),
 }
 # Tables of the profile and the access log (built separately), and tables that hold nothing
 # about one client: the reason each is left out.
@@ -120,6 +123,8 @@ NOT_CLIENT_RECORDS = {
     # failed tries are keyed hashes of calling numbers, about no one.
     "dial_in_pin": "a credential: the client reads their PIN in the app",
     "dial_in_failure": "failed PIN tries, kept as keyed hashes of calling numbers for the limits",
+    "client_phone": "the number the client gave the program, sealed (contact details, not a "
+                    "treatment record; the calls placed to it are exported)",
 }
 
 

@@ -40,7 +40,12 @@ def dialin_line() -> None:
 
     from companion import create_app
     from companion.core.config import ConfigError
-    from companion.dialin.line_process import LineConfig, LineConfigError, serve_line
+    from companion.dialin.line_process import (
+        LineConfig,
+        LineConfigError,
+        require_redis,
+        serve_line,
+    )
     from companion.media import compat
     from companion.media.config import web_secret
     from companion.media.pool import MediaPool, parse_addresses
@@ -48,6 +53,8 @@ def dialin_line() -> None:
     try:
         app = create_app()
         config = LineConfig.from_env()
+        if config is not None:
+            require_redis()
     except (ConfigError, LineConfigError) as error:
         raise click.ClickException(str(error)) from None
     if config is None:

@@ -31,7 +31,7 @@ from companion.dialin import (
 from companion.dialin.availability import offers_dial_in
 from companion.dialin.models import UNDER_WAY, CallState, PhoneCall
 from companion.dialin.pins import DialInError
-from companion.rooms import services as rooms
+from companion.rooms import phone
 from companion.rooms.models import ParticipantState, RoomParticipant
 
 # A call the line has not taken this long after it was asked for is given up: the line is not
@@ -77,7 +77,7 @@ def room_phones(actor: User, session: Session) -> RoomPhones:
     _require_caller(actor, session)
     clients = treatment.session_clients(session)
     with_number = phones.has_number(clients)
-    inside = {u.id for u in rooms.present_users(session)}
+    inside = phone.present_ids(session)
     removed = set(db.session.scalars(select(RoomParticipant.user_id).where(
         RoomParticipant.session_id == session.id,
         RoomParticipant.state == ParticipantState.REMOVED)))
@@ -104,10 +104,11 @@ def request_call(actor: User, session: Session, user_id: int) -> PhoneCall:
     if session.state(clock.now()) not in ("open", "in_progress"):
         raise DialInError(409, "session_id", f"The room is not open, so {name} cannot be "
                           "called into it.")
-    member = rooms.participant(session, client)
-    if member is not None and member.state == ParticipantState.REMOVED:
+    standing = db.session.scalar(select(RoomParticipant.state).where(
+        RoomParticipant.session_id == session.id, RoomParticipant.user_id == client.id))
+    if standing == ParticipantState.REMOVED:
         raise DialInError(409, "user_id", f"{name} was removed from this session.")
-    if client.id in {u.id for u in rooms.present_users(session)}:
+    if client.id in phone.present_ids(session):
         raise DialInError(409, "user_id", f"{name} is in the room already.")
     if client.id not in phones.has_number([client.id]):
         raise DialInError(409, "user_id", f"{name} has no phone number on file: add it on "

@@ -69,6 +69,17 @@ class LineConfig:
                    janus, own_janus=not url)
 
 
+NEEDS_REDIS = ("Dial-in needs Redis: set REDIS_URL. The phone line runs in a process of its own, "
+               "and staff hear of its callers (a knock, a call's progress) through Redis.")
+
+
+def require_redis(env: Mapping[str, str] | None = None) -> None:
+    """The line's events (a knock, a call's steps) reach the web process's sockets, and both
+    agree which media worker holds a room, only through Redis: LineConfigError without it."""
+    if not (os.environ if env is None else env).get("REDIS_URL"):
+        raise LineConfigError(NEEDS_REDIS)
+
+
 def start_janus(folder: Path, settings: janus_config.JanusSettings) -> subprocess.Popen[bytes]:
     """Janus with Companion's configuration (written into ``folder``); raises when Debian's
     janus is not installed."""

@@ -36,7 +36,7 @@ from companion.rooms.models import AttendanceInterval, Modality, ParticipantStat
 from companion.rooms.services import Knock, RoomError
 
 __all__ = ["Admission", "Knock", "RoomError", "admission_of", "admit_called", "enter_by_phone",
-           "hand_by_phone",
+           "hand_by_phone", "present_ids",
            "hand_raised", "knock_by_phone", "leave_by_phone", "mute_self_by_phone",
            "muted_by_staff"]
 
@@ -86,6 +86,11 @@ def knock_by_phone(session_id: int, user_id: int) -> Knock:
             handlers._publish_door(session)
         handlers._send_published()
         return knocked
+
+
+def present_ids(session: Session) -> set[int]:
+    """Who is in the room now, by any link (dialin/dial_out.py calls nobody who is)."""
+    return {person.id for person in rooms.present_users(session)}
 
 
 def admission_of(session_id: int, user_id: int) -> Admission:

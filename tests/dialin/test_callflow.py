@@ -217,3 +217,19 @@ def test_times_are_spoken_in_pieces(hour, minute, spoken):
     from companion.dialin.prompts import clock_prompts
 
     assert clock_prompts(datetime(2026, 12, 14, hour, minute, tzinfo=CHICAGO)) == spoken
+
+
+def test_a_call_the_line_placed_says_so_and_can_be_cancelled_until_the_client_is_in():
+    fakes = Fakes([AT_SIX])
+    flow = CallFlow(fakes.identify, fakes.open_sessions, lambda: fakes.now, called=True)
+    assert flow.start() == [Play(P.CALLED_WELCOME, "en"), Play(P.SPANISH_OFFER, "es"),
+                            Play(P.ENTER_PIN, "en")]
+    assert run(flow, fakes, "keys", PIN + "#") == [Knock(10, ALEX), Play(P.PLEASE_WAIT, "en")]
+    assert flow.cancelled() == [Hangup("cancelled")] and flow.hung_up == "cancelled"
+    assert flow.cancelled() == [] and run(flow, fakes, "keys", "*6") == []
+
+    in_room = CallFlow(fakes.identify, fakes.open_sessions, lambda: fakes.now, called=True)
+    in_room.start()
+    run(in_room, fakes, "keys", PIN + "#")
+    in_room.admitted()
+    assert in_room.cancelled() == []  # in the room: the counselor removes, not cancels

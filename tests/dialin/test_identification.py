@@ -171,3 +171,13 @@ def test_a_discharged_client_has_no_session(world, caller):
         .end_date = clock.now().date()
     db.session.commit()
     assert services.open_sessions(client.id, clock.now()) == []
+
+
+def test_a_call_the_line_placed_takes_only_the_called_clients_pin(caller, world):
+    client, pin = caller
+    other = world.user(Role.CLIENT, name="Sam")
+    others_pin = pins.my_dial_in(other).pin
+    # Someone else answered the phone and keyed their own PIN: a wrong PIN, counted.
+    assert identify(others_pin, NUMBER, only=client.id) is None
+    assert _failures() == 1
+    assert identify(pin, NUMBER, only=client.id) == client.id

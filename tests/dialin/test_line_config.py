@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import pytest
 
-from companion.cli import _workers_for_the_line
+from companion.cli import _check_the_line
 from companion.dialin.line_process import LineConfig, LineConfigError
 
 LINE = {"COMPANION_SIP_REGISTRAR": "sip:sip.provider.example",
@@ -37,21 +37,20 @@ def test_a_line_that_is_not_sip_addresses_is_refused_with_a_sentence(wrong):
         LineConfig.from_env({**LINE, **wrong})
 
 
-def test_serve_keeps_one_embedded_worker_for_the_line_without_redis(monkeypatch, capsys):
+def test_serve_refuses_a_line_without_redis_in_a_sentence(monkeypatch):
     for name, value in LINE.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("REDIS_URL", raising=False)
-    monkeypatch.delenv("COMPANION_MEDIA_WORKERS", raising=False)
-    assert _workers_for_the_line(4) == 1
-    assert "one media worker" in capsys.readouterr().out
+    with pytest.raises(click.ClickException, match="Dial-in needs Redis: set REDIS_URL"):
+        _check_the_line()
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
-    assert _workers_for_the_line(4) == 4  # Redis lets both processes agree where rooms are
+    _check_the_line()  # the line's events reach the web process's rooms
     monkeypatch.delenv("COMPANION_SIP_REGISTRAR")
     monkeypatch.delenv("REDIS_URL")
-    assert _workers_for_the_line(4) == 4  # no line: nothing changes
+    _check_the_line()  # no line: the embedded default needs nothing
 
 
 def test_serve_refuses_a_wrong_line_before_it_starts(monkeypatch):
     monkeypatch.setenv("COMPANION_SIP_REGISTRAR", "provider")
     with pytest.raises(click.ClickException, match="SIP addresses"):
-        _workers_for_the_line(2)
+        _check_the_line()
