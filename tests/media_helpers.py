@@ -15,6 +15,7 @@ from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
     RTCPeerConnection,
+    RTCRtpSender,
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError
@@ -117,8 +118,10 @@ class ClientPeer:
     """One participant: audio sendrecv, optional video sendonly, K recvonly video slots."""
 
     def __init__(self, name: str, freq: float | None = None, video_index: int | None = None,
-                 slots: int = 0, video_track: MediaStreamTrack | None = None) -> None:
+                 slots: int = 0, video_track: MediaStreamTrack | None = None,
+                 codec: str | None = None) -> None:
         self.name = name
+        self.codec = codec  # "audio/pcmu": the audio a phone caller's leg offers; else Opus
         self.video_track = video_track
         self.freq = freq
         self.video_index = video_index
@@ -132,7 +135,11 @@ class ClientPeer:
     async def offer(self) -> RTCSessionDescription:
         pc = self.pc = RTCPeerConnection(RTCConfiguration(
             iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
-        pc.addTransceiver(ToneTrack(self.freq) if self.freq else "audio", direction="sendrecv")
+        audio = pc.addTransceiver(ToneTrack(self.freq) if self.freq else "audio",
+                                  direction="sendrecv")
+        if self.codec is not None:
+            audio.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("audio").codecs
+                                       if c.mimeType.lower() == self.codec])
         if self.video_track is not None:
             pc.addTransceiver(self.video_track, direction="sendonly")
         elif self.video_index is not None:
@@ -167,6 +174,8 @@ class ClientPeer:
                 pcm = frame.to_ndarray().reshape(-1)
                 if frame.layout.name == "stereo":
                     pcm = pcm[0::2]
+                if frame.sample_rate == 8000:  # G.711: each sample six times, as 48 kHz
+                    pcm = np.repeat(pcm, 6)
                 self.audio.append(pcm.astype(np.int16))
                 self.audio_frames += 1
                 if len(self.audio) > 100:

@@ -8,10 +8,11 @@ by a moderator, or the session ended. Database work runs in a thread with the ap
 the call's audio (asyncio, aiortc) never waits on it.
 
 In the room the caller is a participant of the media worker like anyone: the engine holds a
-WebRTC leg of its own toward the worker (:class:`RoomLeg`, Opus, what every participant speaks),
-offered under the caller's user id, and relays the phone leg's audio into it and the room's mix
-back (docs/dial-in.md, "Joining a room"). A moderator's mute or removal reaches the worker from
-the web side as for anyone; the caller's own ``*6`` gates what the engine relays.
+WebRTC leg of its own toward the worker (:class:`RoomLeg`, G.711 with the phone profile, which
+the worker decodes into its mix and encodes the caller's mix-minus in), offered under the
+caller's user id, and relays the phone leg's audio into it and the room's mix back
+(docs/dial-in.md, "A call from answer to hang-up"). A moderator's mute or removal reaches the
+worker from the web side as for anyone; the caller's own ``*6`` gates what the engine relays.
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ from typing import Any, Protocol, TypeVar
 
 import av
 import numpy as np
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
 from flask import Flask
 
 from companion.core import clock, origin
@@ -97,7 +104,11 @@ class RoomLeg:
         self.outgoing = _Gated(caller_audio)
         self.mix: MediaStreamTrack | None = None
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self._pc.addTransceiver(self.outgoing, direction="sendrecv")
+        transceiver = self._pc.addTransceiver(self.outgoing, direction="sendrecv")
+        # G.711, what the phone leg speaks: the worker decodes and encodes it with the mix
+        # (companion/media/g711.py), and no Opus is made or read here.
+        transceiver.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("audio").codecs
+                                         if c.mimeType.lower() == "audio/pcmu"])
         self._pc.on("track", self._on_track)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
@@ -108,7 +119,7 @@ class RoomLeg:
         """Join the room's media; returns the room's mix (without the caller's own voice)."""
         await self._pc.setLocalDescription(await self._pc.createOffer())
         request = OfferRequest(self._room, self._peer, self._pc.localDescription.sdp,
-                               Profile.AUDIO_ONLY)
+                               Profile.PHONE)
         answer: OfferAnswer = await asyncio.to_thread(self._workers.send, request, OFFER_TIMEOUT)
         await self._pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
         transceiver = self._pc.getTransceivers()[0]

@@ -1,10 +1,11 @@
 """Answering a peer's offer: its SDP read, its transceivers set up for mixing and forwarding, and
 its connection watched until it connects, fails or is replaced (docs/media.md, "Peers and SDP").
 
-The worker tells transceivers apart by direction, never by position: one audio (Opus only,
-received into the mixer, the mix sent back), at most one video the client sends (VP8 only, so
-any publisher's frames suit any subscriber) and up to MAX_SLOTS receive slots. It answers once
-ICE gathering is over (no trickle) and never renegotiates: browsers refuse aiortc's re-offers.
+The worker tells transceivers apart by direction, never by position: one audio (Opus only, or
+G.711 only from a phone caller; received into the mixer, the mix sent back), at most one video
+the client sends (VP8 only, so any publisher's frames suit any subscriber) and up to MAX_SLOTS
+receive slots. It answers once ICE gathering is over (no trickle) and never renegotiates:
+browsers refuse aiortc's re-offers.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from companion.media.forward import (
     set_audio_jitter_buffer,
     tap_receiver,
 )
+from companion.media.g711 import G711Voice
 from companion.media.protocol import (
     OfferAnswer,
     OfferRequest,
@@ -45,6 +47,7 @@ from companion.media.rooms import Peer, Room
 log = logging.getLogger("companion.media")
 
 MAX_SLOTS = 4
+PHONE_CODECS = ("audio/pcmu", "audio/pcma")
 
 _MDNS_CANDIDATE = re.compile(r"^a=candidate:\S+ \d+ \S+ \d+ [A-Za-z0-9-]{1,63}\.local \d+ .*$")
 
@@ -125,14 +128,20 @@ def configure_transceivers(peer: Peer, pc: RTCPeerConnection,
         client_receives = remote in ("sendrecv", "recvonly")
         codecs = compat.codecs_of(t)
         if t.kind == "audio":
-            opus = [c for c in codecs if c.mimeType.lower() == "audio/opus"]
-            compat.keep_codecs(t, opus)
-            if audio_done or not opus:
+            # Opus from everyone; G.711 from a phone caller the dial-in line relays.
+            wanted = PHONE_CODECS if peer.profile is Profile.PHONE else ("audio/opus",)
+            voice = [c for c in codecs if c.mimeType.lower() in wanted][:1]
+            compat.keep_codecs(t, voice)
+            if audio_done or not voice:
                 if not audio_done:
-                    raise RequestError("the offer has no Opus audio")
+                    raise RequestError("the offer has no G.711 audio" if
+                                       peer.profile is Profile.PHONE else
+                                       "the offer has no Opus audio")
                 t.direction = "inactive"
                 continue
             audio_done = True
+            if peer.profile is Profile.PHONE:
+                peer.voice = G711Voice(voice[0].mimeType.lower().removeprefix("audio/"))
             if client_sends:
                 set_audio_jitter_buffer(t.receiver, PassThroughJitterBuffer())
                 tap_receiver(t.receiver, peer.on_audio)
@@ -140,7 +149,7 @@ def configure_transceivers(peer: Peer, pc: RTCPeerConnection,
             if client_receives:
                 track = EncodedTrack("audio", maxlen=5)
                 t.sender.replaceTrack(track)
-                install_packer(t.sender, OpusPacker(), None)
+                install_packer(t.sender, OpusPacker(), None)  # one payload a frame, as G.711
                 peer.audio_out = track
             t.direction = ("sendrecv" if client_sends and client_receives else
                            "recvonly" if client_sends else

@@ -60,6 +60,9 @@ class Profile(StrEnum):
     STANDARD = "standard"
     LOW_BANDWIDTH = "low_bandwidth"
     AUDIO_ONLY = "audio_only"
+    # A phone caller relayed by the dial-in line: G.711 audio (decoded and encoded by the
+    # worker, companion/media/g711.py), no video.
+    PHONE = "phone"
 
 
 class MediaKind(StrEnum):

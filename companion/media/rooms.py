@@ -28,6 +28,7 @@ from companion.media.forward import (
     choose_slot_sources,
     vp8_is_keyframe,
 )
+from companion.media.g711 import PHONE_SAMPLES, G711Voice
 from companion.media.mixer import (
     FRAME_SAMPLES,
     NoiseGate,
@@ -110,6 +111,7 @@ class Peer:
         self.stats_prev: dict[str, float] = {}
         self._decoder: OpusDecoder | None = None
         self._encoder: OpusEncoder | None = None
+        self.voice: G711Voice | None = None  # a phone caller's (Profile.PHONE)
         self.config = room.host.config
 
     # -- capacities
@@ -138,6 +140,9 @@ class Peer:
 
     # -- audio in: called from the receiver's tap on the event loop
     def on_audio(self, codec: Any, frame: Any) -> None:
+        if self.voice is not None:  # a phone caller: G.711
+            self.playout.push(self.voice.decode(frame.data))
+            return
         if self._decoder is None:
             self._decoder = OpusDecoder()
         pcm = self._decoder.decode(frame.data)
@@ -148,6 +153,9 @@ class Peer:
     def send_mix(self, pcm: Pcm) -> None:
         """Encode a mix of this listener's own (they are talking: everyone but them)."""
         if self.audio_out is None:
+            return
+        if self.voice is not None:  # a phone caller: G.711, 160 samples a frame
+            self.send_packet(self.voice.encode(pcm))
             return
         if self._encoder is None:
             self._encoder = OpusEncoder(self.config.opus_bitrate, self.config.opus_complexity)
@@ -162,7 +170,8 @@ class Peer:
         if track is None:
             return
         track.push(EncodedFrame(packet, self.audio_ts))
-        self.audio_ts = (self.audio_ts + FRAME_SAMPLES) & 0xFFFFFFFF
+        step = PHONE_SAMPLES if self.voice is not None else FRAME_SAMPLES  # the RTP clock's
+        self.audio_ts = (self.audio_ts + step) & 0xFFFFFFFF
 
     # -- video in: called from the publisher's video receiver tap
     def on_video(self, codec: Any, frame: Any) -> None:
@@ -284,6 +293,11 @@ class Room:
             plan = plan_mixes(frames, listeners)
             for uid, pcm in plan.own.items():
                 self.peers[uid].send_mix(pcm)
+            # A phone caller's share of the common mix is G.711 of their own (each has its
+            # filter's state); the Opus packet serves everyone else.
+            for uid in [u for u in plan.sharing if self.peers[u].voice is not None]:
+                plan.sharing.remove(uid)
+                self.peers[uid].send_mix(plan.shared)
             if plan.sharing:
                 if self._shared_encoder is None:
                     cfg = self.host.config

@@ -35,6 +35,7 @@ from tests.media_helpers import (
 )
 
 TONES = [440.0, 620.0, 850.0]
+PHONE_TONE = 1000.0  # a phone caller's, within the telephone band
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def run(coro: Any, timeout: float = 60) -> Any:
 
 
 def hears(peer: ClientPeer) -> dict[float, float]:
-    return spectrum_peaks(peer.recent_audio(50), TONES)
+    return spectrum_peaks(peer.recent_audio(50), [*TONES, PHONE_TONE])
 
 
 def _mix_is(peaks: dict[float, float], present: list[float], absent: list[float]) -> bool:
@@ -113,6 +114,46 @@ def test_mix_minus_and_server_mute(client: MediaClient) -> None:
 
 
 @pytest.mark.slow
+def test_a_phone_caller_is_mixed_in_g711_by_the_worker(client: MediaClient) -> None:
+    """A phone caller's leg (the dial-in line's, Profile.PHONE) speaks G.711: the worker
+    decodes it into the mix and encodes the caller's mix-minus in it (docs/dial-in.md)."""
+    async def scenario() -> None:
+        caller = ClientPeer("caller", freq=PHONE_TONE, codec="audio/pcmu")
+        others = [ClientPeer(f"u{i}", freq=f) for i, f in enumerate(TONES[:2])]
+        try:
+            answer = await caller.join(client, "session:phone", Profile.PHONE)
+            media = next(x for x in answer["sdp"].splitlines() if x.startswith("m=audio"))
+            assert media.split()[3:] == ["0"]  # PCMU only
+            for p in others:
+                await p.join(client, "session:phone")
+            assert await wait_for(lambda: all(p.audio_frames > 100
+                                              for p in [caller, *others]), 15)
+            await assert_mix(caller, TONES[:2], [PHONE_TONE])  # the room, not their own voice
+            await assert_mix(others[0], [PHONE_TONE, TONES[1]], [TONES[0]])
+            await asyncio.to_thread(client.send,
+                                    MuteRequest("session:phone", "caller", MediaKind.AUDIO, True))
+            await asyncio.sleep(1.5)
+            await assert_mix(others[0], [TONES[1]], [PHONE_TONE, TONES[0]])
+        finally:
+            for p in [caller, *others]:
+                await p.close()
+            await asyncio.to_thread(client.send, CloseRoomRequest("session:phone"))
+
+    run(scenario())
+
+
+def test_a_phone_profile_without_g711_is_refused(client: MediaClient) -> None:
+    async def scenario() -> None:
+        opus_only = ClientPeer("caller", freq=PHONE_TONE, codec="audio/opus")
+        try:
+            with pytest.raises(MediaWorkerError, match="the offer has no G.711 audio"):
+                await opus_only.join(client, "session:phone-refused", Profile.PHONE)
+        finally:
+            await opus_only.close()
+
+    run(scenario())
+
+
 def test_video_forwarded_without_codecs_and_profiles(client: MediaClient) -> None:
     room = "session:video"
 
