@@ -154,12 +154,15 @@ class Room {
     this.admitAllButton.addEventListener('click', () => this.command('admit_all'));
     this.lockedNote = h('p', { class: 'notice', hidden: true }, 'The room is locked: nobody new gets in. Unlock it to admit the people waiting.');
     this.keptOutList = h('ul', { class: 'list', 'aria-label': 'Kept out by the lock' });
+    // A counselor's calls to clients' phones (dialin.js), loaded on entering when allowed.
+    this.phoneSlot = h('div', { hidden: true });
     this.keptOut = h('div', { hidden: true },
       h('h3', {}, 'Kept out by the lock'), this.keptOutList,
       h('p', { class: 'muted' }, 'Unlock the room to let them knock; then admit them from the waiting room.'));
     return h('div', { class: 'card staff-tools' },
       h('h2', {}, 'Waiting room'), this.lockedNote, this.waitingList,
       h('div', { class: 'form-actions' }, this.admitAllButton), this.keptOut,
+      this.phoneSlot,
       h('h2', {}, 'Moderation'),
       h('div', { class: 'form-actions' }, this.roundButton, this.lockButton, end));
   }
@@ -181,7 +184,8 @@ class Room {
       'unmuted', 'removed', 'room_locked', 'session_ended', 'checkin_round', 'checkin', 'checkin_detail']) {
       s.on(name, (data) => this.onEvent(name, data));
     }
-    s.on('presence', (data) => this.drawPresence(data.present));
+    s.on('presence', (data) => { this.drawPresence(data.present); this.phoneCalls?.refresh(); });
+    s.on('phone_call', (data) => this.phoneCalls?.onCall(data));
     s.on('waiting', (data) => this.drawWaiting(data.waiting));
     s.on('kept_out', (data) => this.drawKeptOut(data.kept_out));
     // The server lost its message queue to the other web processes for a while: ask again
@@ -205,6 +209,7 @@ class Room {
 
   close() {
     clearInterval(this.heartbeat);
+    this.phoneCalls?.dispose();
     this.media.dispose();
     this.socket?.close();
   }
@@ -238,6 +243,22 @@ class Room {
     this.setStatus('');
     this.inRoom.hidden = false;
     this.media.entered();
+    this.showPhoneCalls();
+  }
+
+  // Counselors only (a peer supporter never sees a client's number or calls it): the section
+  // appears if the server lists calls for this room (a 404 otherwise: nothing shown). Read again
+  // on every entry, since steps sent while the socket was away are not replayed.
+  async showPhoneCalls() {
+    if (!this.staff || this.me.role !== 'counselor' || this.over) return;
+    if (!this.phoneCalls) {
+      const module = await import('./dialin.js').catch(() => null); // offline: next entry
+      if (!module || this.phoneCalls || this.over) return;
+      const { RoomPhoneCalls } = module;
+      this.phoneCalls = new RoomPhoneCalls(this.info.id);
+      this.phoneSlot.replaceWith(this.phoneCalls.el);
+    }
+    this.phoneCalls.refresh();
   }
 
   refused(error) {

@@ -102,15 +102,15 @@ export async function clientView(me, param) {
     h('p', {}, h('a', { href: `/care/${clientId}` }, 'Education modules, drug tests, rewards, consents')));
   const recent = h('div', { class: 'card' }, h('h2', {}, 'Recent check-ins'));
   const cravings = h('div', { class: 'card' }, h('h2', {}, 'Recent craving logs'));
-  const [checkins, logs, triggers, measures, notes, phonePin] = await Promise.all([
+  const [checkins, logs, triggers, measures, notes, dialIn] = await Promise.all([
     get(`/api/v1/checkins?client_id=${clientId}&limit=7`),
     get(`/api/v1/cravings?client_id=${clientId}&limit=7`),
     get('/api/v1/triggers'),
     clientMeasuresCard(me, clientId),
     // Loaded here only: the client's own trends page (cached for offline use) has no notes.
     import('./notes.js').then((m) => m.clientNotesCard(me, clientId)),
-    import('./dialin.js').then((m) => m.resetPinCard(clientId, data.client.display_name))
-      .catch(() => null),
+    import('./dialin.js').then((m) => m.clientDialInCards(clientId, data.client.display_name))
+      .catch(() => []),
   ]);
   const triggerLabel = Object.fromEntries(triggers.items.map((t) => [t.code, t.label]));
   recent.append(checkins.items.length ? h('ul', { class: 'list' }, checkins.items.map((c) => h('li', {},
@@ -135,7 +135,7 @@ export async function clientView(me, param) {
     h('div', { class: 'grid' }, recent, cravings),
     measures,
     notes,
-    ...(phonePin ? [phonePin] : []),
+    ...dialIn,
     h('h2', {}, 'Trends'),
     ...await trendsBlock(daysParam(), clientId),
     h('h2', {}, 'Safety plan'),
