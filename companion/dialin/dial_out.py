@@ -6,7 +6,7 @@ asked for the call (if they are still in the room; else they wait at the door li
 
 The web side asks (``request_call``), lists (``room_phones``) and cancels (``cancel_call``);
 the line claims requested calls (``claim_next``), writes each step back (``set_state``) and
-asks whether one was cancelled (``state_of``). Each step reaches the room's staff as a
+asks whether one was cancelled (``state_of``). Each step reaches the room's counselors as a
 ``phone_call`` event; a person reads it as a sentence (``describe``).
 """
 
@@ -22,7 +22,7 @@ from companion.accounts.models import User
 from companion.clinic import policy, treatment
 from companion.clinic.models import Program, Session
 from companion.core import audit, clock
-from companion.core.events import publish, staff_room
+from companion.core.events import counselors_room, publish
 from companion.core.extensions import db
 from companion.dialin import (
     event_payloads,  # noqa: F401 - registers phone_call's payload
@@ -215,7 +215,8 @@ def _move(call: PhoneCall, state: CallState) -> None:
 
 
 def _publish(call: PhoneCall) -> None:
-    publish([staff_room(call.session_id)], "phone_call", call_json(call))
+    # To the session's counselors, who alone may call (its peer supporters hear nothing of it).
+    publish([counselors_room(call.session_id)], "phone_call", call_json(call))
 
 
 def call_json(call: PhoneCall) -> dict[str, object]:

@@ -97,6 +97,8 @@ def test_a_counselor_writes_a_number_sealed_and_audited_and_bad_input_changes_no
 def test_a_counselor_calls_a_client_and_the_room_staff_hear_each_step(
         calling, counselor, make_auth):  # noqa: F811
     alex = calling["clients"][0]
+    pat = calling["person"](calling["peer"])  # a peer supporter in the room hears nothing of it
+    assert pat.emit("join_session", session_id=calling["session"].id)["state"] == "joined"
     chris = make_auth(calling["counselor"])
     listed = chris.get(_calls_path(calling)).get_json()
     # Only Alex has a number on file: Sam and Jo cannot be called.
@@ -129,6 +131,7 @@ def test_a_counselor_calls_a_client_and_the_room_staff_hear_each_step(
     dial_out.set_state(claimed.call_id, CallState.ANSWERED)  # the line was a step behind
     assert dial_out.state_of(claimed.call_id) == CallState.CANCELLED
     assert _phone_calls(counselor)[-1]["text"] == "The call to Alex's phone was cancelled."
+    assert _phone_calls(pat) == []
 
 
 def test_a_call_is_refused_in_a_sentence_and_nothing_is_placed(calling, world, make_auth):
