@@ -7,7 +7,8 @@ Two groups against one product media worker (a subprocess), everyone talking (a 
   webrtc  N aiortc participants offering Opus, as browsers do;
   phone   N phone legs: a "trunk" process offers G.711 and telephone events as Janus's SIP
           plugin relays a phone's call, and this process is the dial-in engine: it answers
-          each with Companion's PhoneLeg and bridges it into the room with a RoomLeg (Opus).
+          each with Companion's PhoneLeg and bridges it into the room with a RoomLeg (G.711
+          relayed; the worker decodes and encodes it).
 The load peers run in a child process so their codecs are not counted. It prints one JSON
 line: the worker's CPU per participant in each case, the engine's CPU per phone leg, and the
 ratio of a phone leg's whole cost (engine and worker) to a WebRTC participant's (worker).
@@ -132,13 +133,15 @@ async def phone_case(conn: Any, count: int, client: MediaClient) -> list[Any]:
         offer = await asyncio.to_thread(conn.recv)
         leg = PhoneLeg(on_key=lambda key: None)
         conn.send(await leg.answer(offer))
+        heard: list[bytes] = []
+        leg.on_voice = heard.append
         for _ in range(100):
-            if leg.speaks is not None:
+            if heard:
                 break
             await asyncio.sleep(0.05)
-        assert leg.speaks is not None, "a phone leg's audio never arrived"
-        room = RoomLeg(client, 1, 1000 + i, leg.speaks)
-        leg.hears.hear_room(await room.open())
+        assert heard, "a phone leg's audio never arrived"
+        room = RoomLeg(client, 1, 1000 + i, leg)
+        await room.open()
         legs.append((leg, room))
     return legs
 

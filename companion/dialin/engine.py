@@ -18,13 +18,11 @@ worker from the web side as for anyone; the caller's own ``*6`` gates what the e
 from __future__ import annotations
 
 import asyncio
-import fractions
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-import av
 import numpy as np
 from aiortc import (
     MediaStreamTrack,
@@ -50,9 +48,10 @@ from companion.dialin.callflow import (
 )
 from companion.dialin.dial_out import Claimed
 from companion.dialin.models import CallState
-from companion.dialin.phone_leg import read_prompt
+from companion.dialin.phone_leg import Law, Payload, PhoneLeg, encode, read_prompt, relay
 from companion.dialin.prompts import Prompt, prompt_file
 from companion.dialin.sip_line import Call
+from companion.media import compat
 from companion.media.protocol import LeaveRequest, OfferAnswer, OfferRequest, Profile, RoomRequest
 from companion.rooms import phone
 
@@ -74,58 +73,68 @@ def media_room(session_id: int) -> str:
     return f"session:{session_id}"  # as rooms/signaling.py names a session's media room
 
 
-class _Gated(MediaStreamTrack):
-    """The caller's audio toward the room, or silence while they muted themselves (``*6``)."""
+class _Relayed(MediaStreamTrack):
+    """The caller's voice toward the room, packet by packet as the phone sent it, or silence
+    while they muted themselves (``*6``)."""
 
     kind = "audio"
 
-    def __init__(self, source: MediaStreamTrack) -> None:
+    def __init__(self, law: Law) -> None:
         super().__init__()
-        self._source = source
+        self.law = law
         self.muted = False
+        self._packets: asyncio.Queue[bytes] = asyncio.Queue(maxsize=10)  # 200 ms at most
+        self._sent = 0
 
-    async def recv(self) -> Any:
-        frame = await self._source.recv()
-        if not self.muted or not isinstance(frame, av.AudioFrame):
-            return frame
-        silent = av.AudioFrame.from_ndarray(np.zeros_like(frame.to_ndarray()),
-                                            format=frame.format.name, layout=frame.layout.name)
-        silent.sample_rate, silent.pts = frame.sample_rate, frame.pts
-        silent.time_base = frame.time_base or fractions.Fraction(1, frame.sample_rate)
-        return silent
+    def put(self, payload: bytes) -> None:
+        if self._packets.full():  # the room's side stalled: the oldest goes
+            self._packets.get_nowait()
+        self._packets.put_nowait(payload)
+
+    async def recv(self) -> Payload:  # type: ignore[override]
+        payload = await self._packets.get()
+        if self.muted:
+            payload = encode(np.zeros(len(payload), dtype=np.int16), self.law)
+        out = Payload(payload, self._sent)
+        self._sent += len(payload)  # one sample a byte, at 8 kHz
+        return out
 
 
 class RoomLeg:
-    """The engine's WebRTC leg toward the worker holding the session's room."""
+    """The engine's WebRTC leg toward the worker holding the session's room, in the call's
+    G.711: the caller's packets go to the worker as they came, the worker's mix-minus comes
+    back encoded and goes to the phone as it is. No codec runs here."""
 
-    def __init__(self, workers: Workers, session_id: int, user_id: int,
-                 caller_audio: MediaStreamTrack) -> None:
+    def __init__(self, workers: Workers, session_id: int, user_id: int, phone: PhoneLeg) -> None:
         self._workers, self._room, self._peer = workers, media_room(session_id), str(user_id)
-        self.outgoing = _Gated(caller_audio)
-        self.mix: MediaStreamTrack | None = None
+        self._phone = phone
+        self.law: Law = phone.law or "pcmu"
+        self.outgoing = _Relayed(self.law)
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        transceiver = self._pc.addTransceiver(self.outgoing, direction="sendrecv")
-        # G.711, what the phone leg speaks: the worker decodes and encodes it with the mix
-        # (companion/media/g711.py), and no Opus is made or read here.
-        transceiver.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("audio").codecs
-                                         if c.mimeType.lower() == "audio/pcmu"])
-        self._pc.on("track", self._on_track)
+        self._transceiver = self._pc.addTransceiver(self.outgoing, direction="sendrecv")
+        relay(self._transceiver.sender)
+        self._transceiver.setCodecPreferences([
+            c for c in RTCRtpSender.getCapabilities("audio").codecs
+            if c.mimeType.lower() == f"audio/{self.law}"])
 
-    def _on_track(self, track: MediaStreamTrack) -> None:
-        if track.kind == "audio":
-            self.mix = track
-
-    async def open(self) -> MediaStreamTrack:
-        """Join the room's media; returns the room's mix (without the caller's own voice)."""
+    async def open(self) -> None:
+        """Join the room's media: the caller is heard in it and hears its mix (without their
+        own voice) from now on."""
         await self._pc.setLocalDescription(await self._pc.createOffer())
         request = OfferRequest(self._room, self._peer, self._pc.localDescription.sdp,
                                Profile.PHONE)
         answer: OfferAnswer = await asyncio.to_thread(self._workers.send, request, OFFER_TIMEOUT)
         await self._pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
-        transceiver = self._pc.getTransceivers()[0]
-        return self.mix or transceiver.receiver.track
+        for codec in compat.codecs_of(self._transceiver):
+            if codec.payloadType is not None:
+                compat.intercept_payload_type(self._transceiver.receiver, codec.payloadType,
+                                              lambda payload, _: self._phone.hears.room(payload))
+        self._phone.hears.hear_room(self.law)
+        self._phone.on_voice = self.outgoing.put
 
     async def close(self) -> None:
+        self._phone.on_voice = None
+        self._phone.hears.hear_room(None)
         try:
             await asyncio.to_thread(self._workers.send, LeaveRequest(self._room, self._peer), 5.0)
         except Exception as exc:  # the worker may be gone already; the call ends regardless
@@ -228,12 +237,8 @@ class CallRunner:
 
     async def _bridge(self) -> None:
         assert self._knocked is not None
-        speaks = self._call.leg.speaks
-        if speaks is None:
-            log.warning("an admitted call has no audio from the caller yet; bridged later")
-            return
-        self._leg = RoomLeg(self._workers, *self._knocked, caller_audio=speaks)
-        self._call.leg.hears.hear_room(await self._leg.open())
+        self._leg = RoomLeg(self._workers, *self._knocked, self._call.leg)
+        await self._leg.open()
         await self._db(phone.enter_by_phone, *self._knocked)
         if self._called is not None:
             await self._db(dial_out.set_state, self._called.call_id, CallState.IN_ROOM)

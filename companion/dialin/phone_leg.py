@@ -2,40 +2,42 @@
 answered here with G.711 (what the phone network speaks, so Janus relays the caller's packets
 as they are and nothing is transcoded twice) and telephone events for the caller's keys.
 
-What the caller hears is one :class:`CallerHears` track: a prompt while one is playing, else the
-room (any audio track, e.g. a session's mix), else silence; so prompts can be spoken over the
-room ("you are muted") without renegotiating anything.
+The line does no codec work on a call: G.711 payloads are relayed as they arrive. The caller's
+go to whoever listens (``on_voice``: the room's leg, engine.py, to the media worker that mixes
+them); what the caller hears is one :class:`CallerHears` track of payloads: a prompt while one
+is playing (encoded here with G.711's tables), else the room's mix as the worker encoded it,
+else silence; so prompts are spoken over the room ("you are muted") without renegotiating.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fractions
 import time
 import wave
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import numpy as np
 from aiortc import (
-    MediaStreamTrack,
     RTCConfiguration,
     RTCPeerConnection,
     RTCRtpCodecParameters,
     RTCRtpSender,
     RTCSessionDescription,
 )
-from aiortc.mediastreams import MediaStreamError
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from companion.dialin.dtmf import TelephoneEvents
 from companion.media import compat
+from companion.media.g711 import DECODE, ENCODE
 
 RATE = 8000
 FRAME = 160  # 20 ms at 8 kHz, G.711's usual packet
 PHONE_CODECS = ("audio/pcmu", "audio/pcma")
 TELEPHONE_EVENT = "audio/telephone-event"
+Law = str  # "pcmu" or "pcma"
 
 
 def read_prompt(path: Path) -> np.ndarray:
@@ -47,17 +49,51 @@ def read_prompt(path: Path) -> np.ndarray:
         return np.frombuffer(recording.readframes(recording.getnframes()), dtype="<i2").copy()
 
 
+def encode(samples: np.ndarray, law: Law) -> bytes:
+    """16-bit samples as G.711 payload bytes."""
+    return ENCODE[law][samples.astype(np.int32) + 32768].tobytes()
+
+
+def decode(payload: bytes, law: Law) -> np.ndarray:
+    return DECODE[law][np.frombuffer(payload, dtype=np.uint8)]
+
+
+def transcode(payload: bytes, source: Law, target: Law) -> bytes:
+    """One law's payload in the other's (a phone that answered in A-law, a room leg in μ-law)."""
+    return payload if source == target else encode(decode(payload, source), target)
+
+
+@dataclass(slots=True)
+class Payload:
+    """One 20 ms G.711 packet's payload for a sender whose encoder is :class:`Packer`."""
+
+    data: bytes
+    timestamp: int
+
+
+class Packer:
+    """A sender's "encoder" for payloads already encoded: each goes out as it is."""
+
+    def pack(self, payload: Payload) -> tuple[list[bytes], int]:
+        return [payload.data], payload.timestamp
+
+
+def relay(sender: RTCRtpSender) -> None:
+    """``sender`` sends its track's :class:`Payload` objects as they are (no encoder)."""
+    compat.replace_encoder(sender, Packer())
+
+
 class CallerHears(MediaStreamTrack):
-    """The audio sent to the caller, paced at 20 ms a frame."""
+    """What is sent to the caller, 20 ms at a time, in the call's law (set once negotiated)."""
 
     kind = "audio"
 
     def __init__(self) -> None:
         super().__init__()
+        self.law: Law = "pcmu"
         self._prompts: deque[np.ndarray] = deque()
-        self._room: MediaStreamTrack | None = None
-        self._room_frames: deque[np.ndarray] = deque(maxlen=10)  # 200 ms: a late mix is dropped
-        self._room_task: asyncio.Task[None] | None = None
+        self._room: deque[bytes] = deque(maxlen=10)  # 200 ms: a late mix is dropped
+        self._room_law: Law | None = None
         self._sent = 0
         self._started: float | None = None
 
@@ -76,30 +112,17 @@ class CallerHears(MediaStreamTrack):
     def speaking(self) -> bool:
         return bool(self._prompts)
 
-    def hear_room(self, track: MediaStreamTrack | None) -> None:
-        """From now on the caller hears ``track`` (between prompts), or silence for None."""
-        if self._room_task is not None:
-            self._room_task.cancel()
-            self._room_task = None
-        self._room, self._room_frames = track, deque(maxlen=10)
-        if track is not None:
-            self._room_task = asyncio.ensure_future(self._read_room(track))
+    def hear_room(self, law: Law | None) -> None:
+        """From now on the caller hears the room's payloads (``room``) in ``law``, or no room
+        for None."""
+        self._room_law, self._room = law, deque(maxlen=10)
 
-    async def _read_room(self, track: MediaStreamTrack) -> None:
-        resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
-        try:
-            while True:
-                frame = await track.recv()
-                if not isinstance(frame, av.AudioFrame):
-                    continue
-                for out in resampler.resample(frame):
-                    samples = out.to_ndarray().reshape(-1)
-                    for start in range(0, len(samples) - FRAME + 1, FRAME):
-                        self._room_frames.append(samples[start:start + FRAME])
-        except MediaStreamError:
-            return
+    def room(self, payload: bytes) -> None:
+        """One packet of the room's mix (the caller's mix-minus), as the worker encoded it."""
+        if self._room_law is not None:
+            self._room.append(payload)
 
-    async def recv(self) -> av.AudioFrame:
+    async def recv(self) -> Payload:  # type: ignore[override]
         if self.readyState != "live":
             raise MediaStreamError
         if self._started is None:
@@ -108,58 +131,77 @@ class CallerHears(MediaStreamTrack):
         if wait > 0:
             await asyncio.sleep(wait)
         if self._prompts:
-            samples = self._prompts.popleft()
-        elif self._room_frames:
-            samples = self._room_frames.popleft()
+            data = encode(self._prompts.popleft(), self.law)
+        elif self._room and self._room_law is not None:
+            data = transcode(self._room.popleft(), self._room_law, self.law)
         else:
-            samples = np.zeros(FRAME, dtype=np.int16)
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate, frame.pts = RATE, self._sent
-        frame.time_base = fractions.Fraction(1, RATE)
+            data = encode(_SILENCE, self.law)
+        payload = Payload(data, self._sent)
         self._sent += FRAME
-        return frame
+        return payload
 
     def stop(self) -> None:
         self.hear_room(None)
         super().stop()
 
 
+_SILENCE = np.zeros(FRAME, dtype=np.int16)
+
+
 class PhoneLeg:
     """One call's WebRTC leg to Janus. ``on_key(key)`` is told each key the caller presses by
-    telephone event (SIP INFO keys come from Janus's events instead: see ``dtmf.key_of_info``)."""
+    telephone event (SIP INFO keys come from Janus's events instead: see ``dtmf.key_of_info``).
+    ``on_voice``, once set, is given each packet of the caller's voice, in ``law``."""
 
     def __init__(self, on_key: Callable[[str], None]) -> None:
         self.hears = CallerHears()
-        self.speaks: MediaStreamTrack | None = None  # the caller's audio, once it arrives
+        self.law: Law | None = None  # the call's, once negotiated
+        self.on_voice: Callable[[bytes], None] | None = None
         self._keys = TelephoneEvents(on_key)
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self._pc.addTrack(self.hears)
-        self._pc.on("track", self._on_track)
-
-    def _on_track(self, track: MediaStreamTrack) -> None:
-        if track.kind == "audio":
-            self.speaks = track
+        relay(self._pc.addTrack(self.hears))
 
     @property
     def answered(self) -> bool:
         """The phone's side of the audio is set (an answered call, or one that took ours)."""
         return self._pc.remoteDescription is not None
 
+    def _voice(self, law: Law) -> Callable[[bytes, int], None]:
+        def heard(payload: bytes, timestamp: int) -> None:
+            if self.on_voice is not None and self.law is not None:
+                self.on_voice(transcode(payload, law, self.law))
+        return heard
+
+    def _take(self, transceiver: object, sdp: str) -> None:
+        """Once the call's audio is agreed: its law, and the caller's packets (voice in either
+        law, keys as telephone events) taken before aiortc's decoders, which never run."""
+        voice = [c for c in compat.offered_codecs(sdp, "audio")
+                 if c.mimeType.lower() in PHONE_CODECS]
+        if not voice:
+            raise ValueError("the call offers no G.711 audio")
+        self.law = self.hears.law = voice[0].mimeType.lower().removeprefix("audio/")
+        receiver = transceiver.receiver  # type: ignore[attr-defined]
+        for codec in voice:
+            if codec.payloadType is not None:
+                compat.intercept_payload_type(
+                    receiver, codec.payloadType,
+                    self._voice(codec.mimeType.lower().removeprefix("audio/")))
+        events = _telephone_events_offered(sdp)
+        if events and events[0].payloadType is not None:
+            compat.intercept_payload_type(receiver, events[0].payloadType, self._keys.packet)
+
     async def answer(self, offer_sdp: str) -> str:
         """Answer Janus's offer for the call: G.711 first, telephone events if offered.
         ValueError when the offer has no G.711 (Janus relays, it does not transcode)."""
         await self._pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         transceiver = next(t for t in self._pc.getTransceivers() if t.kind == "audio")
-        offered = compat.codecs_of(transceiver)
-        voice = [c for c in offered if c.mimeType.lower() in PHONE_CODECS]
+        voice = [c for c in compat.codecs_of(transceiver)
+                 if c.mimeType.lower() in PHONE_CODECS][:1]  # the phone's first choice only
         if not voice:
             raise ValueError("the call offers no G.711 audio")
-        events = _telephone_events_offered(offer_sdp)
-        compat.keep_codecs(transceiver, voice + events)
-        if events and events[0].payloadType is not None:
-            compat.intercept_payload_type(transceiver.receiver, events[0].payloadType,
-                                          self._keys.packet)
+        compat.keep_codecs(transceiver, voice + _telephone_events_offered(offer_sdp))
         await self._pc.setLocalDescription(await self._pc.createAnswer())
+        self._take(transceiver, self._pc.localDescription.sdp)
         return self._pc.localDescription.sdp
 
     async def offer(self) -> str:
@@ -175,14 +217,12 @@ class PhoneLeg:
     async def accepted(self, answer_sdp: str) -> None:
         """The phone answered the call the line placed (Janus's answer, from the phone's)."""
         await self._pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
-        events = _telephone_events_offered(answer_sdp)
-        if events and events[0].payloadType is not None:
-            # aiortc kept only the codecs it knows; the receiver is set up from this list
-            # once the connection is up (after this returns), so telephone events reach it.
-            transceiver = next(t for t in self._pc.getTransceivers() if t.kind == "audio")
-            compat.keep_codecs(transceiver, compat.codecs_of(transceiver) + events)
-            compat.intercept_payload_type(transceiver.receiver, events[0].payloadType,
-                                          self._keys.packet)
+        transceiver = next(t for t in self._pc.getTransceivers() if t.kind == "audio")
+        # aiortc kept only the codecs it knows; the receiver is set up from this list once the
+        # connection is up (after this returns), so telephone events reach it too.
+        compat.keep_codecs(transceiver, compat.codecs_of(transceiver)
+                           + _telephone_events_offered(answer_sdp))
+        self._take(transceiver, answer_sdp)
 
     async def close(self) -> None:
         self.hears.stop()
