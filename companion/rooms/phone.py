@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, delete, select
 
 from companion.accounts.models import User
 from companion.clinic.models import Session
@@ -148,11 +148,17 @@ def enter_by_phone(session_id: int, user_id: int) -> None:
 
 def leave_by_phone(session_id: int, user_id: int) -> None:
     """The call ended (hung up, dropped, or the engine hung up): the caller's attendance
-    closes and the room sees them gone, as when a socket goes. A call dropped and made again
-    within 5 minutes is one stay (companion/rooms/attendance.py merges the gap)."""
+    closes and the room sees them gone, as when a socket goes; a caller still at the door
+    leaves it (the waiting list and the kept-out list no longer show them). A call dropped and
+    made again within 5 minutes is one stay (companion/rooms/attendance.py merges the gap)."""
     with _as_the_caller():
         presence.close_intervals(session_id, user_id=user_id,
                                  connection_id=connection_id(session_id, user_id))
+        # A caller who hangs up at the door is gone from it: staff would admit nobody.
+        db.session.execute(delete(RoomParticipant).where(
+            RoomParticipant.session_id == session_id, RoomParticipant.user_id == user_id,
+            RoomParticipant.by_phone.is_(True),
+            RoomParticipant.state.in_([ParticipantState.WAITING, ParticipantState.KEPT_OUT])))
         db.session.commit()
         session = db.session.get(Session, session_id)
         if session is not None:

@@ -145,6 +145,19 @@ def test_a_dropped_call_that_calls_back_is_one_stay_and_skips_the_waiting_room(
     assert [(r["modality"], r["minutes"]) for r in rows] == [("phone", 17)]
 
 
+def test_a_caller_who_hangs_up_at_the_door_leaves_it(room, counselor):  # noqa: F811
+    sid, alex, sam = room["session"].id, room["clients"][0], room["clients"][1]
+    phone.knock_by_phone(sid, alex.id)
+    phone.knock_by_phone(sid, sam.id)
+    counselor.received()
+    phone.leave_by_phone(sid, alex.id)  # Alex hung up before anyone let them in
+    assert _last(counselor.received(), "waiting")["waiting"] == [
+        {"id": sam.id, "display_name": "Sam", "link": "phone"}]
+    answer = counselor.emit("admit", session_id=sid, user_id=alex.id)
+    assert not answer["ok"] and answer["error"] == "not_waiting"
+    assert phone.knock_by_phone(sid, alex.id).state == "waiting"  # calling again: the door
+
+
 def test_a_locked_room_keeps_a_caller_at_the_door_where_staff_see_them(
         room, counselor):  # noqa: F811
     sid, alex = room["session"].id, room["clients"][0]
