@@ -105,6 +105,11 @@ def server(tmp_path_factory: pytest.TempPathFactory,
     line = create_app({"DATABASE_URL": database, "INSTANCE_PATH": str(tmp / "instance"),
                        "SECRET_KEY": SECRET, "ASYNC_MODE": "threading", "REDIS_URL": redis_url})
     yield live, line, allow_calls
+    from companion.core.extensions import db
+
+    with line.app_context():  # the line's connections to the server's database, closed
+        db.session.remove()
+        db.engine.dispose()
     stop_server(live)
 
 
