@@ -119,11 +119,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     socketio.server_options.pop("client_manager", None)
     queue: dict[str, Any] = {}
     if settings["REDIS_URL"]:
-        from companion.rooms.message_queue import MessageQueue
+        from companion.rooms.message_queue import MessageQueue, queue_channel
 
         # Says when Redis is cut off and makes the rooms catch up when it is back; on the
         # channel Flask-SocketIO's own Redis queue uses, so processes of any release agree.
-        queue["client_manager"] = MessageQueue(settings["REDIS_URL"], app, channel="flask-socketio")
+        queue["client_manager"] = MessageQueue(settings["REDIS_URL"], app,
+                                               channel=queue_channel(settings["REDIS_URL"]))
     socketio.init_app(
         app,
         **queue,

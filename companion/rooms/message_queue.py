@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 from redis.backoff import NoBackoff
@@ -47,6 +48,15 @@ ANSWER_WITHIN = 3.0  # seconds for the ping's answer before the link counts as d
 # Events stored this long before the loss was noticed may be missing too (in flight at the
 # moment, or stored by a process whose clock is a little ahead).
 RESYNC_MARGIN = timedelta(seconds=10)
+
+
+def queue_channel(url: str) -> str:
+    """The pub/sub channel of the Companion on this Redis URL. Redis keeps keys apart by
+    database number but publishes across all of them, so two Companions on databases 0 and 3 of
+    one Redis (staging beside production, or two test runs) would hear each other's events:
+    database 0 keeps Flask-SocketIO's own channel, any other has one of its own."""
+    path = urlsplit(url).path.strip("/")
+    return "flask-socketio" if path in ("", "0") else f"flask-socketio-db{path}"
 
 
 class MessageQueue(RedisManager):

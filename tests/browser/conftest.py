@@ -45,8 +45,9 @@ def fresh_database(tmp: Path, name: str) -> str:
 
     base = url.replace("postgresql+psycopg://", "postgresql://", 1)
     # Named after the test database too: two runs on one server (two checkouts, a CI job
-    # beside a developer's) never drop each other's.
-    name = f"{base.rsplit('/', 1)[1]}_{name}"[:63]
+    # beside a developer's) never drop each other's; and after the pytest-xdist worker.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    name = f"{base.rsplit('/', 1)[1]}_{name}{'_' + worker if worker else ''}"[:63]
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")

@@ -24,7 +24,7 @@ from companion.clinic.models import Session
 from companion.core.extensions import db
 from companion.dialin import dial_out, pins
 from companion.dialin.engine import in_app
-from companion.dialin.line_process import LineConfig, serve_line
+from companion.dialin.line_process import LineConfig
 from companion.dialin.models import CallState
 from companion.dialin.sip_line import LineSettings
 from companion.media import compat
@@ -38,9 +38,7 @@ from tests.dialin.phone_network import (
     TRUNK,
     Phone,
     network,
-    start_phone,
-    stop,
-    trunk,
+    run_with_the_line,
     wait_for,
 )
 from tests.dialin_factories import calling_on, phone_of
@@ -124,26 +122,8 @@ def test_a_counselor_calls_a_client_into_the_room(app, room, counselor, world,  
         phone.command("hangup")
         assert await wait_for(reached(answered, "ended"), 15), _said(heard_steps())
 
-    async def with_the_line() -> None:
-        ready, done = asyncio.Event(), asyncio.Event()
-        line = asyncio.ensure_future(serve_line(app, config, workers, done, ready))
-        phone_process = phone = None
-        try:
-            await asyncio.wait_for(ready.wait(), 60)
-            phone_process, phone = await asyncio.to_thread(start_phone, tmp_path, NUMBER)
-            await asyncio.sleep(1.5)  # its registration with the trunk
-            await scenario(phone)
-        finally:
-            done.set()
-            await line
-            if phone is not None:
-                phone.close()
-            stop(phone_process)
-            await chris.close()
-
     try:
-        with trunk(tmp_path):
-            asyncio.run(asyncio.wait_for(with_the_line(), 180))
+        run_with_the_line(app, config, workers, tmp_path, scenario, chris.close, number=NUMBER)
     finally:
         workers.close()
         worker.stop()

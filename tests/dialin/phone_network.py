@@ -16,8 +16,9 @@ import socket
 import subprocess
 import time
 import wave
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -196,3 +197,34 @@ def heard_by_phone(folder: Path) -> np.ndarray:
         return np.zeros(0, dtype=np.int16)
     with wave.open(str(files[-1])) as heard:
         return np.frombuffer(heard.readframes(heard.getnframes()), dtype="<i2")
+
+
+def run_with_the_line(app: Any, config: Any, workers: Any, folder: Path,
+                      scenario: Callable[[Phone], Awaitable[None]],
+                      close: Callable[[], Awaitable[None]], number: str | None = None) -> None:
+    """The trunk, the line as `companion dialin-line` runs it (serve_line: its own Janus, its
+    prompts), and the phone (registered under ``number`` if given); ``scenario(phone)`` once
+    the line is registered; ``close()`` (the scenario's own peers) and everything stopped
+    after, however it went."""
+    from companion.dialin.line_process import serve_line
+
+    async def with_the_line() -> None:
+        ready, done = asyncio.Event(), asyncio.Event()
+        line = asyncio.ensure_future(serve_line(app, config, workers, done, ready))
+        phone_process = phone = None
+        try:
+            await asyncio.wait_for(ready.wait(), 60)
+            phone_process, phone = await asyncio.to_thread(start_phone, folder, number)
+            if number is not None:
+                await asyncio.sleep(1.5)  # its registration with the trunk
+            await scenario(phone)
+        finally:
+            done.set()
+            await line
+            if phone is not None:
+                phone.close()
+            stop(phone_process)
+            await close()
+
+    with trunk(folder):
+        asyncio.run(asyncio.wait_for(with_the_line(), 180))

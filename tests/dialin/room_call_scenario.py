@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from companion.core.extensions import db
 from companion.dialin import pins
-from companion.dialin.line_process import LineConfig, serve_line
+from companion.dialin.line_process import LineConfig
 from companion.dialin.sip_line import LineSettings
 from companion.media import compat
 from companion.media.client import MediaClient
@@ -37,9 +37,7 @@ from tests.dialin.phone_network import (
     Phone,
     heard_by_phone,
     network,
-    start_phone,
-    stop,
-    trunk,
+    run_with_the_line,
     wait_for,
 )
 from tests.dialin_factories import dial_in_on
@@ -133,25 +131,8 @@ def test_a_client_calls_in_is_admitted_heard_muted_and_removed(app, room, counse
         assert await wait_for(lambda: phone.saw("CALL_CLOSED"), 30), \
             "three wrong PINs did not end the call"
 
-    async def with_the_line() -> None:
-        ready, done = asyncio.Event(), asyncio.Event()
-        line = asyncio.ensure_future(serve_line(app, config, workers, done, ready))
-        phone_process = phone = None
-        try:
-            await asyncio.wait_for(ready.wait(), 60)
-            phone_process, phone = await asyncio.to_thread(start_phone, tmp_path)
-            await scenario(phone)
-        finally:
-            done.set()
-            await line
-            if phone is not None:
-                phone.close()
-            stop(phone_process)
-            await chris.close()
-
     try:
-        with trunk(tmp_path):
-            asyncio.run(asyncio.wait_for(with_the_line(), 180))
+        run_with_the_line(app, config, workers, tmp_path, scenario, chris.close)
     finally:
         workers.close()
         worker.stop()

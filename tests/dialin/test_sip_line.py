@@ -45,19 +45,24 @@ def test_a_caller_is_heard_hears_the_line_and_keys_arrive_by_telephone_events(tm
     assert observed["info_keys"] == "5#"  # SIP INFO, from Janus's "info" events
 
 
+def _run_in_a_namespace(scenario: str) -> None:
+    """A scenario file as pytest in a private network namespace, on SQLite (PostgreSQL and
+    Redis are outside it)."""
+    _phone_network_ready()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    run = subprocess.run(["unshare", "--net", sys.executable, "-m", "pytest", "-q", "-x",
+                          "-p", "no:xdist", "-p", "no:cacheprovider", f"tests/dialin/{scenario}"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert "1 passed" in run.stdout
+
+
 @pytest.mark.phone_network
 def test_a_client_joins_a_group_by_phone_end_to_end():
     """room_call_scenario.py, on SQLite in its own namespace (PostgreSQL and Redis are outside
     it): PIN by RFC 2833, admitted by the counselor's socket, each hears the other through the
     media worker, *6, removal hangs up, three wrong PINs hang up, the minutes are phone."""
-    _phone_network_ready()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    run = subprocess.run(["unshare", "--net", sys.executable, "-m", "pytest", "-q", "-x",
-                          "-p", "no:xdist", "-p", "no:cacheprovider",
-                          "tests/dialin/room_call_scenario.py"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-    assert "1 passed" in run.stdout
+    _run_in_a_namespace("room_call_scenario.py")
 
 
 @pytest.mark.phone_network
@@ -65,14 +70,7 @@ def test_a_counselor_calls_a_client_into_the_room_end_to_end():
     """called_scenario.py, as the scenario above: the line calls the client's phone for the
     counselor; busy, cancelled while ringing, answered with the client's PIN and in the room
     (heard through the media worker) without an Admit; each step on the counselor's socket."""
-    _phone_network_ready()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    run = subprocess.run(["unshare", "--net", sys.executable, "-m", "pytest", "-q", "-x",
-                          "-p", "no:xdist", "-p", "no:cacheprovider",
-                          "tests/dialin/called_scenario.py"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-    assert "1 passed" in run.stdout
+    _run_in_a_namespace("called_scenario.py")
 
 
 def _event(key: int, end: bool) -> bytes:

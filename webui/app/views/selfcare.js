@@ -115,8 +115,13 @@ const whenQueued = (ms) => formatWhen(new Date(ms).toISOString());
 // and "Send now".
 export function waitingCard() {
   const card = h('div', { class: 'card waiting', hidden: true });
+  let draws = 0;
   const draw = async () => {
+    // Draws overlap (a change while the queue is read): only the latest one's reading is
+    // shown, or an entry sent meanwhile would come back as "Waiting to send: 1".
+    const mine = ++draws;
     const items = await pending();
+    if (mine !== draws) return;
     card.hidden = items.length === 0;
     if (!items.length) { card.replaceChildren(); return; }
     const heading = h('h2', { tabindex: '-1' }, `Waiting to send: ${items.length}`);
