@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy import select
 
 from companion.accounts.models import User
@@ -37,20 +36,17 @@ from tests.dialin.phone_network import (
     LINE_USER,
     TRUNK,
     Phone,
+    holds_tone,
     network,
     run_with_the_line,
     wait_for,
 )
 from tests.dialin_factories import calling_on, phone_of
-from tests.media_helpers import ClientPeer, spectrum_peaks, start_worker
+from tests.media_helpers import ClientPeer, start_worker
 from tests.rooms.test_phone_callers import counselor  # noqa: F401  (fixture)
 from tests.rooms.test_rooms import room  # noqa: F401  (fixture)
 
 NUMBER = "+15555550123"
-
-
-def _holds(pcm: np.ndarray, freq: float) -> bool:
-    return bool(pcm.size and pcm.std() > 100 and spectrum_peaks(pcm, [freq])[freq] > 30)
 
 
 def _said(steps: list[tuple[int, str, str]]) -> str:
@@ -117,7 +113,7 @@ def test_a_counselor_calls_a_client_into_the_room(app, room, counselor, world,  
             phone.command("sndcode", key)
             await asyncio.sleep(0.35)
         assert await wait_for(reached(answered, "in_room"), 20), _said(heard_steps())
-        assert await wait_for(lambda: _holds(chris.recent_audio(50), CALLER_HZ), 20), \
+        assert await wait_for(lambda: holds_tone(chris.recent_audio(50), CALLER_HZ), 20), \
             "the counselor never heard the called client"
         phone.command("hangup")
         assert await wait_for(reached(answered, "ended"), 15), _said(heard_steps())

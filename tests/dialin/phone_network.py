@@ -43,6 +43,15 @@ def tone(hz: int, seconds: float) -> np.ndarray:
     return (0.3 * 32767 * np.sin(2 * np.pi * hz * t)).astype("<i2")
 
 
+def holds_tone(pcm: np.ndarray, freq: float) -> bool:
+    """The audio (48 kHz) is no near-silence and ``freq`` stands out of it: spectrum_peaks
+    compares a frequency with the median of the spectrum, which silence makes arbitrarily
+    small."""
+    from tests.media_helpers import spectrum_peaks
+
+    return bool(pcm.size and pcm.std() > 100 and spectrum_peaks(pcm, [freq])[freq] > 30)
+
+
 def network() -> None:
     for command in ("ip link set lo up", "ip addr add 127.0.1.1/32 dev lo",
                     "ip link add jb0 type veth peer name jb1",

@@ -36,23 +36,17 @@ from tests.dialin.phone_network import (
     TRUNK,
     Phone,
     heard_by_phone,
+    holds_tone,
     network,
     run_with_the_line,
     wait_for,
 )
 from tests.dialin_factories import dial_in_on
-from tests.media_helpers import ClientPeer, spectrum_peaks, start_worker
+from tests.media_helpers import ClientPeer, start_worker
 from tests.rooms.test_phone_callers import counselor  # noqa: F401  (fixture)
 from tests.rooms.test_rooms import room  # noqa: F401  (fixture)
 
 WRONG_PIN = "11111111"
-
-
-def _holds(pcm: np.ndarray, freq: float) -> bool:
-    """The audio is no near-silence and ``freq`` stands out of it: spectrum_peaks compares a
-    frequency with the median of the spectrum, which silence makes arbitrarily small."""
-    return bool(pcm.size and pcm.std() > 100
-                and spectrum_peaks(pcm, [freq])[freq] > 30)
 
 
 async def _key(phone, keys: str) -> None:  # type: ignore[no-untyped-def]
@@ -103,7 +97,7 @@ def test_a_client_calls_in_is_admitted_heard_muted_and_removed(app, room, counse
         assert counselor.emit("admit", session_id=sid, user_id=alex)["ok"]
 
         # In the room: each hears the other.
-        assert await wait_for(lambda: _holds(chris.recent_audio(50), CALLER_HZ), 20), \
+        assert await wait_for(lambda: holds_tone(chris.recent_audio(50), CALLER_HZ), 20), \
             "the counselor never heard the caller"
         admitted_at = time.monotonic() - established
         await asyncio.sleep(2)
@@ -111,7 +105,7 @@ def test_a_client_calls_in_is_admitted_heard_muted_and_removed(app, room, counse
 
         # *6: the caller is silent in the room.
         await _key(phone, "*6")
-        assert await wait_for(lambda: not _holds(chris.recent_audio(50), CALLER_HZ), 10), \
+        assert await wait_for(lambda: not holds_tone(chris.recent_audio(50), CALLER_HZ), 10), \
             "*6 did not silence the caller"
 
         # The counselor removes them: the line hangs up.
@@ -119,7 +113,7 @@ def test_a_client_calls_in_is_admitted_heard_muted_and_removed(app, room, counse
         assert await wait_for(lambda: phone.saw("CALL_CLOSED"), 15), \
             "the removed caller's call was not hung up"
         window = heard_by_phone(tmp_path)[int(admitted_at * RATE):int(heard_until * RATE)]
-        assert _holds(_to_48k(window), LINE_HZ), "the caller never heard the counselor"
+        assert holds_tone(_to_48k(window), LINE_HZ), "the caller never heard the counselor"
 
         # Another call: three wrong PINs, and the line hangs up.
         phone.events.clear()
